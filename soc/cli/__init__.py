@@ -1,0 +1,68 @@
+"""The ``soc`` command: ``soc <noun> <verb>``. Commands parse input, call one service function
+and shape the output; errors are ``SocError`` and become one paragraph and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from core.errors import SocError
+from soc.cli import (
+    alerts_cmd,
+    audit_cmd,
+    backup_cmd,
+    collect_cmd,
+    compliance_cmd,
+    config_cmd,
+    es_cmd,
+    rules_cmd,
+    up_cmd,
+    users_cmd,
+)
+from soc.cli.context import CliContext
+
+EXIT_ERROR = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--config", "config_file", type=click.Path(path_type=Path), envvar="SOC_CONFIG",
+              help="YAML settings file (sections es:, api:, collect:, …).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.version_option("0.1.0", prog_name="soc")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, as_json: bool) -> None:
+    """Qinglang (清朗) security operations and compliance platform."""
+    obj = CliContext(config_file=config_file, as_json=as_json)
+    ctx.obj = obj
+    ctx.call_on_close(obj.close)
+
+
+for module in (es_cmd, config_cmd, up_cmd, collect_cmd, rules_cmd, alerts_cmd, audit_cmd, compliance_cmd,
+               backup_cmd, users_cmd):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="soc", standalone_mode=False)
+    except SocError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        return EXIT_ERROR
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def entrypoint() -> None:
+    sys.exit(main())

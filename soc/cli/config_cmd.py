@@ -1,0 +1,25 @@
+"""`soc config show`: the effective settings with secrets masked."""
+
+from __future__ import annotations
+
+import click
+
+from core import yamlio
+from soc.cli.context import CliContext, json_option, pass_ctx
+
+
+@click.group("config")
+def config() -> None:
+    """Inspect the effective settings."""
+
+
+@config.command("show")
+@json_option
+@pass_ctx
+def show(c: CliContext) -> None:
+    """Print the effective settings (environment, file, defaults) with secrets masked."""
+    data = c.settings.masked()
+    c.emit(data, yamlio.dumps(data).rstrip())
+
+
+COMMANDS: list[click.Command] = [config]

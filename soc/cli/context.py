@@ -1,0 +1,76 @@
+"""What every CLI command gets: lazily built settings and store, output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core.auditing import Actor
+from core.es import Store
+from core.settings import Settings, load_settings
+
+
+@dataclass
+class CliContext:
+    config_file: Path | None = None
+    as_json: bool = False
+    _settings: Settings | None = None
+    _store: Store | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_file)
+        return self._settings
+
+    def store(self, *, check: bool = True) -> Store:
+        """The Elasticsearch connection; for the managed node, it must be running."""
+        if self._store is None:
+            store = Store.connect(self.settings)
+            if check:
+                store.check()
+            self._store = store
+        return self._store
+
+    @property
+    def actor(self) -> Actor:
+        import getpass
+
+        return Actor(name=f"cli:{getpass.getuser()}", role="cli")
+
+    def emit(self, data: Any, human: str | None = None) -> None:
+        """Print ``data`` as JSON with ``--json``, otherwise the human text (or pretty data)."""
+        if self.as_json:
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        elif human is not None:
+            click.echo(human)
+        else:
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+def json_option(f: Any) -> Any:
+    """``--json`` on a subcommand (also accepted before the noun: ``soc --json rules list``)."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.find_object(CliContext).as_json = True  # type: ignore[union-attr]
+
+    return click.option("--json", "as_json_flag", is_flag=True, expose_value=False, callback=callback,
+                        help="Print machine-readable JSON.")(f)
+
+
+def progress_enabled() -> bool:
+    return sys.stderr.isatty()
