@@ -1,0 +1,103 @@
+"""Who may do what: one table, declared on the service functions.
+
+Each service function that a user can trigger is decorated with ``@requires("noun.verb")``;
+the table below says which roles hold each permission. The API and the CLI never repeat these
+rules: they call the service with an ``Actor`` and the decorator enforces the table.
+
+Roles follow 三权分立: ``admin`` manages users and roles only, ``sysadmin`` runs the platform
+(collectors, Elasticsearch, backups and drills), ``analyst`` works alerts, cases, events and
+rules, ``auditor`` reads the audit trail and runs compliance. Nobody may alter audit records.
+``system`` (scheduler jobs) and ``cli`` (a local operator on the host) are trusted callers.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from core.auditing import Actor
+from core.errors import PermissionDenied
+
+ROLES = ("admin", "sysadmin", "analyst", "auditor")
+TRUSTED = ("system", "cli")
+
+# permission -> roles that hold it. Domains add their rows here (one table for the platform).
+TABLE: dict[str, frozenset[str]] = {
+    # users and roles
+    "users.read": frozenset({"admin"}),
+    "users.manage": frozenset({"admin"}),
+    # platform operations
+    "platform.health": frozenset({"admin", "sysadmin", "analyst", "auditor"}),
+    "es.manage": frozenset({"sysadmin"}),
+    "collectors.read": frozenset({"sysadmin", "analyst", "auditor"}),
+    "collectors.manage": frozenset({"sysadmin"}),
+    # detection and response
+    "alerts.read": frozenset({"analyst", "auditor"}),
+    "alerts.update": frozenset({"analyst"}),
+    "cases.read": frozenset({"analyst", "auditor"}),
+    "cases.manage": frozenset({"analyst"}),
+    "events.read": frozenset({"analyst", "auditor"}),
+    "rules.read": frozenset({"analyst", "auditor", "sysadmin"}),
+    "rules.manage": frozenset({"analyst"}),
+    "exceptions.manage": frozenset({"analyst"}),
+    # audit
+    "audit.read": frozenset({"auditor"}),
+    "audit.verify": frozenset({"auditor"}),
+    # compliance
+    "compliance.read": frozenset({"auditor", "sysadmin", "analyst"}),
+    "compliance.run": frozenset({"auditor"}),
+    "compliance.assess": frozenset({"auditor"}),
+    # backups
+    "backups.read": frozenset({"sysadmin", "auditor"}),
+    "backups.run": frozenset({"sysadmin"}),
+    "drills.run": frozenset({"sysadmin"}),
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def allowed(role: str, permission: str) -> bool:
+    if role in TRUSTED:
+        return True
+    return role in TABLE.get(permission, frozenset())
+
+
+def check(actor: Actor, permission: str) -> None:
+    if permission not in TABLE:
+        raise PermissionDenied(f"Unknown permission {permission!r}: add it to core.permissions.TABLE.")
+    if not allowed(actor.role, permission):
+        raise PermissionDenied(
+            f"Role {actor.role!r} may not perform {permission!r}. Ask an administrator for a role that "
+            f"holds it ({', '.join(sorted(TABLE[permission]))})."
+        )
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Declare and enforce the permission of a service function that takes ``actor: Actor``."""
+    if permission not in TABLE:
+        raise KeyError(f"permission {permission!r} missing from core.permissions.TABLE")
+
+    def decorate(fn: F) -> F:
+        sig = inspect.signature(fn)
+        if "actor" not in sig.parameters:
+            raise TypeError(f"{fn.__qualname__} needs an 'actor' parameter to be permission-checked")
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind_partial(*args, **kwargs)
+            actor = bound.arguments.get("actor")
+            if not isinstance(actor, Actor):
+                raise PermissionDenied(f"{fn.__qualname__} was called without an actor.")
+            check(actor, permission)
+            return fn(*args, **kwargs)
+
+        wrapper.__permission__ = permission  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def permission_of(fn: Callable[..., Any]) -> str | None:
+    return getattr(fn, "__permission__", None)
