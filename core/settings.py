@@ -110,6 +110,11 @@ class BackupSettings(_Section):
     restic_password: SecretStr | None = None
     restic_password_file: Path | None = None
     restic_binary: str = "restic"
+    pg_dump_binary: str = "pg_dump"
+    repos_dir: Path | None = Field(None, description="default restic repositories: <data_dir>/backups/repos")
+    lock_stale_seconds: int = Field(600, gt=0, description="a run lock without heartbeat this long is stale")
+    restic_check_subset: str = Field("10%", pattern=r"^(\d+(\.\d+)?%|\d+/\d+)$")
+    operation_timeout_seconds: int = Field(3600, gt=0)
 
 
 class ComplianceSettings(_Section):

@@ -15,10 +15,25 @@ import yaml
 from core.errors import InvalidInput
 
 MAX_YAML_BYTES = 4 * 1024 * 1024
+# Aliases are shared references, cheap to parse but exponential to walk ("billion laughs");
+# real rule, plan and settings files use a handful at most.
+MAX_ALIASES = 200
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    pass
+    def __init__(self, stream: str | bytes) -> None:
+        super().__init__(stream)
+        self._aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {MAX_ALIASES} aliases (possible alias bomb)", event.start_mark
+                )
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

@@ -1,0 +1,64 @@
+"""``core.es.Store`` against the real node: per-item bulk outcomes, templates, scan, msearch."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import Conflict, NotFound
+from core.es import Store
+from core.schema import event_index, install_templates
+
+
+def test_bulk_create_reports_every_item(store: Store, prefix: str) -> None:
+    install_templates(store, prefix)
+    idx = event_index(prefix, "system.auth", "2026-11-26T10:00:00Z")
+    docs = [
+        (idx, "a", {"@timestamp": "2026-11-26T10:00:00Z", "source": {"ip": "10.0.0.1"}}),
+        (idx, "b", {"@timestamp": "2026-11-26T10:00:01Z", "source": {"ip": "not-an-ip"}}),
+    ]
+    first = store.bulk_create(docs, refresh=True)
+    assert [i.outcome for i in first.items] == ["created", "rejected"]
+    assert "not-an-ip" in (first.items[1].error or "")
+    again = store.bulk_create(docs[:1], refresh=True)
+    assert again.exists == 1 and again.all_stored
+    assert store.count(idx) == 1
+
+
+def test_event_template_maps_types_and_lowercase_subfield(store: Store, prefix: str) -> None:
+    install_templates(store, prefix)
+    idx = event_index(prefix, "windows.sysmon", "2026-11-26T10:00:00Z")
+    store.bulk_create([(idx, "1", {"@timestamp": "2026-11-26T10:00:00Z", "user": {"name": "ADMINISTRATOR"},
+                                   "winlog": {"event_data": {"ProcessId": 4242}}})], refresh=True)
+    mapping = store.get_mapping(idx)[idx]["mappings"]["properties"]
+    assert mapping["winlog"]["properties"]["event_data"]["properties"]["ProcessId"]["type"] == "keyword"
+    hits = store.search(idx, {"query": {"term": {"user.name.lower": "administrator"}}})["hits"]["hits"]
+    assert len(hits) == 1
+
+
+def test_put_get_conflict_and_optimistic_update(store: Store, prefix: str) -> None:
+    idx = f"{prefix}-state"
+    store.ensure_index(idx)
+    assert store.ensure_index(idx) is False
+    store.put(idx, "x", {"v": 1}, create=True, refresh=True)
+    with pytest.raises(Conflict):
+        store.put(idx, "x", {"v": 2}, create=True)
+    doc = store.get(idx, "x")
+    assert doc is not None and doc["_source"] == {"v": 1}
+    store.update(idx, "x", {"v": 3}, if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
+    with pytest.raises(Conflict):
+        store.update(idx, "x", {"v": 4}, if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"])
+    assert store.get(idx, "missing") is None
+    with pytest.raises(NotFound):
+        store.update(idx, "missing", {"v": 1})
+
+
+def test_scan_and_msearch(store: Store, prefix: str) -> None:
+    idx = f"{prefix}-scan"
+    store.ensure_index(idx)
+    store.bulk_index(((idx, str(i), {"n": i}) for i in range(2500)), refresh=True)
+    seen = [h["_source"]["n"] for h in store.scan(idx, size=700)]
+    assert sorted(seen) == list(range(2500))
+    res = store.msearch([(idx, {"size": 0, "query": {"range": {"n": {"lt": 10}}}}),
+                         (f"{prefix}-absent", {"size": 0})])
+    assert res[0]["hits"]["total"]["value"] == 10
+    assert res[1]["hits"]["total"]["value"] == 0

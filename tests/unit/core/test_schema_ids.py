@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.errors import PermissionDenied
+from core.auditing import Actor
+from core.i18n import negotiate, t
+from core.ids import stable_id
+from core.permissions import TABLE, allowed, requires
+from core.schema import event_index, events_template, get_field, set_field
+from core.timeutil import iso, parse_iso
+
+
+def test_event_index_names_follow_design() -> None:
+    assert event_index("soc", "system.auth", "2026-11-26T23:59:59.999Z") == "soc-events-system.auth-2026.11.26"
+    assert event_index("t1", "Network.DNS", datetime(2026, 1, 2, tzinfo=UTC)) == "t1-events-network.dns-2026.01.02"
+    assert event_index("soc", "bad/name*", "2026-11-26T00:00:00Z") == "soc-events-bad_name_-2026.11.26"
+
+
+def test_template_types_addresses_and_keywords() -> None:
+    props = events_template("soc")["template"]["mappings"]["properties"]
+    assert props["source"]["properties"]["ip"] == {"type": "ip"}
+    assert props["@timestamp"]["type"] == "date"
+    assert props["message"]["type"] == "text"
+
+
+def test_stable_ids_are_deterministic_and_position_sensitive() -> None:
+    a = stable_id("file", 2049, 1234, 0)
+    assert a == stable_id("file", 2049, 1234, 0)
+    assert a != stable_id("file", 2049, 1234, 1)
+    assert stable_id("a", "bc") != stable_id("ab", "c")
+    assert stable_id(None) != stable_id("")
+    assert len(a) == 32
+
+
+def test_iso_has_milliseconds_and_utc() -> None:
+    dt = datetime(2026, 11, 26, 18, 38, 17, 670123, tzinfo=UTC)
+    assert iso(dt) == "2026-11-26T18:38:17.670Z"
+    assert parse_iso("2026-11-26T18:38:17.670Z") == dt.replace(microsecond=670000)
+
+
+def test_nested_field_access() -> None:
+    doc: dict = {}
+    set_field(doc, "source.ip", "10.0.0.1")
+    set_field(doc, "source.port", 22)
+    assert doc == {"source": {"ip": "10.0.0.1", "port": 22}}
+    assert get_field(doc, "source.ip") == "10.0.0.1"
+    assert get_field(doc, "source.missing") is None
+
+
+def test_i18n_falls_back_and_negotiates() -> None:
+    assert t("platform.name", "zh-CN") == "清朗"
+    assert t("platform.name", "en") == "Qinglang"
+    assert t("no.such.key", "en") == "no.such.key"
+    assert negotiate("en-US,en;q=0.9") == "en"
+    assert negotiate("zh-TW") == "zh-CN"
+    assert negotiate(None) == "zh-CN"
+
+
+def test_separation_of_duties_in_the_table() -> None:
+    # 三权分立: no role both administers users and reads or verifies the audit trail.
+    for role in ("admin", "sysadmin", "analyst", "auditor"):
+        assert not (allowed(role, "users.manage") and allowed(role, "audit.read"))
+    assert not allowed("auditor", "alerts.update")
+    assert allowed("analyst", "alerts.update")
+    assert all(perm.count(".") == 1 for perm in TABLE)
+
+
+def test_requires_enforces_the_table() -> None:
+    @requires("alerts.update")
+    def close_alert(alert_id: str, *, actor: Actor) -> str:
+        return alert_id
+
+    assert close_alert("a1", actor=Actor("amy", "analyst")) == "a1"
+    with pytest.raises(PermissionDenied, match="auditor"):
+        close_alert("a1", actor=Actor("bob", "auditor"))
+    with pytest.raises(KeyError):
+        requires("nope.nothing")
