@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.errors import PermissionDenied
 from core.auditing import Actor
+from core.errors import PermissionDenied
 from core.i18n import negotiate, t
 from core.ids import stable_id
 from core.permissions import TABLE, allowed, requires
