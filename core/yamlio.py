@@ -33,7 +33,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 raise yaml.composer.ComposerError(
                     None, None, f"more than {MAX_ALIASES} aliases (possible alias bomb)", event.start_mark
                 )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)  # type: ignore[no-any-return,arg-type]
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
