@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: {exc.message}", err=True)
         return EXIT_ERROR
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        # Ctrl-C: everything has been stopped by then; 130 is the shell's convention.
         return 130
     except click.ClickException as exc:
         exc.show()

@@ -1,0 +1,105 @@
+"""The composition root: builds the running platform from settings.
+
+``soc up`` (and tests of it) call these in order: ``prepare_settings`` → ``start_backend`` →
+``build_scheduler`` → ``create_app`` (in ``api/``) → serve. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from pydantic import SecretStr
+
+from core.errors import Conflict
+from core.es import Store
+from core.node import ManagedNode
+from core.schema import install_templates
+from core.settings import PLACEHOLDER_SECRET, Settings
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Backend:
+    store: Store
+    node: ManagedNode | None
+    started_node: bool
+
+    def close(self) -> None:
+        self.store.close()
+        if self.node is not None and self.started_node:
+            self.node.stop()
+
+
+def _persisted_secret(path: Path) -> str:
+    """A random secret generated once and kept (0600) so the audit chain survives restarts."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def prepare_settings(settings: Settings) -> Settings:
+    """In demo mode, replace placeholder secrets by generated ones; then refuse placeholders."""
+    if settings.demo:
+        keys = settings.data_dir / "secrets"
+        if settings.api.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+            api = settings.api.model_copy(update={"secret_key": SecretStr(_persisted_secret(keys / "api.key"))})
+            settings = settings.model_copy(update={"api": api})
+        if settings.audit.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+            audit = settings.audit.model_copy(
+                update={"secret_key": SecretStr(_persisted_secret(keys / "audit.key"))})
+            settings = settings.model_copy(update={"audit": audit})
+    settings.check_secrets()
+    return settings
+
+
+def check_port_free(host: str, port: int, what: str, env: str) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise Conflict(
+                f"Port {port} on {host} is already in use ({exc.strerror}), so the {what} cannot start. "
+                f"Stop whatever holds it (a previous `soc up`? try `soc down`) or choose another port with {env}."
+            ) from exc
+
+
+def start_backend(settings: Settings, log: Log) -> Backend:
+    """Use SOC_ES_URL's cluster, or install and start the managed node; install templates."""
+    node: ManagedNode | None = None
+    started = False
+    if settings.managed_es:
+        node = ManagedNode(settings)
+        if not node.pid():
+            node.start(log=log)
+            started = True
+    store = Store.connect(settings)
+    try:
+        info = store.check()
+        log(f"Elasticsearch {info.version} at {store.url} ({info.status})")
+        install_templates(store, settings.index_prefix)
+    except Exception:
+        store.close()
+        if started and node is not None:
+            node.stop()
+        raise
+    return Backend(store=store, node=node, started_node=started)
+
+
+def build_scheduler(settings: Settings, store: Store) -> BackgroundScheduler:
+    """The platform's scheduled jobs (detections, backups, compliance), not yet started."""
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                                  "misfire_grace_time": 300})
+    return scheduler
