@@ -1,0 +1,81 @@
+"""The `soc` command as users run it: real processes, real ports, real Elasticsearch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from core.es import Store
+from tests.conftest import TEST_SECRET, free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def soc(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOC_")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "soc", *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def test_unreachable_cluster_is_one_paragraph_and_nonzero(tmp_path: Path) -> None:
+    proc = soc("es", "status", env={"SOC_ES_URL": f"http://127.0.0.1:{free_port()}", "SOC_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ")
+    assert "cannot be reached" in proc.stderr and "SOC_ES_URL" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_malformed_settings_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "soc.yml"
+    cfg.write_text("api:\n  port: eighty\n")
+    proc = soc("--config", str(cfg), "config", "show")
+    assert proc.returncode == 2
+    assert "api.port" in proc.stderr and str(cfg) in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_config_show_masks_secrets(tmp_path: Path) -> None:
+    proc = soc("config", "show", "--json", env={"SOC_DATA_DIR": str(tmp_path), "SOC_ES_PASSWORD": "s3cret-pw",
+                                                "SOC_API_SECRET_KEY": "k" * 40})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["es"]["password"] == "**********"
+    assert "s3cret-pw" not in proc.stdout
+
+
+def test_placeholder_secrets_refused_outside_demo(tmp_path: Path, es_url: str) -> None:
+    proc = soc("up", "--no-demo", env={"SOC_ES_URL": es_url, "SOC_DATA_DIR": str(tmp_path),
+                                       "SOC_API_PORT": str(free_port())})
+    assert proc.returncode == 2
+    assert "SOC_API_SECRET_KEY" in proc.stderr
+
+
+def test_up_detached_with_demo_data_then_down(tmp_path: Path, es_url: str, store: Store, prefix: str) -> None:
+    port = free_port()
+    env = {"SOC_ES_URL": es_url, "SOC_DATA_DIR": str(tmp_path), "SOC_API_PORT": str(port),
+           "SOC_INDEX_PREFIX": prefix, "SOC_AUDIT_SECRET_KEY": TEST_SECRET}
+    started = soc("up", "--detach", env=env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    pid = int((tmp_path / "run" / "soc-up.pid").read_text())
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as resp:
+            health = json.loads(resp.read())
+        assert health["elasticsearch"]["reachable"] is True
+        store.refresh(f"{prefix}-events-*")
+        assert store.count(f"{prefix}-events-system.auth-*", {"term": {"source.ip": "203.0.113.50"}}) >= 30
+        assert store.count(f"{prefix}-events-network.flow-*") > 500
+    finally:
+        stopped = soc("down", env=env)
+    assert stopped.returncode == 0, stopped.stderr
+    deadline = time.monotonic() + 30
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
