@@ -2,28 +2,93 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.deps import PermissionProbePassed
 from api.errors import install_error_handlers
+from api.identity.service import IdentityService
+from api.middleware import Metrics, ObserveRequests, RequestSizeLimit
+from api.routes import discover_routers
+from core.auditing import Auditor
 from core.es import Store
 from core.settings import Settings, load_settings
+from core.timeutil import utcnow
+
+API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None, **services: Any) -> FastAPI:
+@dataclass(frozen=True)
+class Bootstrap:
+    """What the composition root shows the operator after start-up."""
+
+    admin_username: str
+    admin_password: str | None  # None when the admin already existed
+    demo_users: dict[str, str]
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None, *,
+               auditor: Auditor | None = None, clock: Callable[[], datetime] = utcnow,
+               bootstrap: bool = False, **services: Any) -> FastAPI:
+    """Build the app. ``auditor`` defaults to the hash-chained trail; ``bootstrap=True`` creates
+    the initial admin (and demo users in demo mode) now and keeps the result in
+    ``app.state.bootstrap`` (see ``bootstrap_users`` to do it separately)."""
     settings = settings or load_settings()
     store = store or Store.connect(settings)
-    app = FastAPI(title="Qinglang SOC API", version="0.1.0", openapi_url="/api/v1/openapi.json",
-                  docs_url="/api/v1/docs", redoc_url=None)
+    if auditor is None:
+        from audit.trail import AuditTrail
+
+        auditor = AuditTrail(settings, store, clock=clock)
+    app = FastAPI(title="Qinglang SOC API", version="0.1.0", openapi_url=f"{API_PREFIX}/openapi.json",
+                  docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+                  description="Security operations API: authentication, alerts, cases, event hunting, "
+                              "audit trail. Authenticate with `Authorization: Bearer <token>` from "
+                              "`POST /api/v1/auth/login`, or `X-API-Key`.")
     app.state.settings = settings
     app.state.store = store
+    app.state.auditor = auditor
+    app.state.clock = clock
     app.state.services = services
+    app.state.identity = IdentityService(settings, store, auditor, clock=clock)
+    app.state.bootstrap = bootstrap_users(app) if bootstrap else None
     install_error_handlers(app)
+
+    @app.exception_handler(PermissionProbePassed)
+    async def _probe(_request: Request, _exc: PermissionProbePassed) -> JSONResponse:
+        return JSONResponse(status_code=299, content={"probe": "allowed"})
+
+    metrics = Metrics()
+    app.state.metrics = metrics
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:
         es_ok = store.ping()
         return {"status": "ok" if es_ok else "degraded", "elasticsearch": {"reachable": es_ok, "url": store.url}}
 
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    for _name, router in discover_routers():
+        app.include_router(router, prefix=API_PREFIX)
+
+    # Outermost first: the size limit refuses before anything is observed or parsed.
+    app.add_middleware(ObserveRequests, metrics=metrics, state=app.state)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.api.max_request_bytes)
     return app
+
+
+def bootstrap_users(app: FastAPI) -> Bootstrap:
+    """Initial admin (generated password, must be changed) and, in demo mode, the demo users."""
+    identity: IdentityService = app.state.identity
+    password = identity.ensure_initial_admin()
+    demo = identity.ensure_demo_users() if app.state.settings.demo else {}
+    result = Bootstrap(admin_username="admin", admin_password=password, demo_users=demo)
+    app.state.bootstrap = result
+    return result

@@ -45,6 +45,9 @@ TABLE: dict[str, frozenset[str]] = {
     # audit
     "audit.read": frozenset({"auditor"}),
     "audit.verify": frozenset({"auditor"}),
+    # Deleting records past retention is for a local operator only (no role: nobody who acts
+    # through the platform can erase the record of acting).
+    "audit.purge": frozenset(),
     # compliance
     "compliance.read": frozenset({"auditor", "sysadmin", "analyst"}),
     "compliance.run": frozenset({"auditor"}),

@@ -1,0 +1,32 @@
+"""Every API route and the permission it must declare: one line per route.
+
+``public`` = no credentials needed, ``authenticated`` = any logged-in user, otherwise a
+permission of ``core.permissions.TABLE``. The permission-matrix test fails when a route is
+missing here, when a line has no route, or when the route declares something else.
+"""
+
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/health"): "public",
+    ("GET", "/metrics"): "public",
+    # auth
+    ("POST", "/api/v1/auth/login"): "public",
+    ("POST", "/api/v1/auth/logout"): "authenticated",
+    ("GET", "/api/v1/auth/me"): "authenticated",
+    ("POST", "/api/v1/auth/password"): "authenticated",
+    ("POST", "/api/v1/auth/totp/setup"): "authenticated",
+    ("POST", "/api/v1/auth/totp/enable"): "authenticated",
+    ("POST", "/api/v1/auth/totp/disable"): "authenticated",
+    # users
+    ("GET", "/api/v1/users"): "users.read",
+    ("POST", "/api/v1/users"): "users.manage",
+    ("GET", "/api/v1/users/apikeys"): "users.read",
+    ("POST", "/api/v1/users/apikeys"): "users.manage",
+    ("DELETE", "/api/v1/users/apikeys/{key_id}"): "users.manage",
+    ("GET", "/api/v1/users/{username}"): "users.read",
+    ("PATCH", "/api/v1/users/{username}"): "users.manage",
+    ("POST", "/api/v1/users/{username}/reset-password"): "users.manage",
+    ("POST", "/api/v1/users/{username}/unlock"): "users.manage",
+    # audit
+    ("GET", "/api/v1/audit"): "audit.read",
+    ("GET", "/api/v1/audit/verify"): "audit.verify",
+}
