@@ -90,6 +90,9 @@ class CollectSettings(_Section):
     syslog_host: str = "127.0.0.1"
     syslog_udp_port: int = Field(5514, ge=0, le=65535)
     syslog_tcp_port: int = Field(5514, ge=0, le=65535)
+    give_up_seconds: float = Field(300.0, gt=0, description="one-shot imports: how long to retry an unreachable cluster")
+    status_seconds: float = Field(2.0, gt=0, description="how often the daemon writes its status file")
+    spool_fsync: bool = Field(False, description="fsync every spool append (survives power loss, slower)")
 
 
 class DetectSettings(_Section):

@@ -1,0 +1,80 @@
+"""What a backup or drill needs: settings, store, catalog, clock, and where repositories live."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from backup_orchestrator import es_snapshots
+from backup_orchestrator.catalog import Catalog
+from backup_orchestrator.models import Plan
+from backup_orchestrator.restic import Restic, ResticPassword
+from core.alerting import build_alert, raise_alert
+from core.es import Store
+from core.timeutil import Clock, utcnow
+
+# progress(stage, fraction 0..1 or None, message)
+Progress = Callable[[str, float | None, str], None]
+
+
+def no_progress(_stage: str, _fraction: float | None, _message: str) -> None:
+    return None
+
+
+@dataclass
+class BackupContext:
+    settings: Any
+    store: Store
+    clock: Clock = utcnow
+    progress: Progress = no_progress
+    catalog: Catalog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.catalog = Catalog(self.store, self.settings.index_prefix)
+
+    @property
+    def prefix(self) -> str:
+        return str(self.settings.index_prefix)
+
+    @property
+    def work_dir(self) -> Path:
+        return Path(self.settings.data_dir) / "backups"
+
+    @property
+    def timeout(self) -> float:
+        return float(self.settings.backup.operation_timeout_seconds)
+
+    def lock_dir(self) -> Path:
+        return self.work_dir / "locks"
+
+    # -- repositories ------------------------------------------------------------------------
+
+    def es_repo_name(self, plan: Plan, side: str) -> str:
+        return f"{self.prefix}-{plan.id}-{side}"
+
+    def es_location(self, plan: Plan, side: str) -> Path:
+        repos = plan.primary if side == "primary" else plan.offsite
+        location = repos.es_location if repos else None
+        return es_snapshots.resolve_location(self.store, location, f"{self.prefix}/{plan.id}/{side}")
+
+    def restic(self, plan: Plan, side: str) -> Restic:
+        repos = plan.primary if side == "primary" else plan.offsite
+        base = Path(self.settings.backup.repos_dir or self.work_dir / "repos")
+        path = (repos.restic if repos else None) or str(base / plan.id / side)
+        return Restic(path, ResticPassword.from_settings(self.settings), binary=self.settings.backup.restic_binary,
+                      cache_dir=self.work_dir / "restic-cache", timeout=self.timeout)
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    def alert(self, rule_id: str, name: str, reason: str, key: str, level: str = "high") -> None:
+        alert_id, doc = build_alert(rule_id=rule_id, rule_name=name, level=level, reason=reason, key=key,
+                                    source="backup", tags=["backup"])
+        raise_alert(self.store, self.prefix, alert_id, doc)
+
+
+def new_id(plan_id: str, when: datetime) -> str:
+    return f"{plan_id}-{when.strftime('%Y%m%dt%H%M%S')}-{uuid.uuid4().hex[:6]}"

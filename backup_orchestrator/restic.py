@@ -1,0 +1,237 @@
+"""Driving Debian's ``restic`` through its ``--json`` output.
+
+The repository password reaches restic only through its environment (``RESTIC_PASSWORD_FILE``
+or ``RESTIC_PASSWORD``, and the ``RESTIC_FROM_*`` twins for ``copy``), never on the command
+line where ``ps`` would show it. Failures become ``Unavailable``/``Conflict`` with advice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import Conflict, InvalidInput, SocError, Unavailable
+
+
+@dataclass(frozen=True)
+class ResticPassword:
+    value: str | None = None
+    file: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ResticPassword:
+        b = settings.backup
+        if b.restic_password_file:
+            if not Path(b.restic_password_file).is_file():
+                raise InvalidInput(f"backup.restic_password_file {b.restic_password_file} does not exist; create it "
+                                   "(mode 0600) or set SOC_BACKUP_RESTIC_PASSWORD.")
+            return cls(file=Path(b.restic_password_file))
+        if b.restic_password is not None and b.restic_password.get_secret_value():
+            return cls(value=b.restic_password.get_secret_value())
+        raise InvalidInput("No restic repository password configured: set backup.restic_password_file (a 0600 file) "
+                           "or SOC_BACKUP_RESTIC_PASSWORD.")
+
+    def env(self, prefix: str = "RESTIC_") -> dict[str, str]:
+        if self.file is not None:
+            return {f"{prefix}PASSWORD_FILE": str(self.file)}
+        return {f"{prefix}PASSWORD": self.value or ""}
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    id: str
+    hostname: str
+    pid: int
+    time: str
+    exclusive: bool
+
+    @property
+    def holder_alive(self) -> bool:
+        if self.hostname != socket.gethostname():
+            return True  # cannot tell for another host: assume alive, let restic's age rule decide
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def classify(stderr: str, what: str, repo: str) -> SocError:
+    text = stderr.strip()
+    tail = "\n".join(text.splitlines()[-6:])
+    low = text.lower()
+    if "is there a repository at the following location" in low or "repository does not exist" in low:
+        return Unavailable(f"{what}: no restic repository at {repo}. Check the plan's repository path (is the "
+                           "disk mounted?) or initialise it with `soc backup run` on a fresh location.")
+    if "no space left on device" in low or "disk quota exceeded" in low:
+        return Unavailable(f"{what}: the repository at {repo} is full (no space left on device). Free space or "
+                           "prune old recovery points (`soc backup prune PLAN`), then retry.")
+    if "wrong password" in low or "no key found" in low:
+        return Unavailable(f"{what}: the restic password does not open {repo}. Check backup.restic_password_file.")
+    if "repository is already locked" in low or "unable to create lock" in low:
+        return Conflict(f"{what}: {repo} is locked by another restic process. Wait for it, or if it crashed run "
+                        "the backup again (stale locks of dead processes are cleared).")
+    if "permission denied" in low:
+        return Unavailable(f"{what}: permission denied on {repo}. Fix the directory's ownership.")
+    return Unavailable(f"{what} failed for {repo}: {tail or 'restic exited with an error'}")
+
+
+class Restic:
+    def __init__(self, repo: str | Path, password: ResticPassword, *, binary: str = "restic",
+                 cache_dir: Path | None = None, timeout: float = 3600.0) -> None:
+        self.repo = str(repo)
+        self.password = password
+        self.binary = binary
+        self.cache_dir = cache_dir
+        self.timeout = timeout
+
+    def _env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        # Never inherit the caller's RESTIC_* variables: they could point restic elsewhere.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RESTIC_")}
+        env.update(self.password.env())
+        env["RESTIC_REPOSITORY"] = self.repo
+        env["RESTIC_PROGRESS_FPS"] = "0.2"
+        if self.cache_dir is not None:
+            env["RESTIC_CACHE_DIR"] = str(self.cache_dir)
+        env.update(extra or {})
+        return env
+
+    def run(self, args: Sequence[str], what: str, *, extra_env: dict[str, str] | None = None,
+            ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+        binary = shutil.which(self.binary)
+        if not binary:
+            raise Unavailable(f"restic ({self.binary}) is not installed; run scripts/bootstrap.sh or `apt-get install "
+                              "restic`, or set backup.restic_binary.")
+        try:
+            proc = subprocess.run([binary, *args], env=self._env(extra_env), capture_output=True, text=True,  # noqa: S603
+                                  timeout=self.timeout, check=False, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            raise Unavailable(f"{what} on {self.repo} did not finish within {self.timeout:.0f}s; raise "
+                              "backup.operation_timeout_seconds or check the repository's disk.") from exc
+        if proc.returncode not in ok_codes:
+            raise classify(proc.stderr, what, self.repo)
+        return proc
+
+    @staticmethod
+    def _json_lines(stdout: str) -> list[dict[str, Any]]:
+        out = []
+        for line in stdout.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+        return out
+
+    # -- repository ----------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return (Path(self.repo) / "config").is_file()
+
+    def init(self, *, copy_chunker_from: Restic | None = None) -> None:
+        args = ["init"]
+        extra: dict[str, str] = {}
+        if copy_chunker_from is not None:
+            # Same chunker parameters keep deduplication working for copied snapshots.
+            args += ["--copy-chunker-params", "--from-repo", copy_chunker_from.repo]
+            extra = copy_chunker_from.password.env("RESTIC_FROM_")
+        self.run(args, "Initialising restic repository", extra_env=extra)
+
+    def ensure(self, *, create: bool, copy_chunker_from: Restic | None = None) -> None:
+        if self.exists():
+            return
+        if not create:
+            raise Unavailable(f"No restic repository at {self.repo}: the disk may be unmounted or the repository "
+                              "deleted. Restore the repository or point the plan at the right path.")
+        parent = Path(self.repo).parent
+        if not parent.is_dir():
+            raise Unavailable(f"The directory holding the restic repository ({parent}) does not exist; mount the "
+                              "backup disk or create the directory, then retry.")
+        self.init(copy_chunker_from=copy_chunker_from)
+
+    # -- operations ----------------------------------------------------------------------
+
+    def backup(self, paths: Sequence[str], tags: Sequence[str]) -> dict[str, Any]:
+        args = ["backup", "--json", "--one-file-system"]
+        for tag in tags:
+            args += ["--tag", tag]
+        proc = self.run([*args, "--", *paths], "restic backup", ok_codes=(0, 3))
+        summary = next((m for m in self._json_lines(proc.stdout) if m.get("message_type") == "summary"), None)
+        if summary is None:
+            raise Unavailable(f"restic backup to {self.repo} reported no summary: {proc.stderr.strip()[-400:]}")
+        if proc.returncode == 3:
+            # Exit 3: some source files could not be read; the snapshot is incomplete.
+            summary["incomplete"] = proc.stderr.strip()[-800:]
+        return summary
+
+    def snapshots(self, tags: Sequence[str] = ()) -> list[dict[str, Any]]:
+        args = ["snapshots", "--json", "--no-lock"]
+        for tag in tags:
+            args += ["--tag", tag]
+        data = json.loads(self.run(args, "Listing restic snapshots").stdout or "[]")
+        return list(data or [])
+
+    def restore(self, snapshot: str, target: Path, *, no_cache: bool = True) -> None:
+        args = ["restore", snapshot, "--target", str(target)]
+        if no_cache:
+            args.insert(0, "--no-cache")
+        self.run(args, f"restic restore of {snapshot}")
+
+    def check(self, subset: str | None) -> str:
+        args = ["--no-cache", "check"]
+        if subset:
+            args.append(f"--read-data-subset={subset}")
+        proc = self.run(args, "restic check", ok_codes=(0, 1))
+        if proc.returncode != 0:
+            raise Unavailable(f"restic check found problems in {self.repo}: "
+                              + " ".join((proc.stdout + proc.stderr).strip().splitlines()[-4:]))
+        return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "no errors were found"
+
+    def forget(self, snapshot_ids: Sequence[str], *, prune: bool = True) -> None:
+        if not snapshot_ids:
+            return
+        args = ["forget", *snapshot_ids]
+        if prune:
+            args.insert(1, "--prune")
+        self.run(args, "restic forget")
+
+    def copy_from(self, source: Restic, snapshot_ids: Sequence[str]) -> None:
+        self.run(["copy", "--from-repo", source.repo, *snapshot_ids], "restic copy to offsite",
+                 extra_env=source.password.env("RESTIC_FROM_"))
+
+    def stats(self) -> dict[str, Any]:
+        proc = self.run(["stats", "--json", "--no-lock", "--mode", "raw-data"], "restic stats")
+        lines = self._json_lines(proc.stdout)
+        return lines[-1] if lines else {}
+
+    # -- locks ---------------------------------------------------------------------------
+
+    def locks(self) -> list[LockInfo]:
+        proc = self.run(["list", "locks", "--no-lock"], "Listing restic locks")
+        infos = []
+        for lock_id in proc.stdout.split():
+            try:
+                data = json.loads(self.run(["cat", "lock", lock_id, "--no-lock"], "Reading a restic lock").stdout)
+            except (Unavailable, ValueError):
+                continue  # the lock vanished between list and cat
+            infos.append(LockInfo(id=lock_id, hostname=str(data.get("hostname", "")), pid=int(data.get("pid", 0)),
+                                  time=str(data.get("time", "")), exclusive=bool(data.get("exclusive", False))))
+        return infos
+
+    def clear_stale_locks(self) -> list[str]:
+        """``restic unlock`` only when every lock's holder on this host is dead; returns what was cleared."""
+        stale = [lock for lock in self.locks() if not lock.holder_alive]
+        if stale:
+            # Without --remove-all, restic itself removes only locks it also judges stale.
+            self.run(["unlock"], "restic unlock")
+        return [lock.id for lock in stale]
