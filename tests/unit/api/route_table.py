@@ -29,4 +29,25 @@ ROUTES: dict[tuple[str, str], str] = {
     # audit
     ("GET", "/api/v1/audit"): "audit.read",
     ("GET", "/api/v1/audit/verify"): "audit.verify",
+    # alerts
+    ("GET", "/api/v1/alerts"): "alerts.read",
+    ("GET", "/api/v1/alerts/export"): "alerts.read",
+    ("POST", "/api/v1/alerts/bulk"): "alerts.update",
+    ("GET", "/api/v1/alerts/{alert_id}"): "alerts.read",
+    ("POST", "/api/v1/alerts/{alert_id}/status"): "alerts.update",
+    ("POST", "/api/v1/alerts/{alert_id}/assign"): "alerts.update",
+    ("POST", "/api/v1/alerts/{alert_id}/comments"): "alerts.update",
+    # cases
+    ("GET", "/api/v1/cases"): "cases.read",
+    ("POST", "/api/v1/cases"): "cases.manage",
+    ("GET", "/api/v1/cases/{case_id}"): "cases.read",
+    ("PATCH", "/api/v1/cases/{case_id}"): "cases.manage",
+    ("POST", "/api/v1/cases/{case_id}/alerts"): "cases.manage",
+    ("POST", "/api/v1/cases/{case_id}/alerts/remove"): "cases.manage",
+    ("POST", "/api/v1/cases/{case_id}/notes"): "cases.manage",
+    ("POST", "/api/v1/cases/{case_id}/merge"): "cases.manage",
+    # events
+    ("GET", "/api/v1/events"): "events.read",
+    ("GET", "/api/v1/events/top"): "events.read",
+    ("GET", "/api/v1/events/histogram"): "events.read",
 }

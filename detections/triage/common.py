@@ -1,0 +1,115 @@
+"""Shared helpers for triage: time ranges, cursors, field names, optimistic updates."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from core.errors import Conflict, InvalidInput, NotFound
+from core.es import Store
+from core.timeutil import iso, parse_iso, utcnow
+
+FIELD_RE = re.compile(r"^[A-Za-z_@][A-Za-z0-9_.@\-]{0,200}$")
+MAX_PAGE = 500
+_RETRIES = 5
+
+
+def parse_time(value: str | None, field: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    rel = re.fullmatch(r"now-(\d{1,6})([smhd])", text)
+    if rel:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
+        return utcnow() - timedelta(**{unit: int(rel.group(1))})
+    if text == "now":
+        return utcnow()
+    try:
+        return parse_iso(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{field}: give an ISO 8601 time (2026-01-31T08:00:00Z) or now-24h.",
+                           detail=[{"field": field, "message": "not a time"}]) from exc
+
+
+def time_range(field: str, start: str | None, end: str | None) -> dict[str, Any] | None:
+    lo, hi = parse_time(start, "start"), parse_time(end, "end")
+    if lo and hi and lo > hi:
+        raise InvalidInput("start must be before end.", detail=[{"field": "start", "message": "after end"}])
+    if not lo and not hi:
+        return None
+    rng: dict[str, Any] = {}
+    if lo:
+        rng["gte"] = iso(lo)
+    if hi:
+        rng["lte"] = iso(hi)
+    return {"range": {field: rng}}
+
+
+def check_field(name: str, what: str = "field") -> str:
+    if not FIELD_RE.match(name or ""):
+        raise InvalidInput(f"{what} {name!r} is not a field name (letters, digits, '.', '_', '@').",
+                           detail=[{"field": what, "message": "invalid field name"}])
+    return name
+
+
+def encode_cursor(sort_values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(sort_values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        raise InvalidInput("The page cursor is invalid; start again without `after`.",
+                           detail=[{"field": "after", "message": "invalid cursor"}]) from exc
+    if not isinstance(values, list) or not all(isinstance(v, str | int | float | None) for v in values):
+        raise InvalidInput("The page cursor is invalid; start again without `after`.",
+                           detail=[{"field": "after", "message": "invalid cursor"}])
+    return values
+
+
+def page_size(size: int) -> int:
+    if size < 1 or size > MAX_PAGE:
+        raise InvalidInput(f"size must be between 1 and {MAX_PAGE}.", detail=[{"field": "size", "message": "range"}])
+    return size
+
+
+def optimistic_update(store: Store, index: str, doc_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None],
+                      what: str) -> dict[str, Any]:
+    """Read, compute the partial update from the current source, write with ``if_seq_no``;
+    retry when someone else (the detection engine, another analyst) wrote in between.
+    ``change`` returns None for "nothing to do". Returns the new source."""
+    for _attempt in range(_RETRIES):
+        doc = store.get(index, doc_id)
+        if doc is None:
+            raise NotFound(f"No {what} {doc_id!r}; check the id (list them first).")
+        source = doc["_source"]
+        partial = change(source)
+        if partial is None:
+            return dict(source)
+        try:
+            store.update(index, doc_id, partial, refresh="wait_for", if_seq_no=doc["_seq_no"],
+                         if_primary_term=doc["_primary_term"])
+        except Conflict:
+            continue
+        return deep_merge(source, partial)
+    raise Conflict(f"The {what} {doc_id!r} keeps changing under concurrent updates; reload it and try again.")
+
+
+def deep_merge(base: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
+    """What Elasticsearch's partial update does: objects merge, everything else replaces."""
+    out = dict(base)
+    for key, value in partial.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
