@@ -67,10 +67,10 @@ class Catalog:
 
     def put_run(self, doc: dict[str, Any]) -> None:
         self.ensure()
-        self.store.put(self.runs_index, doc["run_id"], doc, refresh="wait_for")
+        self.store.put(self.runs_index, doc["run_id"], doc, refresh=True)
 
     def update_run(self, run_id: str, partial: dict[str, Any]) -> None:
-        self.store.update(self.runs_index, run_id, partial, refresh="wait_for")
+        self.store.update(self.runs_index, run_id, partial, refresh=True)
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         self.ensure()
@@ -106,7 +106,7 @@ class Catalog:
 
     def put_drill(self, doc: dict[str, Any]) -> None:
         self.ensure()
-        self.store.put(self.drills_index, doc["drill_id"], doc, refresh="wait_for")
+        self.store.put(self.drills_index, doc["drill_id"], doc, refresh=True)
 
     def get_drill(self, drill_id: str) -> dict[str, Any] | None:
         self.ensure()
@@ -133,8 +133,8 @@ class Catalog:
 
     def put_plan(self, plan_id: str, doc: dict[str, Any]) -> None:
         self.ensure()
-        self.store.put(self.plans_index, plan_id, doc, refresh="wait_for")
+        self.store.put(self.plans_index, plan_id, doc, refresh=True)
 
     def delete_plan(self, plan_id: str) -> bool:
         self.ensure()
-        return self.store.delete(self.plans_index, plan_id, refresh="wait_for")
+        return self.store.delete(self.plans_index, plan_id, refresh=True)
