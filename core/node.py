@@ -54,6 +54,7 @@ class ManagedNode:
         self.dir = settings.es_node_dir
         self.pid_file = self.dir / "elasticsearch.pid"
         self.url = f"http://{settings.es.host}:{settings.es.port}"
+        self._log_marks: dict[str, int] = {}
 
     # -- install ---------------------------------------------------------------------------
 
@@ -198,6 +199,7 @@ class ManagedNode:
             "ES_JAVA_OPTS": f"-Xms{self.s.es.heap} -Xmx{self.s.es.heap}",
             "LANG": "C.UTF-8",
         }
+        self._mark_logs()
         stdout = (self.dir / "logs" / "stdout.log").open("ab")
         cmd = [str(self.home / "bin" / "elasticsearch"), "-p", str(self.pid_file)]
         log(f"Starting Elasticsearch {self.version} on {self.url} (data in {self.dir}) …")
@@ -247,6 +249,16 @@ class ManagedNode:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def _mark_logs(self) -> None:
+        """Remember where this start's log lines begin, so errors quote this start only."""
+        logs = self.dir / "logs"
+        self._log_marks = {p.name: p.stat().st_size for p in logs.glob("*.log")} if logs.exists() else {}
+
+    def _read_log(self, path: Path) -> list[str]:
+        with path.open("rb") as fh:
+            fh.seek(self._log_marks.get(path.name, 0))
+            return fh.read().decode("utf-8", errors="replace").splitlines()
+
     def log_tail(self, lines: int = 20) -> str:
         logs = self.dir / "logs"
         candidates = sorted(logs.glob("*.log"), key=lambda p: p.stat().st_mtime) if logs.exists() else []
@@ -254,13 +266,13 @@ class ManagedNode:
         path = main if main.exists() else (candidates[-1] if candidates else None)
         if path is None:
             return "(no log written yet)"
-        text = path.read_text("utf-8", errors="replace").splitlines()
+        text = self._read_log(path)
         # The cause is usually the first fatal line, far above the stack trace's tail.
         fatal = [ln for ln in text if "fatal exception" in ln or "][ERROR]" in ln][:2]
         out = [*fatal, "…", *text[-lines:]] if fatal else text[-lines:]
         stdout = logs / "stdout.log"
         if stdout.exists() and path != stdout:
-            extra = stdout.read_text("utf-8", errors="replace").strip().splitlines()[-5:]
+            extra = [ln for ln in self._read_log(stdout) if ln.strip()][-5:]
             if extra:
                 out += ["-- stdout --", *extra]
         return "\n".join(out)

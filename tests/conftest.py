@@ -9,7 +9,9 @@ nothing is skipped. Each test gets its own index prefix and its indices are remo
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +32,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def node_data_dir() -> Path:
+    """A data directory for a ManagedNode started by a test.
+
+    Not under pytest's ``tmp_path``: pytest keeps ``/tmp/pytest-of-<user>`` at mode 0700 (and
+    resets it whenever any pytest session starts), which the unprivileged ``soc-es`` user that
+    runs Elasticsearch for root cannot traverse. Remove it with ``shutil.rmtree`` when done.
+    """
+    path = Path(tempfile.mkdtemp(prefix="soc-test-node-"))
+    path.chmod(0o755)
+    return path
+
+
 class _EsHandle:
     def __init__(self) -> None:
         self.url: str | None = None
@@ -44,14 +58,14 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def es_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_EsHandle]:
+def es_handle() -> Iterator[_EsHandle]:
     handle = _EsHandle()
     external = os.environ.get("SOC_TEST_ES_URL")
     if external:
         handle.url = external
         yield handle
         return
-    data_dir = tmp_path_factory.mktemp("es-node")
+    data_dir = node_data_dir()
     port = free_port()
     tport = free_port()
     settings = load_settings(data_dir=data_dir, es={"port": port, "transport_port": tport, "heap": "1g"})
@@ -64,6 +78,7 @@ def es_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_EsHandle]:
         handle.error = f"managed Elasticsearch could not start: {exc}"
     yield handle
     node.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from core.errors import Conflict, Unavailable
 from core.es import Store
 from core.node import ManagedNode
 from core.settings import load_settings
-from tests.conftest import free_port
+from tests.conftest import free_port, node_data_dir
 
 
 def test_session_node_answers_and_is_8x(session_store: Store) -> None:
@@ -33,15 +34,20 @@ def test_port_taken_gives_clear_error(tmp_path: Path) -> None:
     assert node.pid() is None
 
 
-def test_failed_start_reports_log_tail(tmp_path: Path) -> None:
+def test_failed_start_reports_log_tail() -> None:
     # An absurd heap makes the JVM refuse to start: the error must carry the log tail.
-    node = ManagedNode(load_settings(data_dir=tmp_path, es={"port": free_port(), "heap": "900000g",
+    data_dir = node_data_dir()
+    node = ManagedNode(load_settings(data_dir=data_dir, es={"port": free_port(), "heap": "900000g",
                                                                "start_timeout": 120}))
-    with pytest.raises(Unavailable) as err:
-        node.start(log=lambda _m: None)
-    assert "exited during start-up" in err.value.message or "did not answer" in err.value.message
-    assert "Last log lines" in err.value.message
-    node.stop()
+    try:
+        with pytest.raises(Unavailable) as err:
+            node.start(log=lambda _m: None)
+        assert "exited during start-up" in err.value.message
+        assert "Last log lines" in err.value.message
+        assert "heap" in err.value.message.lower()
+    finally:
+        node.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
     assert node.pid() is None
 
 
