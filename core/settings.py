@@ -121,8 +121,18 @@ class BackupSettings(_Section):
 
 
 class ComplianceSettings(_Section):
-    catalog_dir: Path | None = None
-    checks_dir: Path | None = None
+    catalog_dir: Path | None = Field(None, description="extra catalogs (YAML) besides the built-in ones")
+    checks_dir: Path | None = Field(None, description="extra checks (YAML) besides the built-in ones")
+    level: int = Field(3, ge=2, le=3, description="default MLPS level of scheduled runs")
+    targets: list[str] = Field(default_factory=lambda: ["local"], description="scheduled run targets")
+    assets: list[str] = Field(default_factory=list, description="host names expected to send logs")
+    event_retention_days: int | None = Field(None, ge=1, description="declared event retention")
+    schedule_cron: str | None = Field(None, description="cron (UTC) for scheduled runs, e.g. '0 2 * * 1'")
+    ssh_key_file: Path | None = None
+    ssh_known_hosts: Path | None = None
+    evidence_dir: Path | None = Field(None, description="default: <data_dir>/compliance/evidence")
+    max_evidence_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    carry_manual_days: int = Field(365, ge=0, description="manual results carried into later runs")
 
 
 class _YamlSource(PydanticBaseSettingsSource):
