@@ -1,7 +1,123 @@
-"""`soc collect` commands."""
+"""`soc collect run|file|evtx|status` (plus the network collector's commands)."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from collectors import service
+from core.i18n import t
+from soc.cli import collect_pcap_cmd
+from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
+
+
+@click.group("collect")
+def collect() -> None:
+    """Collect logs into Elasticsearch: daemon, one-shot imports, status."""
+
+
+@contextmanager
+def _progress(c: CliContext, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr, only on a terminal (events counted, no known total)."""
+    if not progress_enabled():
+        yield None
+        return
+    with click.progressbar(length=None, label=label, file=click.get_text_stream("stderr"),
+                           show_pos=True) as bar:  # type: ignore[var-annotated]
+        yield bar.update
+
+
+def _emit_summary(c: CliContext, summary: service.ShipSummary) -> None:
+    lang = c.settings.language
+    human = t("collect.summary", lang, read=summary.read, shipped=summary.shipped,
+              duplicates=summary.duplicates, dead_lettered=summary.dead_lettered, failed=summary.failed,
+              parse_failures=summary.parse_failures, seconds=summary.seconds)
+    if summary.error:
+        human += "\n" + t("collect.summary_error", lang, error=summary.error)
+    c.emit(summary.to_dict(), human)
+    if not summary.complete:
+        raise click.exceptions.Exit(1)
+
+
+@collect.command("file")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--parser", default="auto", show_default=True,
+              help="auto, system.auth, system.syslog, auditd.log, nginx.access, nginx.error, apache.access, "
+                   "apache.error, iptables.log, plain")
+@click.option("--encoding", default="utf-8", show_default=True, help="utf-8, gbk, gb18030, …")
+@click.option("--timezone", default="UTC", show_default=True,
+              help="zone for timestamps that carry none (IANA name, 'local' or ±HH:MM)")
+@json_option
+@pass_ctx
+def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str, timezone: str) -> None:
+    """Import log files once (progress bar, then a summary)."""
+    store = c.store()
+    with _progress(c, t("collect.importing", c.settings.language)) as progress:
+        summary = service.import_files(c.settings, store, list(paths), parser=parser, encoding=encoding,
+                                       timezone=timezone, progress=progress)
+    _emit_summary(c, summary)
+
+
+@collect.command("evtx")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+@pass_ctx
+def evtx_cmd(c: CliContext, paths: tuple[Path, ...]) -> None:
+    """Import Windows EVTX files once (progress bar, then a summary)."""
+    store = c.store()
+    with _progress(c, t("collect.importing", c.settings.language)) as progress:
+        summary = service.import_evtx(c.settings, store, list(paths), progress=progress)
+    _emit_summary(c, summary)
+
+
+@collect.command("run")
+@click.option("--inputs", "inputs_file", type=click.Path(path_type=Path), default=None,
+              help="YAML inputs file (default: collect.inputs_file / SOC_COLLECT_INPUTS_FILE).")
+@pass_ctx
+def run_cmd(c: CliContext, inputs_file: Path | None) -> None:
+    """Run the collector daemon until SIGTERM or Ctrl-C.
+
+    \b
+    inputs:
+      - {name: auth, type: file, paths: [/var/log/auth.log*], parser: system.auth}
+      - {name: messages, type: file, paths: [/var/log/messages*], encoding: gb18030}
+      - {name: net, type: syslog, protocol: tcp, port: 5514}
+      - {name: journal, type: journald}
+    """
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service.run_daemon(c.settings, c.store(), inputs_file, stop=stop, log=lambda m: click.echo(m, err=True))
+
+
+@collect.command("status")
+@json_option
+@pass_ctx
+def status_cmd(c: CliContext) -> None:
+    """Per-input counters of the collector daemon and its spool level."""
+    status = service.collector_status(c.settings)
+    lang = c.settings.language
+    lines = [t("collect.status_running" if status["running"] else "collect.status_stopped", lang,
+               state=status.get("state", "?"), pid=status.get("pid", "-"),
+               pending=status.get("spool_pending_bytes", 0))]
+    for name, row in sorted((status.get("inputs") or {}).items()):
+        lines.append(f"  {name} ({row.get('type', '?')}): " + ", ".join(
+            f"{k}={row.get(k, 0)}" for k in ("read", "parsed", "parse_failures", "shipped", "duplicates",
+                                              "dead_lettered", "dropped", "failed")))
+    c.emit(status, "\n".join(lines))
+
+
+for _command in collect_pcap_cmd.COMMANDS:
+    collect.add_command(_command)
+
+COMMANDS: list[click.Command] = [collect]

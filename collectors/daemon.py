@@ -1,0 +1,119 @@
+"""The collector daemon: inputs (threads) → spool → shipper (thread), plus the status file.
+
+Spool full policy: inputs that can wait (files, journald) call ``emit(block=True)`` and pause
+at their position; network inputs call ``emit(block=False)`` and count what they could not
+spool as ``dropped`` (the sender does not wait for us, so that is the honest number).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from collectors.counters import Counters, write_status
+from collectors.models import Event
+from collectors.registry import Input, InputContext, resolve
+from collectors.shipper import Shipper, encode, ensure_indices
+from collectors.spool import Spool
+from core.errors import SocError
+
+DRAIN_ON_STOP_SECONDS = 5.0
+
+
+class Daemon:
+    def __init__(self, settings: Any, store: Any, entries: Sequence[dict[str, Any]], *,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.prefix = settings.index_prefix
+        self.log = log or (lambda _m: None)
+        self.counters = Counters()
+        self.stop = threading.Event()
+        self.spool = Spool(Path(settings.spool_dir) / "daemon", max_bytes=settings.collect.spool_max_bytes,
+                           fsync=settings.collect.spool_fsync)
+        self.shipper = Shipper(store, self.spool, self.prefix, self.counters,
+                               batch_size=settings.collect.batch_size, linger=min(settings.collect.flush_seconds, 0.2),
+                               log=self.log)
+        self.started = time.time()
+        self.inputs: list[Input] = []
+        state_root = Path(settings.data_dir) / "collect" / "state"
+        try:
+            for entry in entries:
+                factory = resolve(str(entry["type"]))
+                ctx = InputContext(name=str(entry["name"]), type=str(entry["type"]), settings=settings,
+                                   state_dir=state_root / str(entry["name"]), counters=self.counters,
+                                   emit_fn=self._emit, stop=self.stop)
+                ctx.state_dir.mkdir(parents=True, exist_ok=True)
+                self.counters.declare(ctx.name, ctx.type)
+                self.inputs.append(factory(dict(entry), ctx))
+        except Exception:
+            self.spool.close()
+            raise
+
+    def _emit(self, input_name: str, events: Sequence[Event], block: bool) -> bool:
+        if not events:
+            return True
+        bodies = [encode(input_name, self.prefix, e) for e in events]
+        if self.spool.append(bodies, block=block, stop=self.stop):
+            return True
+        if not block:
+            self.counters.add(input_name, "dropped", len(bodies))
+        return False
+
+    def _ship_loop(self, ship_stop: threading.Event) -> None:
+        attempt = 0
+        while not ship_stop.is_set():
+            try:
+                ensure_indices(self.store, self.prefix)
+                break
+            except SocError as exc:
+                self.shipper.last_error = exc.message
+                if attempt == 0:
+                    self.log(f"Elasticsearch not ready, events wait in the spool: {exc.message}")
+                ship_stop.wait(min(10.0, 0.5 * 2 ** min(attempt, 5)))
+                attempt += 1
+        while not ship_stop.is_set():
+            self.shipper.ship_next(ship_stop, wait=0.5)
+
+    def _status(self, state: str) -> None:
+        try:
+            write_status(self.settings, self.counters, spool_pending_bytes=self.spool.pending_bytes, state=state,
+                         started=self.started,
+                         extra={"last_error": self.shipper.last_error,
+                                "es_unavailable": self.shipper.unavailable_since is not None})
+        except OSError as exc:
+            self.log(f"cannot write the status file: {exc}")
+
+    def _run_input(self, inp: Input) -> None:
+        try:
+            inp.run(self.stop)
+        except Exception as exc:  # one broken input must not stop the others
+            self.log(f"input {inp.name} stopped: {exc!r}")
+            self.counters.add(inp.name, "failed")
+
+    def run(self, stop: threading.Event) -> None:
+        ship_stop = threading.Event()
+        shipper = threading.Thread(target=self._ship_loop, args=(ship_stop,), name="shipper", daemon=True)
+        shipper.start()
+        threads = [threading.Thread(target=self._run_input, args=(inp,), name=f"input-{inp.name}", daemon=True)
+                   for inp in self.inputs]
+        for thread in threads:
+            thread.start()
+        self.log(f"collecting with {len(self.inputs)} input(s); spool {self.spool.dir}")
+        try:
+            while not stop.is_set():
+                self._status("running")
+                stop.wait(self.settings.collect.status_seconds)
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+            # Give the shipper a moment to send what is spooled; the rest waits for the next start.
+            self.spool.wait_empty(DRAIN_ON_STOP_SECONDS)
+            ship_stop.set()
+            shipper.join(timeout=30)
+            self._status("stopped")
+            self.spool.close()

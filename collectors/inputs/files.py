@@ -1,0 +1,390 @@
+"""Log files: one-shot reading and tailing with persistent checkpoints.
+
+A file is known by its identity base ``device:inode:fingerprint`` (fingerprint = hash of the
+first line, at most 1024 bytes), fixed when the file is first seen; event ids are
+``stable_id("file", identity base, offset)``. Rotation:
+
+* rename (logrotate's default): the inode keeps its identity; the open handle is read to its end
+  even after the name no longer matches the glob, then closed once idle.
+* copytruncate: the original inode shrinks or starts with other bytes; it starts over at offset 0
+  under a new identity. A rotated copy whose fingerprint equals a known file that no longer has
+  it (the truncated original) inherits that file's identity and offset, so the lines written
+  between our last read and the copy are read from the copy, with the same ids. (Lines written
+  between the copy and the truncation are lost by copytruncate itself, for every tailer.)
+
+Checkpoints (``<state_dir>/files.json``) hold the offset after the last line whose event is in
+the durable spool, or the first line of an event still being assembled (multi-line, audit
+records), whichever is earlier; they are written after each spool append. Replays after a crash
+produce the same ids, which Elasticsearch answers with 409 (no duplicates).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from collectors.config import FileInputConfig, validate_input
+from collectors.counters import Counters
+from collectors.inputs.lines import build_event, decode, file_event_id, split_lines
+from collectors.models import Event
+from collectors.parsers import Assembler, LineParser, get_parser
+from collectors.registry import InputContext
+from core.timeutil import iso, utcnow
+
+FINGERPRINT_BYTES = 1024
+READ_CHUNK = 4 * 1024 * 1024
+EMIT_CHUNK = 2000
+CLOSE_INACTIVE = 5.0
+DEFER_TWIN_SECONDS = 10.0
+
+
+def fingerprint(fh: BinaryIO) -> str | None:
+    """Hash of the first line (or first 1024 bytes); None until that much is written."""
+    fh.seek(0)
+    head = fh.read(FINGERPRINT_BYTES)
+    nl = head.find(b"\n")
+    if nl >= 0:
+        head = head[:nl + 1]
+    elif len(head) < FINGERPRINT_BYTES:
+        return None
+    return hashlib.blake2b(head, digest_size=8).hexdigest()
+
+
+def iter_file_events(path: Path, *, parser: str = "auto", encoding: str = "utf-8", timezone: str = "UTC",
+                     counters: Counters | None = None, input_name: str = "file",
+                     max_line_bytes: int = 16 * 1024 * 1024, multiline: bool = True) -> Iterator[Event]:
+    """Every event of a file, from the start (the last line need not end with a newline)."""
+    counters = counters or Counters()
+    line_parser = get_parser(parser, timezone, path=str(path))
+    with path.open("rb") as fh:
+        st = os.fstat(fh.fileno())
+        fp = fingerprint(fh) or hashlib.blake2b(fh.read(FINGERPRINT_BYTES), digest_size=8).hexdigest()
+        base = f"{st.st_dev}:{st.st_ino}:{fp}"
+        reader = _Reader(line_parser, base, str(path), encoding, max_line_bytes, multiline, counters, input_name)
+        fh.seek(0)
+        offset = 0
+        carry = b""
+        while True:
+            chunk = fh.read(READ_CHUNK)
+            if not chunk:
+                break
+            buf = carry + chunk if carry else chunk
+            events = reader.feed(buf, offset, final=False)
+            carry = reader.carry
+            offset += len(buf) - len(carry)
+            yield from events
+        if carry:
+            yield from reader.feed(carry, offset, final=True)
+        yield from reader.finish()
+
+
+class _Reader:
+    """Turns chunks of one file into events, remembering the assembler's held-back lines."""
+
+    def __init__(self, parser: LineParser, id_base: str, path: str, encoding: str, max_line: int,
+                 multiline: bool, counters: Counters, input_name: str) -> None:
+        self.parser = parser
+        self.id_base = id_base
+        self.path = path
+        self.encoding = encoding
+        self.max_line = max_line
+        self.assembler = Assembler(parser, multiline=multiline)
+        self.counters = counters
+        self.input_name = input_name
+        self.carry = b""
+        self.notes: dict[int, str] = {}
+
+    def feed(self, chunk: bytes, base: int, *, final: bool) -> list[Event]:
+        lines, used = split_lines(chunk, base, self.max_line)
+        if final and used < len(chunk):
+            lines.append((base + used, base + len(chunk), chunk[used:]))
+            used = len(chunk)
+        self.carry = chunk[used:]
+        created = iso(utcnow())
+        out: list[Event] = []
+        self.counters.add(self.input_name, "read", len(lines))
+        for offset, end, raw in lines:
+            text, note = decode(raw, self.encoding)
+            if note:
+                self.notes[offset] = note
+            for ev_offset, _ev_end, texts in self.assembler.push(offset, end, text):
+                out.append(self._event(ev_offset, texts, created))
+        return out
+
+    def finish(self) -> list[Event]:
+        created = iso(utcnow())
+        return [self._event(off, texts, created) for off, _end, texts in self.assembler.flush()]
+
+    def _event(self, offset: int, texts: list[str], created: str) -> Event:
+        note = self.notes.pop(offset, None)
+        event, ok = build_event(
+            self.parser, texts, event_id=file_event_id(self.id_base, offset), created=created,
+            extra={"log": {"file": {"path": self.path}, "offset": offset}, "input": {"type": "log"}},
+            notes=[note] if note else None)
+        self.counters.add(self.input_name, "parsed" if ok else "parse_failures")
+        if len(self.notes) > 10000:
+            self.notes.clear()
+        return event
+
+
+@dataclass
+class _Tracked:
+    dev: int
+    ino: int
+    path: str
+    fp: str | None
+    id_base: str | None
+    offset: int
+    reader: _Reader | None = None
+    fh: BinaryIO | None = None
+    last_growth: float = field(default_factory=time.monotonic)
+    in_glob: bool = True
+
+    def state(self) -> dict[str, Any]:
+        return {"dev": self.dev, "ino": self.ino, "path": self.path, "fp": self.fp, "id_base": self.id_base,
+                "offset": self.checkpoint()}
+
+    def checkpoint(self) -> int:
+        held = self.reader.assembler.pending_offset if self.reader else None
+        return min(self.offset, held) if held is not None else self.offset
+
+
+class FileInput:
+    """Tails the files matching ``paths`` (globs), see the module docstring."""
+
+    type = "file"
+
+    def __init__(self, config: FileInputConfig, ctx: InputContext) -> None:
+        self.cfg = config
+        self.ctx = ctx
+        self.name = config.name
+        self.state_path = ctx.state_dir / "files.json"
+        self.files: dict[tuple[int, int], _Tracked] = {}
+        self._first_scan = True
+        self._deferred: dict[tuple[int, int], float] = {}
+        self._load()
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            data = orjson.loads(self.state_path.read_bytes())
+        except (OSError, ValueError):
+            return
+        self._first_scan = False
+        for row in data.get("files", []):
+            try:
+                t = _Tracked(int(row["dev"]), int(row["ino"]), str(row["path"]), row.get("fp"), row.get("id_base"),
+                             int(row["offset"]), in_glob=False)
+            except (KeyError, TypeError, ValueError):
+                continue
+            self.files[(t.dev, t.ino)] = t
+
+    def _save(self) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps({"files": [t.state() for t in self.files.values()]}))
+        os.replace(tmp, self.state_path)
+
+    # -- loop -----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            busy = self.poll(stop)
+            if not busy:
+                stop.wait(self.cfg.poll_seconds)
+        for t in self.files.values():
+            if t.fh:
+                t.fh.close()
+        self._save()
+
+    def poll(self, stop: threading.Event) -> bool:
+        """One scan and read round; True if anything was read."""
+        self._scan()
+        busy = False
+        for key in list(self.files):
+            if stop.is_set():
+                break
+            t = self.files[key]
+            if t.fh is None:
+                continue
+            busy |= self._read(t, stop)
+        self._save()
+        return busy
+
+    def _scan(self) -> None:
+        seen: dict[tuple[int, int], str] = {}
+        for pattern in self.cfg.paths:
+            for path in sorted(glob.glob(pattern)):
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                if not os.path.isfile(path):
+                    continue
+                seen.setdefault((st.st_dev, st.st_ino), path)
+        for t in self.files.values():
+            t.in_glob = (t.dev, t.ino) in seen
+        new = [(key, path) for key, path in seen.items() if key not in self.files]
+        for key, path in seen.items():
+            t = self.files.get(key)
+            if t is not None:
+                t.path = path
+                if t.fh is None:
+                    self._open(t)
+        for key, path in new:
+            self._add(key, path)
+        self._first_scan = False
+        # Close files that left the glob (renamed away or deleted) once read and idle.
+        now = time.monotonic()
+        for key, t in list(self.files.items()):
+            if not t.in_glob and t.fh is not None and now - t.last_growth > CLOSE_INACTIVE:
+                self._drain_partial(t)
+                t.fh.close()
+                t.fh = None
+            if not t.in_glob and t.fh is None and not _exists(t):
+                del self.files[key]
+
+    def _open(self, t: _Tracked) -> None:
+        try:
+            t.fh = open(t.path, "rb")  # noqa: SIM115 - kept open across polls to follow renames
+        except OSError:
+            t.fh = None
+            return
+        st = os.fstat(t.fh.fileno())
+        if (st.st_dev, st.st_ino) != (t.dev, t.ino):
+            t.fh.close()
+            t.fh = None
+
+    def _add(self, key: tuple[int, int], path: str) -> None:
+        t = _Tracked(key[0], key[1], path, None, None, 0)
+        self._open(t)
+        if t.fh is None:
+            return
+        t.fp = fingerprint(t.fh)
+        if t.fp is not None:
+            heir = self._truncated_original(t.fp)
+            if heir is None and self._twin_alive(t.fp, key):
+                # Same first line as a live file: most likely a copytruncate copy whose original
+                # is about to be truncated. Wait a little before calling it a new file.
+                first = self._deferred.setdefault(key, time.monotonic())
+                if time.monotonic() - first < DEFER_TWIN_SECONDS:
+                    t.fh.close()
+                    return
+            self._deferred.pop(key, None)
+            if heir is not None:
+                # A copytruncate copy: continue where the original stopped, with its ids.
+                t.id_base, t.offset = heir.id_base, heir.checkpoint()
+                heir.fp, heir.id_base, heir.offset, heir.reader = None, None, 0, None
+            else:
+                t.id_base = f"{t.dev}:{t.ino}:{t.fp}"
+                if self._first_scan and self.cfg.start == "end":
+                    t.offset = os.fstat(t.fh.fileno()).st_size
+        self.files[key] = t
+
+    def _twin_alive(self, fp: str, key: tuple[int, int]) -> bool:
+        return any(o.fp == fp and (o.dev, o.ino) != key and o.fh is not None for o in self.files.values())
+
+    def _truncated_original(self, fp: str) -> _Tracked | None:
+        for other in self.files.values():
+            if other.fp != fp or other.fh is None:
+                continue
+            try:
+                size = os.fstat(other.fh.fileno()).st_size
+                current = fingerprint(other.fh) if size else None
+            except OSError:
+                current = None
+            if current != fp or size < other.offset:
+                return other
+        return None
+
+    def _read(self, t: _Tracked, stop: threading.Event) -> bool:
+        assert t.fh is not None
+        size = os.fstat(t.fh.fileno()).st_size
+        if t.fp is None or t.id_base is None:
+            t.fp = fingerprint(t.fh)
+            if t.fp is None:
+                return False
+            heir = self._truncated_original(t.fp) if t.offset == 0 else None
+            if heir is not None and heir is not t:
+                t.id_base, t.offset = heir.id_base, heir.checkpoint()
+                heir.fp, heir.id_base, heir.offset, heir.reader = None, None, 0, None
+            else:
+                t.id_base = f"{t.dev}:{t.ino}:{t.fp}"
+        elif size < t.offset or (size and fingerprint(t.fh) != t.fp):
+            # Truncated in place (copytruncate) or rewritten: start over under a new identity.
+            t.fp, t.id_base, t.offset, t.reader = None, None, 0, None
+            return self._read(t, stop) if size else False
+        if t.reader is None:
+            parser = get_parser(self.cfg.parser, self.cfg.timezone, path=t.path)
+            t.reader = _Reader(parser, t.id_base, t.path, self.cfg.encoding, self.cfg.max_line_bytes,
+                               self.cfg.multiline, self.ctx.counters, self.name)
+            t.reader.carry = b""
+        read_any = False
+        pos = t.offset
+        window = READ_CHUNK
+        while pos < size and not stop.is_set():
+            t.fh.seek(pos)
+            chunk = t.fh.read(min(window, size - pos))
+            if not chunk:
+                break
+            events = t.reader.feed(chunk, pos, final=False)
+            used = len(chunk) - len(t.reader.carry)
+            if used == 0:
+                if len(chunk) == window and window <= self.cfg.max_line_bytes:
+                    window = self.cfg.max_line_bytes + 1  # a line longer than the usual window
+                    continue
+                break  # only a partial line: wait for its end
+            if not self._emit(events, stop):
+                return read_any
+            pos += used
+            t.offset = pos
+            t.last_growth = time.monotonic()
+            read_any = True
+            self._save()
+        idle = time.monotonic() - t.last_growth > self.cfg.flush_seconds
+        if not read_any and t.reader.assembler.pending_offset is not None and idle \
+                and self._emit(t.reader.finish(), stop):
+            self._save()
+        return read_any
+
+    def _drain_partial(self, t: _Tracked) -> None:
+        """A file leaving for good: its unterminated last line and held lines become events."""
+        if t.fh is None or t.reader is None:
+            return
+        size = os.fstat(t.fh.fileno()).st_size
+        events: list[Event] = []
+        if size > t.offset:
+            t.fh.seek(t.offset)
+            events += t.reader.feed(t.fh.read(size - t.offset), t.offset, final=True)
+            t.offset = size
+        events += t.reader.finish()
+        if self._emit(events, self.ctx.stop):
+            self._save()
+
+    def _emit(self, events: list[Event], stop: threading.Event) -> bool:
+        for i in range(0, len(events), EMIT_CHUNK):
+            if not self.ctx.emit(events[i:i + EMIT_CHUNK], block=True):
+                return False
+        return True
+
+
+def _exists(t: _Tracked) -> bool:
+    try:
+        st = os.stat(t.path)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (t.dev, t.ino)
+
+
+def create_input(config: dict[str, Any], ctx: InputContext) -> FileInput:
+    return FileInput(validate_input(FileInputConfig, config), ctx)

@@ -1,0 +1,248 @@
+"""Collector operations: one-shot imports (``ship_events`` and the file/EVTX imports built on
+it), the daemon (``run_daemon``) and its status.
+
+Every path goes through the durable spool and the bulk shipper (``collectors.shipper``):
+deterministic ids and ``op_type=create`` make replays harmless, the spool cursor moves only
+after Elasticsearch acknowledged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collectors.counters import Counters, pid_alive, read_status
+from collectors.models import Event
+from collectors.shipper import Shipper, encode, ensure_indices
+from collectors.spool import Spool
+from core.errors import Conflict, InvalidInput, SocError, Unavailable
+
+APPEND_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ShipSummary:
+    """What a one-shot import did. ``failed`` events are neither stored nor dead-lettered:
+    they stay in the import's spool and are sent by the next import or daemon start."""
+
+    source: str
+    read: int = 0
+    shipped: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    failed: int = 0
+    parse_failures: int = 0
+    seconds: float = 0.0
+    files: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def complete(self) -> bool:
+        return self.failed == 0 and self.error is None
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:48] or "import"
+
+
+def _imports_root(settings: Any) -> Path:
+    return Path(settings.spool_dir) / "imports"
+
+
+def _ship_loop(shipper: Shipper, spool: Spool, done: threading.Event, gave_up: threading.Event,
+               stop: threading.Event, give_up_after: float) -> None:
+    while not stop.is_set():
+        acked = shipper.ship_next(stop, wait=0.2, give_up_after=give_up_after)
+        if acked:
+            continue
+        if shipper.unavailable_since is not None and \
+                time.monotonic() - shipper.unavailable_since > give_up_after:
+            gave_up.set()
+            return
+        if done.is_set() and spool.empty():
+            return
+
+
+def _drain_leftovers(settings: Any, store: Any, give_up_after: float) -> None:
+    """Spools of earlier imports that stopped before everything was acknowledged."""
+    root = _imports_root(settings)
+    if not root.is_dir():
+        return
+    for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+        try:
+            spool = Spool(directory, max_bytes=settings.collect.spool_max_bytes)
+        except Conflict:
+            continue  # another import is using it right now
+        try:
+            shipper = Shipper(store, spool, settings.index_prefix, Counters(), batch_size=settings.collect.batch_size)
+            stop, done, gave_up = threading.Event(), threading.Event(), threading.Event()
+            done.set()
+            _ship_loop(shipper, spool, done, gave_up, stop, give_up_after)
+            drained = spool.empty()
+        finally:
+            spool.close()
+        if drained:
+            shutil.rmtree(directory, ignore_errors=True)
+        else:
+            raise Unavailable(
+                f"An earlier import left events in {directory} that Elasticsearch did not accept in time "
+                f"({shipper.last_error}). Check `soc es status` and run the import again."
+            )
+
+
+def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: str,
+                progress: Callable[[int], None] | None = None,
+                give_up_after: float | None = None,
+                parse_failures: Callable[[], int] | None = None) -> ShipSummary:
+    """Ship a finite stream of events through a spool of its own; block until acknowledged.
+
+    ``progress(n)`` is called with the number of events just read (an increment, as for
+    ``click.progressbar.update``). While Elasticsearch is unreachable the shipper retries with
+    backoff for up to ``give_up_after`` seconds (default ``collect.give_up_seconds``); events
+    not stored by then are reported as ``failed`` and kept in the spool for the next run.
+    An exception from ``events`` stops reading, but what was read is shipped first and the
+    error is reported in ``error``.
+    """
+    started = time.monotonic()
+    prefix = settings.index_prefix
+    give_up = float(give_up_after if give_up_after is not None else settings.collect.give_up_seconds)
+    ensure_indices(store, prefix)
+    _drain_leftovers(settings, store, give_up)
+    counters = Counters()
+    counters.declare(source, "import")
+    spool_dir = _imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
+    spool = Spool(spool_dir, max_bytes=settings.collect.spool_max_bytes)
+    shipper = Shipper(store, spool, prefix, counters, batch_size=settings.collect.batch_size)
+    stop, done, gave_up = threading.Event(), threading.Event(), threading.Event()
+    thread = threading.Thread(target=_ship_loop, args=(shipper, spool, done, gave_up, stop, give_up),
+                              name=f"ship-{source}", daemon=True)
+    thread.start()
+    read = 0
+    error: str | None = None
+    buf: list[bytes] = []
+
+    def flush() -> bool:
+        nonlocal buf
+        if buf and not spool.append(buf, block=True, stop=gave_up):
+            return False
+        if progress is not None and buf:
+            progress(len(buf))
+        buf = []
+        return True
+
+    try:
+        for event in events:
+            buf.append(encode(source, prefix, event))
+            read += 1
+            if len(buf) >= APPEND_CHUNK and not flush():
+                break
+        flush()
+    except SocError as exc:
+        error = exc.message
+        flush()
+    except Exception as exc:  # a reader bug must not lose what was already read
+        error = f"reading stopped: {exc!r}"
+        flush()
+    finally:
+        done.set()
+        thread.join()
+        empty = spool.empty()
+        spool.close()
+        if empty:
+            shutil.rmtree(spool_dir, ignore_errors=True)
+    shipped = counters.get(source, "shipped")
+    duplicates = counters.get(source, "duplicates")
+    dead = counters.get(source, "dead_lettered")
+    failed = max(0, read - shipped - duplicates - dead)
+    if failed and error is None:
+        error = (f"Elasticsearch did not accept {failed} events within {give_up:.0f}s ({shipper.last_error}); "
+                 "they are kept and sent by the next import or `soc collect run`.")
+    return ShipSummary(source=source, read=read, shipped=shipped, duplicates=duplicates, dead_lettered=dead,
+                       failed=failed, parse_failures=parse_failures() if parse_failures else 0,
+                       seconds=round(time.monotonic() - started, 3), error=error)
+
+
+# -- one-shot imports ------------------------------------------------------------------------
+
+def import_files(settings: Any, store: Any, paths: Sequence[Path], *, parser: str = "auto",
+                 encoding: str = "utf-8", timezone: str = "UTC",
+                 progress: Callable[[int], None] | None = None) -> ShipSummary:
+    """Read whole log files once (ids as the tailer's, so a later tail or re-import adds nothing)."""
+    from collectors.config import check_encoding
+    from collectors.inputs.files import iter_file_events
+
+    try:
+        encoding = check_encoding(encoding)
+    except ValueError as exc:
+        raise InvalidInput(f"{exc}.") from exc
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise InvalidInput(f"Not a readable file: {', '.join(missing)}. Check the paths.")
+    counters = Counters()
+
+    def events() -> Iterator[Event]:
+        for path in paths:
+            yield from iter_file_events(Path(path), parser=parser, encoding=encoding, timezone=timezone,
+                                        counters=counters, input_name="file")
+
+    summary = ship_events(settings, store, events(), source="file", progress=progress,
+                          parse_failures=lambda: counters.get("file", "parse_failures"))
+    return ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths]})
+
+
+def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *,
+                progress: Callable[[int], None] | None = None) -> ShipSummary:
+    """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``)."""
+    try:
+        from collectors import evtx  # type: ignore[attr-defined]
+        iter_evtx_events = evtx.iter_evtx_events
+    except (ImportError, AttributeError) as exc:
+        raise Unavailable(f"The EVTX parser is not available in this installation ({exc}).") from exc
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise InvalidInput(f"Not a readable file: {', '.join(missing)}. Check the paths.")
+
+    def events() -> Iterator[Event]:
+        for path in paths:
+            yield from iter_evtx_events(Path(path))
+
+    summary = ship_events(settings, store, events(), source="evtx", progress=progress)
+    return ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths]})
+
+
+# -- daemon ----------------------------------------------------------------------------------
+
+def run_daemon(settings: Any, store: Any, inputs_file: Path | None = None, *,
+               stop: threading.Event | None = None, log: Callable[[str], None] | None = None) -> None:
+    """Run the inputs of the inputs file until ``stop`` is set (or SIGTERM/SIGINT in the CLI)."""
+    from collectors.config import load_inputs
+    from collectors.daemon import Daemon
+
+    path = inputs_file or settings.collect.inputs_file
+    if path is None:
+        raise InvalidInput("No inputs file: pass `soc collect run --inputs FILE` or set SOC_COLLECT_INPUTS_FILE.")
+    entries = load_inputs(Path(path))
+    daemon = Daemon(settings, store, entries, log=log)
+    daemon.run(stop or threading.Event())
+
+
+def collector_status(settings: Any) -> dict[str, Any]:
+    """The daemon's last status file, with whether its process is alive."""
+    status = read_status(settings)
+    if status is None:
+        return {"running": False, "state": "never started", "inputs": {}, "spool_pending_bytes": 0}
+    running = pid_alive(status.get("pid")) and status.get("state") == "running"
+    with contextlib.suppress(TypeError, ValueError):
+        status["age_seconds"] = round(time.time() - float(status.get("updated", 0)), 1)
+    status["running"] = running
+    return status
