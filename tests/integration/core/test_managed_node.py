@@ -56,3 +56,65 @@ def test_unreachable_cluster_is_unavailable() -> None:
     with pytest.raises(Unavailable) as err:
         store.check()
     assert "SOC_ES_URL" in err.value.message
+
+
+def test_node_lifecycle_as_an_ordinary_user() -> None:
+    """`soc es start/status/stop` as a non-root user (as root: a dedicated test user)."""
+    import json
+    import os
+    import pwd
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    data_dir = node_data_dir()
+    user_args: dict[str, object] = {}
+    if os.geteuid() == 0:
+        name = "soc-test-user"
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                           check=True)
+        entry = pwd.getpwnam(name)
+        os.chown(data_dir, entry.pw_uid, entry.pw_gid)
+        user_args = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        # The checkout may sit below directories other users cannot enter: run a copy of it.
+        copy = data_dir / "src"
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".venv", ".git", "artifacts", "*.pyc",
+                                                                  "__pycache__", "node_modules"))
+        root = copy
+    env = {"PATH": os.environ["PATH"], "HOME": str(data_dir), "SOC_DATA_DIR": str(data_dir / "state"),
+           "SOC_ES_PORT": str(free_port()), "SOC_ES_TRANSPORT_PORT": str(free_port()),
+           "SOC_ES_CACHE_DIR": str(ManagedNode(load_settings()).home.parent)}
+
+    python = sys.executable
+    if user_args and not _world_executable(Path(os.path.realpath(sys.executable))):
+        # A pyenv interpreter under /root is out of reach for other users: run the same code with
+        # the system's Python 3.11 and this environment's packages.
+        import site
+        import sysconfig
+
+        python = "/usr/bin/python3.11"
+        env["PYTHONPATH"] = os.pathsep.join([str(root), sysconfig.get_paths()["purelib"], *site.getsitepackages()])
+
+    def soc(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([python, "-m", "soc", *args], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=240, check=False, **user_args)  # type: ignore[call-overload]
+
+    try:
+        started = soc("es", "start", "--json")
+        assert started.returncode == 0, started.stderr
+        status = json.loads(soc("es", "status", "--json").stdout)
+        assert status["healthy"] is True and status["pid"]
+        pid = status["pid"]
+        assert soc("es", "stop").returncode == 0
+        assert json.loads(soc("es", "status", "--json").stdout)["running"] is False
+        assert not Path(f"/proc/{pid}").exists()
+    finally:
+        soc("es", "stop")
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _world_executable(path: Path) -> bool:
+    return all(p.stat().st_mode & 0o001 for p in [path, *path.parents])
