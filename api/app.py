@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.console import mount_console
 from api.deps import PermissionProbePassed
 from api.errors import install_error_handlers
 from api.identity.service import IdentityService
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
 
     for _name, router in discover_routers():
         app.include_router(router, prefix=API_PREFIX)
+    mount_console(app, settings)
 
     # Outermost first: the size limit refuses before anything is observed or parsed.
     app.add_middleware(ObserveRequests, metrics=metrics, state=app.state)

@@ -1,0 +1,131 @@
+// Alert detail: fields, matching event, entity pivots to hunt, history, comments, actions, send to case.
+import { errorText, get, post } from '../lib/api.js';
+import { fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
+import { t, tv } from '../lib/i18n.js';
+import { askDialog, batchSummary, listItems, sevBadge, statusBadge } from '../lib/ui.js';
+import { CLOSE_REASONS } from './alerts.js';
+
+const PIVOTS = ['user.name', 'host.name', 'source.ip', 'destination.ip', 'process.name'];
+
+export function huntLink(field, value) {
+  const query = `${field}:"${String(value).replaceAll('"', '\\"')}"`;
+  return `#/hunt?q=${encodeURIComponent(query)}`;
+}
+
+function pivot(field, value) {
+  if (value === undefined || value === null || value === '') return '—';
+  return h('a', { class: 'pivot', href: huntLink(field, value), 'data-testid': `pivot-${field}`, title: t('alert.pivot') }, fmtValue(value));
+}
+
+export default async function render(main, params, ctx) {
+  const id = params.id;
+  let data;
+  try {
+    data = await get(`/alerts/${encodeURIComponent(id)}`);
+  } catch (err) {
+    main.append(h('section', { class: 'page' }, h('p', { class: 'form-error' }, errorText(err))));
+    markReady('alert');
+    return;
+  }
+  const alert = data.alert && data.alert.alert ? data.alert : data;
+  const events = listItems(data.events ? { items: data.events } : {});
+  const matching = events.length ? events : (alert.event_copy ? [alert.event_copy] : []);
+  const history = pick(alert, 'alert.history') || data.history || [];
+  const comments = pick(alert, 'alert.comments') || data.comments || [];
+  const canUpdate = ctx.can('alerts.update');
+
+  async function act(action, extra = {}) {
+    try {
+      const result = await post('/alerts/bulk', { ids: [id], action, ...extra });
+      const { failed } = batchSummary(result);
+      if (failed.length) ctx.flash(`${failed[0].error || failed[0].message}`, 'error');
+      else ctx.flash(t('alert.updated'), 'success');
+      ctx.refresh();
+    } catch (err) { ctx.flash(errorText(err), 'error'); }
+  }
+
+  async function closeAlert() {
+    const values = await askDialog(t('alerts.closeTitle', { n: 1 }), [
+      { name: 'reason', label: t('alerts.closeReason'), required: true, placeholder: t('alerts.pickReason'), options: CLOSE_REASONS.map((r) => [r, tv('close_reason', r)]) },
+      { name: 'comment', label: t('alerts.comment'), multiline: true },
+    ], t('alerts.close'), 'close-dialog');
+    if (values) await act('close', values.comment ? { reason: values.reason, comment: values.comment } : { reason: values.reason });
+  }
+
+  async function assign() {
+    const values = await askDialog(t('alerts.assignTitle', { n: 1 }), [{ name: 'assignee', label: t('alerts.assignee'), required: true, value: ctx.user.username }], t('alerts.assign'), 'assign-dialog');
+    if (values) await act('assign', { assignee: values.assignee });
+  }
+
+  async function sendToCase() {
+    let cases = [];
+    try { cases = listItems(await get('/cases', { status: 'open', size: 50 })); } catch { /* offer a new case only */ }
+    const values = await askDialog(t('alert.toCase'), [
+      { name: 'case', label: t('alert.caseTarget'), options: [['', t('alert.newCase')], ...cases.map((c) => [c.id || c.case_id, c.title])] },
+      { name: 'title', label: t('case.title'), value: pick(alert, 'rule.name') || '' },
+    ], t('alert.toCase'), 'case-dialog');
+    if (!values) return;
+    try {
+      let caseId = values.case;
+      if (caseId) await post(`/cases/${encodeURIComponent(caseId)}/alerts`, { alert_ids: [id] });
+      else {
+        const created = await post('/cases', { title: values.title || pick(alert, 'rule.name') || id, alert_ids: [id], severity: pick(alert, 'alert.level') });
+        caseId = created.id || created.case_id || (created.case && created.case.id);
+      }
+      ctx.flash(t('alert.sentToCase'), 'success');
+      ctx.navigate(`#/cases/${encodeURIComponent(caseId)}`);
+    } catch (err) { ctx.flash(errorText(err), 'error'); }
+  }
+
+  const commentText = h('textarea', { rows: 2, 'data-testid': 'comment-text', placeholder: t('alert.commentPlaceholder') });
+  const commentForm = canUpdate ? h('form', {
+    class: 'row',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      if (!commentText.value.trim()) return;
+      try {
+        await post(`/alerts/${encodeURIComponent(id)}/comments`, { text: commentText.value.trim() });
+        ctx.refresh();
+      } catch (err) { ctx.flash(errorText(err), 'error'); }
+    },
+  }, commentText, h('button', { type: 'submit', 'data-testid': 'comment-submit' }, t('alert.addComment'))) : null;
+
+  const status = pick(alert, 'alert.status');
+  const actions = canUpdate ? h('div', { class: 'toolbar', 'data-testid': 'alert-actions' },
+    h('button', { type: 'button', disabled: status !== 'new', onclick: () => act('acknowledge'), 'data-testid': 'alert-ack' }, t('alerts.acknowledge')),
+    h('button', { type: 'button', disabled: status === 'closed' || status === 'in_progress', onclick: () => act('start'), 'data-testid': 'alert-start' }, t('alert.start')),
+    h('button', { type: 'button', onclick: assign, 'data-testid': 'alert-assign' }, t('alerts.assign')),
+    h('button', { type: 'button', class: 'danger', disabled: status === 'closed', onclick: closeAlert, 'data-testid': 'alert-close' }, t('alerts.close')),
+    ctx.can('cases.manage') ? h('button', { type: 'button', onclick: sendToCase, 'data-testid': 'alert-to-case' }, t('alert.toCase')) : null) : null;
+
+  const field = (label, value) => [h('dt', {}, label), h('dd', {}, value)];
+  main.append(h('section', { class: 'page page-alert', 'data-testid': 'alert-detail' },
+    h('p', {}, h('a', { href: '#/alerts' }, `← ${t('nav.alerts')}`)),
+    h('div', { class: 'row' }, sevBadge(pick(alert, 'alert.level')), h('h1', {}, pick(alert, 'rule.name') || id), statusBadge(status)),
+    actions,
+    h('div', { class: 'grid' },
+      h('div', { class: 'card' }, h('h2', {}, t('alert.summary')),
+        h('dl', { class: 'kv' },
+          field(t('alert.id'), id),
+          field(t('alerts.col.time'), fmtTime(pick(alert, '@timestamp'))),
+          field(t('alert.reason'), pick(alert, 'alert.reason') || ''),
+          field(t('alerts.col.assignee'), pick(alert, 'alert.assignee') || '—'),
+          field(t('alerts.closeReason'), tv('close_reason', pick(alert, 'alert.close_reason')) || '—'),
+          field(t('alert.case'), pick(alert, 'alert.case_id') ? h('a', { href: `#/cases/${encodeURIComponent(pick(alert, 'alert.case_id'))}` }, pick(alert, 'alert.case_id')) : '—'),
+          field(t('alert.rule'), `${pick(alert, 'rule.id') || ''}`),
+          field(t('alert.tags'), fmtValue(pick(alert, 'rule.tags'))))),
+      h('div', { class: 'card', 'data-testid': 'alert-entities' }, h('h2', {}, t('alert.entities')),
+        h('dl', { class: 'kv' }, PIVOTS.map((f) => field(f, pivot(f, pick(alert, f) ?? (matching[0] ? pick(matching[0], f) : undefined))))))),
+    h('h2', {}, t('alert.event')),
+    matching.length ? matching.slice(0, 5).map((ev) => h('pre', { 'data-testid': 'alert-event' }, JSON.stringify(ev, null, 2))) : h('p', { class: 'muted' }, t('alert.noEvent')),
+    h('div', { class: 'grid' },
+      h('div', { class: 'card' }, h('h2', {}, t('alert.history')),
+        h('ul', { class: 'timeline', 'data-testid': 'alert-history' }, history.map((e) => h('li', {},
+          h('strong', {}, e.by || e.actor || ''), ' ', h('span', { class: 'muted' }, fmtTime(e.at || e.time || e['@timestamp'])), h('br'),
+          e.field ? `${e.field}: ` : '', `${fmtValue(e.from)} → ${fmtValue(e.to)}`, e.reason ? ` (${tv('close_reason', e.reason)})` : '')))),
+      h('div', { class: 'card' }, h('h2', {}, t('alert.comments')),
+        h('ul', { class: 'timeline', 'data-testid': 'alert-comments' }, comments.map((c) => h('li', {},
+          h('strong', {}, c.by || c.author || ''), ' ', h('span', { class: 'muted' }, fmtTime(c.at || c.time)), h('br'), c.text || c.comment || ''))),
+        commentForm))));
+  markReady('alert');
+}
