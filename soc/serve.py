@@ -7,30 +7,32 @@ from typing import Any
 
 import uvicorn
 
-from api.app import create_app
+from api.app import Bootstrap, create_app
+from collectors.service import ship_events
 from core.i18n import t
 from core.settings import Settings
+from soc.demo import demo_events
 from soc.runtime import Log, build_scheduler, check_port_free, prepare_settings, start_backend
 
 
 def load_demo_data(settings: Settings, store: Any, log: Log) -> int:
-    """Load the demo events once per data directory (ids are deterministic anyway)."""
-    from soc.demo import demo_events
-
+    """Ship the demo events through the collectors' spool and shipper, once per data directory."""
     marker = settings.data_dir / "demo-loaded"
     if marker.exists():
         return 0
-    from core.schema import event_index
-
-    events = list(demo_events())
-    result = store.bulk_create(
-        ((event_index(settings.index_prefix, e.dataset, e.doc["@timestamp"]), e.id, e.doc) for e in events),
-        refresh="wait_for",
-    )
+    summary = ship_events(settings, store, demo_events(), source="demo")
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(str(result.created))
-    log(f"Demo data: {result.created} events loaded ({result.exists} already present).")
-    return result.created
+    marker.write_text(str(summary.to_dict()))
+    log(f"Demo data: {summary.shipped} events shipped ({summary.duplicates} already present).")
+    return int(summary.shipped)
+
+
+def _show_credentials(settings: Settings, boot: Bootstrap, log: Log) -> None:
+    lang = settings.language
+    if boot.admin_password:
+        log(t("up.credentials", lang, user=boot.admin_username, password=boot.admin_password))
+    for user, password in sorted(boot.demo_users.items()):
+        log(t("up.demo_user", lang, user=user, password=password))
 
 
 def serve(settings: Settings, log: Log) -> None:
@@ -39,7 +41,7 @@ def serve(settings: Settings, log: Log) -> None:
     backend = start_backend(settings, log)
     scheduler = build_scheduler(settings, backend.store)
     try:
-        app = create_app(settings, backend.store)
+        app = create_app(settings, backend.store, bootstrap=True, scheduler=scheduler)
         if settings.demo:
             load_demo_data(settings, backend.store, log)
         scheduler.start()
@@ -48,6 +50,8 @@ def serve(settings: Settings, log: Log) -> None:
                                 access_log=False, lifespan="on")
         server = uvicorn.Server(config)
         log(t("up.ready", settings.language, url=url))
+        if app.state.bootstrap is not None:
+            _show_credentials(settings, app.state.bootstrap, log)
         server.run()
     finally:
         log(t("up.stopping", settings.language))
