@@ -2,6 +2,53 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from core.i18n import t
+from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
+
+
+@click.command("pcap")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--max-flows", type=click.IntRange(min=16), default=None,
+              help="Flow table cap (oldest idle flow evicted first). Default 100000.")
+@json_option
+@pass_ctx
+def pcap_cmd(c: CliContext, paths: tuple[Path, ...], max_flows: int | None) -> None:
+    """Import pcap/pcapng files into network events (flow, DNS, HTTP, TLS, ICMP, ARP).
+
+    A directory is read as one set of rotated captures (flows continue across its files).
+    """
+    from collectors.network import service
+    from collectors.network.engine import FlowConfig
+
+    lang = c.settings.language
+    groups = service.capture_groups(list(paths))
+    config = FlowConfig(max_flows=max_flows) if max_flows else FlowConfig()
+    store = c.store()
+    if progress_enabled() and not c.as_json:
+        with click.progressbar(length=service.capture_size(groups), label=t("network.importing", lang),
+                               file=click.get_text_stream("stderr"), show_percent=True,
+                               show_eta=True) as bar:  # type: ignore[var-annotated]
+            summary = service.import_pcaps(c.settings, store, list(paths), config=config, progress=bar.update)
+    else:
+        summary = service.import_pcaps(c.settings, store, list(paths), config=config)
+    cap = summary.capture
+    lines = [t("network.summary", lang, files=len(cap.files), packets=cap.packets, flows=cap.flows,
+               events=cap.total_events, parse_errors=cap.parse_errors, evicted=cap.evicted_flows,
+               shipped=summary.shipped, duplicates=summary.duplicates, failed=summary.failed,
+               seconds=summary.seconds)]
+    if cap.events:
+        lines.append("  " + ", ".join(f"{k}={v}" for k, v in sorted(cap.events.items())))
+    for problem in cap.file_errors:
+        lines.append(t("network.file_error", lang, error=problem))
+    if summary.error:
+        lines.append(t("network.ship_error", lang, error=summary.error))
+    c.emit(summary.to_dict(), "\n".join(lines))
+    if summary.failed or summary.error:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS: list[click.Command] = [pcap_cmd]
