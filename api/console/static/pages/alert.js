@@ -3,7 +3,7 @@ import { errorText, get, post } from '../lib/api.js';
 import { fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
 import { t, tv } from '../lib/i18n.js';
 import { askDialog, batchSummary, listItems, sevBadge, statusBadge } from '../lib/ui.js';
-import { CLOSE_REASONS } from './alerts.js';
+import { actionBody, CLOSE_REASONS } from './alerts.js';
 
 const PIVOTS = ['user.name', 'host.name', 'source.ip', 'destination.ip', 'process.name'];
 
@@ -30,13 +30,13 @@ export default async function render(main, params, ctx) {
   const alert = data.alert && data.alert.alert ? data.alert : data;
   const events = listItems(data.events ? { items: data.events } : {});
   const matching = events.length ? events : (alert.event_copy ? [alert.event_copy] : []);
-  const history = pick(alert, 'alert.history') || data.history || [];
-  const comments = pick(alert, 'alert.comments') || data.comments || [];
+  const history = data.history || pick(alert, 'alert.history') || [];
+  const comments = data.comments || pick(alert, 'alert.comments') || [];
   const canUpdate = ctx.can('alerts.update');
 
   async function act(action, extra = {}) {
     try {
-      const result = await post('/alerts/bulk', { ids: [id], action, ...extra });
+      const result = await post('/alerts/bulk', { ids: [id], ...actionBody(action, extra) });
       const { failed } = batchSummary(result);
       if (failed.length) ctx.flash(`${failed[0].error || failed[0].message}`, 'error');
       else ctx.flash(t('alert.updated'), 'success');
@@ -49,7 +49,7 @@ export default async function render(main, params, ctx) {
       { name: 'reason', label: t('alerts.closeReason'), required: true, placeholder: t('alerts.pickReason'), options: CLOSE_REASONS.map((r) => [r, tv('close_reason', r)]) },
       { name: 'comment', label: t('alerts.comment'), multiline: true },
     ], t('alerts.close'), 'close-dialog');
-    if (values) await act('close', values.comment ? { reason: values.reason, comment: values.comment } : { reason: values.reason });
+    if (values) await act('close', values);
   }
 
   async function assign() {
@@ -61,7 +61,7 @@ export default async function render(main, params, ctx) {
     let cases = [];
     try { cases = listItems(await get('/cases', { status: 'open', size: 50 })); } catch { /* offer a new case only */ }
     const values = await askDialog(t('alert.toCase'), [
-      { name: 'case', label: t('alert.caseTarget'), options: [['', t('alert.newCase')], ...cases.map((c) => [c.id || c.case_id, c.title])] },
+      { name: 'case', label: t('alert.caseTarget'), options: [['', t('alert.newCase')], ...cases.map((c) => [c.case_id || c.id, c.title])] },
       { name: 'title', label: t('case.title'), value: pick(alert, 'rule.name') || '' },
     ], t('alert.toCase'), 'case-dialog');
     if (!values) return;
@@ -70,7 +70,7 @@ export default async function render(main, params, ctx) {
       if (caseId) await post(`/cases/${encodeURIComponent(caseId)}/alerts`, { alert_ids: [id] });
       else {
         const created = await post('/cases', { title: values.title || pick(alert, 'rule.name') || id, alert_ids: [id], severity: pick(alert, 'alert.level') });
-        caseId = created.id || created.case_id || (created.case && created.case.id);
+        caseId = (created.case && (created.case.case_id || created.case.id)) || created.case_id || created.id;
       }
       ctx.flash(t('alert.sentToCase'), 'success');
       ctx.navigate(`#/cases/${encodeURIComponent(caseId)}`);
@@ -122,7 +122,7 @@ export default async function render(main, params, ctx) {
       h('div', { class: 'card' }, h('h2', {}, t('alert.history')),
         h('ul', { class: 'timeline', 'data-testid': 'alert-history' }, history.map((e) => h('li', {},
           h('strong', {}, e.by || e.actor || ''), ' ', h('span', { class: 'muted' }, fmtTime(e.at || e.time || e['@timestamp'])), h('br'),
-          e.field ? `${e.field}: ` : '', `${fmtValue(e.from)} → ${fmtValue(e.to)}`, e.reason ? ` (${tv('close_reason', e.reason)})` : '')))),
+          e.field && e.action !== 'comment' ? `${e.field}: ` : '', e.action === 'comment' ? t('alert.commented') : `${fmtValue(e.from) || '∅'} → ${fmtValue(e.to) || '∅'}`, e.close_reason ? ` (${tv('close_reason', e.close_reason)})` : '')))),
       h('div', { class: 'card' }, h('h2', {}, t('alert.comments')),
         h('ul', { class: 'timeline', 'data-testid': 'alert-comments' }, comments.map((c) => h('li', {},
           h('strong', {}, c.by || c.author || ''), ' ', h('span', { class: 'muted' }, fmtTime(c.at || c.time)), h('br'), c.text || c.comment || ''))),

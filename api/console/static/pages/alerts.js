@@ -9,12 +9,21 @@ export const STATUSES = ['new', 'acknowledged', 'in_progress', 'closed'];
 export const CLOSE_REASONS = ['true_positive', 'false_positive', 'benign', 'duplicate'];
 const RANGES = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3, all: null };
 const PAGE_SIZE = 50;
-const FACETS = [['status', 'alert.status'], ['level', 'alert.level'], ['rule', 'rule.name'], ['host', 'host.name'], ['user', 'user.name']];
+const FACETS = ['status', 'level', 'rule', 'host', 'user', 'assignee'];
+
+// What each bulk/detail action sends to POST /alerts/bulk.
+export function actionBody(action, extra = {}) {
+  if (action === 'acknowledge') return { status: 'acknowledged' };
+  if (action === 'start') return { status: 'in_progress' };
+  if (action === 'close') return { status: 'closed', close_reason: extra.reason, ...(extra.comment ? { comment: extra.comment } : {}) };
+  if (action === 'assign') return { assign: true, assignee: extra.assignee || null };
+  throw new Error(`unknown action ${action}`);
+}
 
 export const alertId = (a) => pick(a, 'alert.id') || a.id || a._id;
 
 export default async function render(main, params, ctx) {
-  const filters = { status: '', level: '', rule: '', host: '', user: '', q: '', range: '7d', ...params.query };
+  const filters = { status: '', level: '', rule: '', host: '', user: '', assignee: '', q: '', range: '7d', ...params.query };
   const state = { items: [], cursor: 0, selected: new Set(), pages: [null], page: 0, next: null, total: 0 };
   const canUpdate = ctx.can('alerts.update');
 
@@ -36,11 +45,11 @@ export default async function render(main, params, ctx) {
   const next = h('button', { type: 'button', 'data-testid': 'alerts-next', onclick: () => turn(1) }, t('common.next'));
 
   function queryParams() {
-    const out = { size: PAGE_SIZE, sort: '@timestamp:desc' };
-    for (const k of ['status', 'level', 'rule', 'host', 'user', 'q']) if (filters[k]) out[k] = filters[k];
-    if (RANGES[filters.range]) out.from = new Date(Date.now() - RANGES[filters.range]).toISOString();
+    const out = { size: PAGE_SIZE, sort: '@timestamp', order: 'desc', facets: state.page === 0 ? 'true' : '' };
+    for (const k of ['status', 'level', 'rule', 'host', 'user', 'assignee', 'q']) if (filters[k]) out[k] = filters[k];
+    if (RANGES[filters.range]) out.start = new Date(Date.now() - RANGES[filters.range]).toISOString();
     const after = state.pages[state.page];
-    if (after) out.search_after = after;
+    if (after) out.after = after;
     return out;
   }
 
@@ -63,20 +72,19 @@ export default async function render(main, params, ctx) {
     }
     state.items = listItems(data);
     state.total = listTotal(data, state.items);
-    state.next = data.next || data.search_after || data.cursor || null;
+    state.next = data.next || null;
     state.cursor = Math.min(state.cursor, Math.max(0, state.items.length - 1));
     state.selected = new Set([...state.selected].filter((id) => state.items.some((a) => alertId(a) === id)));
-    renderFacets(data.facets || data.aggregations || {});
+    if (data.facets) renderFacets(data.facets);
     renderRows();
     markReady('alerts');
   }
 
   function renderFacets(facets) {
     clear(facetsBox);
-    for (const [key, field] of FACETS) {
-      const buckets = facetBuckets(facets, key).length ? facetBuckets(facets, key) : facetBuckets(facets, field);
+    for (const key of FACETS) {
       const label = key === 'status' ? (v) => tv('status', v) : key === 'level' ? (v) => tv('level', v) : (v) => v;
-      facetsBox.append(facetList(t(`alerts.col.${key}`), buckets, filters[key], (v) => setFilter(key, v), label, key));
+      facetsBox.append(facetList(t(`alerts.col.${key}`), facetBuckets(facets, key), filters[key], (v) => setFilter(key, v), label, key));
     }
   }
 
@@ -137,11 +145,11 @@ export default async function render(main, params, ctx) {
   async function bulk(action) {
     const ids = [...state.selected];
     if (!ids.length) return;
-    const body = { ids, action };
+    const extra = {};
     if (action === 'assign') {
       const values = await askDialog(t('alerts.assignTitle', { n: ids.length }), [{ name: 'assignee', label: t('alerts.assignee'), required: true, value: ctx.user.username }], t('alerts.assign'), 'assign-dialog');
       if (!values) return;
-      body.assignee = values.assignee;
+      extra.assignee = values.assignee;
     }
     if (action === 'close') {
       const values = await askDialog(t('alerts.closeTitle', { n: ids.length }), [
@@ -149,11 +157,11 @@ export default async function render(main, params, ctx) {
         { name: 'comment', label: t('alerts.comment'), multiline: true },
       ], t('alerts.close'), 'close-dialog');
       if (!values) return;
-      body.reason = values.reason;
-      if (values.comment) body.comment = values.comment;
+      extra.reason = values.reason;
+      extra.comment = values.comment;
     }
     try {
-      const result = await post('/alerts/bulk', body);
+      const result = await post('/alerts/bulk', { ids, ...actionBody(action, extra) });
       const { ok, failed } = batchSummary(result);
       ctx.flash(t('alerts.bulkDone', { ok, failed: failed.length }), failed.length ? 'error' : 'success');
       if (failed.length) ctx.flash(failed.map((f) => `${f.id}: ${f.error || f.message}`).slice(0, 3).join('; '), 'error');

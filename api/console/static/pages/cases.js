@@ -4,7 +4,7 @@ import { clear, fmtTime, h, markReady } from '../lib/dom.js';
 import { t, tv } from '../lib/i18n.js';
 import { askDialog, emptyRow, listItems, listTotal, sevBadge, statusBadge } from '../lib/ui.js';
 
-export const caseId = (c) => c.id || c.case_id;
+export const caseId = (c) => c.case_id || c.id;
 
 export default async function render(main, params, ctx) {
   const rows = h('tbody', { 'data-testid': 'case-rows' });

@@ -45,7 +45,7 @@ export default async function render(main, params) {
   async function load() {
     error.textContent = '';
     const from = new Date(Date.now() - RANGES[range.value]).toISOString();
-    const query = { q: q.value.trim(), from, to: new Date().toISOString() };
+    const query = { q: q.value.trim(), start: from, end: new Date().toISOString() };
     history.replaceState(null, '', `#/hunt?${new URLSearchParams({ q: query.q, range: range.value })}`);
     try {
       const [data, hist] = await Promise.all([
