@@ -1,0 +1,222 @@
+"""Compliance operations: run an assessment, read runs and results, record manual results.
+
+Routes and CLI commands call one function here each; they pass the store, settings, an
+``Auditor`` and the acting ``Actor``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from compliance import catalog as catalogs
+from compliance import checkset, engine
+from compliance.models import (
+    RESULT_KEYS,
+    RESULTS,
+    Catalog,
+    Check,
+    CheckResult,
+    ItemResult,
+    TargetSpec,
+)
+from compliance.platform import PlatformContext
+from compliance.scoring import get_scorer
+from compliance.store import ComplianceIndices
+from compliance.targets import open_target, parse_target
+from core.auditing import Actor, Auditor
+from core.errors import InvalidInput, NotFound, SocError
+from core.es import Store
+from core.ids import stable_id
+from core.permissions import requires
+from core.timeutil import iso, parse_iso, utcnow
+
+Progress = Callable[[str], None]
+
+
+def load_definitions(settings: Any) -> tuple[dict[str, Catalog], dict[str, Check]]:
+    return catalogs.load_catalogs(catalogs.catalog_dirs(settings)), checkset.load_checks(checkset.check_dirs(settings))
+
+
+def target_specs(settings: Any, targets: list[str] | None) -> list[TargetSpec]:
+    cfg = settings.compliance
+    key = str(cfg.ssh_key_file) if cfg.ssh_key_file else None
+    known = str(cfg.ssh_known_hosts) if cfg.ssh_known_hosts else None
+    return [parse_target(t, key_file=key, known_hosts=known) for t in (targets or cfg.targets)]
+
+
+def _check_doc(run_id: str, r: CheckResult, checks: dict[str, Check], now: str) -> dict[str, Any]:
+    check = checks[r.check_id]
+    return {"run_id": run_id, "kind": "check", "check_id": r.check_id, "asset": r.asset, "result": r.result,
+            "detail": r.detail, "evidence": [e.to_dict() for e in r.evidence], "seconds": round(r.seconds, 4),
+            "error": r.error, "time": now, "checks": list(check.items)}
+
+
+def _item_doc(run_id: str, row: ItemResult, cat: Catalog, now: str) -> dict[str, Any]:
+    item = cat.item(row.item_id)
+    return {"run_id": run_id, "kind": "item", "item_id": row.item_id, "asset": row.asset,
+            "family": item.family if item else None, "result": row.result, "source": row.source,
+            "checks": list(row.checks), "detail": row.detail, "evidence": list(row.evidence),
+            "assessor": row.assessor, "assessed_at": row.assessed_at, "time": now}
+
+
+def _carried_manual(idx: ComplianceIndices, settings: Any, cat: Catalog, previous: dict[str, Any] | None,
+                    now: Any) -> dict[tuple[str, str], ItemResult]:
+    if previous is None or settings.compliance.carry_manual_days <= 0:
+        return {}
+    out: dict[tuple[str, str], ItemResult] = {}
+    for doc in sorted(idx.results_of(previous["id"], "manual"), key=lambda d: d.get("assessed_at") or ""):
+        at = doc.get("assessed_at")
+        if not at or (now - parse_iso(at)).days > settings.compliance.carry_manual_days or cat.item(doc["item_id"]) is None:
+            continue
+        out[(doc["item_id"], doc["asset"])] = ItemResult(
+            doc["item_id"], doc["asset"], doc["result"], "manual", (), doc.get("detail", ""),
+            tuple(doc.get("evidence") or ()), doc.get("assessor"), at)
+    return out
+
+
+def _score(cat: Catalog, item_docs: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = [ItemResult(d["item_id"], d["asset"], d["result"], d.get("source", "check")) for d in item_docs]
+    return get_scorer().score(cat, engine.overall_by_item(cat, rows))
+
+
+@requires("compliance.run")
+def run_assessment(store: Store, settings: Any, auditor: Auditor, actor: Actor, *, level: int | None = None,
+                   catalog_id: str | None = None, targets: list[str] | None = None, platform: bool = True,
+                   progress: Progress | None = None) -> dict[str, Any]:
+    """Run every check of the catalog on the targets (and the platform), store and score the results."""
+    say = progress or (lambda _m: None)
+    cats, checks = load_definitions(settings)
+    cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
+    specs = target_specs(settings, targets)
+    idx = ComplianceIndices(store, settings)
+    idx.ensure()
+    started = utcnow()
+    run_id = "cr-" + started.strftime("%Y%m%dT%H%M%S") + "-" + stable_id(started.isoformat(), actor.name)[:8]
+    run: dict[str, Any] = {"id": run_id, "catalog": cat.id, "level": cat.level, "targets": [s.name for s in specs],
+                           "status": "running", "started_at": iso(started), "actor": actor.name, "errors": []}
+    idx.put_run(run)
+    results: list[CheckResult] = []
+    wanted = {cid for ids in engine.relevant_checks(cat, checks).values() for cid in ids}
+    run_checks = [checks[c] for c in sorted(wanted)]
+    try:
+        for spec in specs:
+            say(f"{spec.name}: running {sum(1 for c in run_checks if c.kind == 'host')} host checks")
+            try:
+                target = open_target(spec)
+            except SocError as exc:
+                run["errors"].append(f"{spec.name}: {exc.message}")
+                say(f"{spec.name}: {exc.message}")
+                continue
+            try:
+                results.extend(engine.run_host_checks(target, run_checks))
+            finally:
+                target.close()
+        if platform:
+            say("platform: checking the platform's own data")
+            ctx = PlatformContext(store, settings, utcnow(), current_run=run_id)
+            results.extend(engine.run_platform_checks(ctx, run_checks))
+        previous = idx.previous_finished(cat.id, run["started_at"], run_id)
+        manual = _carried_manual(idx, settings, cat, previous, started)
+        rows = engine.item_results(cat, checks, results, manual)
+        now = iso(utcnow())
+        docs = [_check_doc(run_id, r, checks, now) for r in results]
+        item_docs = [_item_doc(run_id, row, cat, now) for row in rows]
+        manual_docs = [{**_item_doc(run_id, m, cat, now), "kind": "manual", "carried_from": previous["id"] if previous else None}
+                       for m in manual.values()]
+        idx.write_results(docs + item_docs + manual_docs)
+        score = _score(cat, item_docs)
+        seconds: dict[str, float] = {}
+        for r in results:
+            seconds[r.check_id] = round(seconds.get(r.check_id, 0.0) + r.seconds, 4)
+        run.update(status="finished", finished_at=iso(utcnow()), score=score, counts=score["counts"],
+                   overall=score["overall"], band=score["band"], scorer=score["scorer"], check_seconds=seconds,
+                   previous_run=previous["id"] if previous else None)
+    except Exception as exc:
+        run.update(status="failed", finished_at=iso(utcnow()))
+        run["errors"].append(exc.message if isinstance(exc, SocError) else repr(exc))
+        idx.put_run(run)
+        auditor.record(actor, "compliance.run", run_id, "failure", {"error": run["errors"][-1]})
+        raise
+    idx.put_run(run)
+    auditor.record(actor, "compliance.run", run_id, "success",
+                   {"catalog": cat.id, "targets": run["targets"], "overall": run["overall"], "band": run["band"]})
+    say(f"run {run_id}: score {run['overall']} ({run['band']}), {score['pending']} items awaiting manual assessment")
+    return run
+
+
+@requires("compliance.read")
+def list_runs(store: Store, settings: Any, actor: Actor, *, limit: int = 20, catalog: str | None = None) -> list[dict[str, Any]]:
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500.")
+    return ComplianceIndices(store, settings).list_runs(limit, catalog)
+
+
+@requires("compliance.read")
+def get_run(store: Store, settings: Any, actor: Actor, run_id: str) -> dict[str, Any]:
+    return ComplianceIndices(store, settings).get_run(run_id)
+
+
+@requires("compliance.read")
+def get_results(store: Store, settings: Any, actor: Actor, run_id: str, *, kind: str = "item",
+                family: str | None = None, result: str | None = None) -> list[dict[str, Any]]:
+    idx = ComplianceIndices(store, settings)
+    idx.get_run(run_id)
+    if kind not in ("item", "check", "manual"):
+        raise InvalidInput("kind must be item, check or manual.")
+    rows = idx.results_of(run_id, kind)
+    if family:
+        rows = [r for r in rows if r.get("family") == family]
+    if result:
+        wanted = normalise_result(result)
+        rows = [r for r in rows if r.get("result") == wanted]
+    return sorted(rows, key=lambda r: (r.get("item_id") or r.get("check_id") or "", r.get("asset") or ""))
+
+
+def normalise_result(value: str) -> str:
+    if value in RESULTS:
+        return value
+    by_key = {v: k for k, v in RESULT_KEYS.items()}
+    if value in by_key:
+        return by_key[value]
+    raise InvalidInput(f"Unknown result {value!r}; use one of {', '.join(RESULTS)} "
+                       f"or {', '.join(RESULT_KEYS.values())}.")
+
+
+@requires("compliance.assess")
+def record_manual(store: Store, settings: Any, auditor: Auditor, actor: Actor, run_id: str, item_id: str,
+                  result: str, *, note: str = "", asset: str = engine.SYSTEM_ASSET,
+                  attachments: list[tuple[str, bytes]] | None = None) -> dict[str, Any]:
+    """An auditor's result for one item (and asset), with uploaded evidence; the run is re-scored."""
+    from compliance.evidence import save_attachments
+
+    value = normalise_result(result)
+    if len(note) > 20000:
+        raise InvalidInput("The note is longer than 20000 characters; attach long text as a file.")
+    idx = ComplianceIndices(store, settings)
+    run = idx.get_run(run_id)
+    cats, _checks = load_definitions(settings)
+    cat = cats.get(run["catalog"])
+    if cat is None:
+        raise NotFound(f"The catalog {run['catalog']} of run {run_id} is no longer installed.")
+    if cat.item(item_id) is None:
+        raise NotFound(f"Item {item_id} is not in catalog {cat.id}; see `soc compliance results {run_id}`.")
+    now = utcnow()
+    evidence = save_attachments(settings, attachments or [], now)
+    if note:
+        evidence.insert(0, {"source": "note", "excerpt": note[:600], "sha256": stable_id(note), "time": iso(now), "note": ""})
+    row = ItemResult(item_id, asset or engine.SYSTEM_ASSET, value, "manual", (), note[:2000], tuple(evidence),
+                     actor.name, iso(now))
+    doc = _item_doc(run_id, row, cat, iso(now))
+    manual_id = stable_id("compliance-manual", run_id, item_id, row.asset, time.time_ns())
+    idx.add_manual({**doc, "kind": "manual", "note": note}, manual_id)
+    idx.write_results([doc])
+    item_docs = idx.results_of(run_id, "item")
+    score = _score(cat, item_docs)
+    run.update(score=score, counts=score["counts"], overall=score["overall"], band=score["band"])
+    idx.put_run(run)
+    auditor.record(actor, "compliance.assess", f"{run_id}/{item_id}", "success",
+                   {"result": value, "asset": row.asset, "evidence": [e["sha256"] for e in evidence]})
+    return {"run": run_id, "item": asdict(row), "score": score}
