@@ -57,11 +57,14 @@ class Catalog:
         self._ready = False
 
     def ensure(self) -> None:
-        if not self._ready:
-            self.store.ensure_index(self.runs_index, mappings=RUNS_MAPPING)
-            self.store.ensure_index(self.drills_index, mappings=DRILLS_MAPPING)
-            self.store.ensure_index(self.plans_index, mappings=PLANS_MAPPING)
-            self._ready = True
+        if self._ready:
+            return
+        for name, mapping in ((self.runs_index, RUNS_MAPPING), (self.drills_index, DRILLS_MAPPING),
+                              (self.plans_index, PLANS_MAPPING)):
+            # Existing indices are left alone: a mapping update is a cluster-state change per call.
+            if not self.store.index_exists(name):
+                self.store.ensure_index(name, mappings=mapping)
+        self._ready = True
 
     # -- runs ------------------------------------------------------------------------------
 

@@ -104,7 +104,9 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
         restic_ok = checks.run("restic_snapshot_present", lambda: _restic_present(restic, restic_snap))
         subset = plan.drill.check_subset or ctx.settings.backup.restic_check_subset
         if restic_ok:
-            checks.run("restic_check", lambda: restic.check(subset))
+            # A repository that fails its own integrity check is not restored: restic would spend
+            # minutes retrying missing packs, and the drill already knows what is wrong.
+            restic_ok = checks.run("restic_check", lambda: restic.check(subset))
     fetch_s = time.monotonic() - t0
 
     # -- restore into the scratch target ------------------------------------------------------
@@ -121,7 +123,7 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
         if restic_ok:
             restic_ok = checks.run("restic_restore", lambda: _restic_restore(restic, restic_snap, scratch, restored))
         else:
-            checks.skip("restic_restore", "recovery point not readable")
+            checks.skip("restic_restore", "recovery point missing or failed its integrity check")
     restore_s = time.monotonic() - t1
 
     # -- verify against the manifest, then query ----------------------------------------------

@@ -182,9 +182,8 @@ def restore(store: Store, repo: str, snapshot: str, indices: list[str], drill_pr
     joined = ",".join(targets)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        health = store.request("GET", f"/_cluster/health/{joined}", params={"timeout": "1s", "wait_for_status": "green",
-                                                                            "level": "indices"})
-        if health.get("status") == "green" and not health.get("timed_out"):
+        health = store.request("GET", f"/_cluster/health/{joined}")
+        if health.get("status") == "green":
             return targets
         failure = _failed_shard(store, joined)
         if failure:
@@ -206,8 +205,17 @@ def _failed_shard(store: Store, indices: str) -> str | None:
                 details = explain.get("unassigned_info", {}).get("details") or ""
             except SocError as exc:
                 details = exc.message
-            return f"shard {row['index']}[{row['shard']}] could not be recovered: {details[:600]}"
+            return f"shard {row['index']}[{row['shard']}] could not be recovered: {_root_cause(details)}"
     return None
+
+
+def _root_cause(details: str) -> str:
+    """The outermost and innermost exception lines of a Java trace, without the stack frames."""
+    lines = [ln.strip() for ln in details.splitlines() if "Exception" in ln and not ln.strip().startswith("at ")]
+    if not lines:
+        return details[:400]
+    first, last = lines[0][:200], lines[-1][:400]
+    return first if first == last else f"{first} … caused by {last}"
 
 
 # -- manifests ------------------------------------------------------------------------------
