@@ -44,7 +44,7 @@ class Packet:
     """One decoded IP (or ARP) packet. ``payload`` is the transport payload."""
 
     __slots__ = ("ts", "index", "src", "dst", "proto", "sport", "dport", "flags", "seq", "ack",
-                 "payload", "ip_len", "vlan", "src_mac", "dst_mac", "ipver", "arp")
+                 "payload", "ip_len", "vlan", "src_mac", "dst_mac", "ipver", "arp", "outer")
 
     def __init__(self) -> None:
         self.vlan: int | None = None
@@ -57,6 +57,7 @@ class Packet:
         self.dport = 0
         self.payload = b""
         self.arp: tuple[int, bytes, bytes, bytes, bytes] | None = None
+        self.outer: Packet | None = None
 
 
 class Defragmenter:
@@ -187,6 +188,19 @@ class Decoder:
                     ppp = _unpack_h(data, off + 6)[0]
                     off += 8
                 etype = ETH_IPV4 if ppp == 0x0021 else ETH_IPV6 if ppp == 0x0057 else 0
+            elif etype == 0x894F:  # NSH (RFC 8300): length in 4-byte words, next protocol
+                if len(data) < off + 8:
+                    self.stats.bad("short_nsh")
+                    return None
+                length = (data[off + 1] & 0x3F) * 4
+                nxt = data[off + 3]
+                if length < 8:
+                    self.stats.bad("bad_nsh")
+                    return None
+                off += length
+                if nxt == 3:
+                    return self._ethernet(pkt, data, off, depth + 1) if depth < MAX_TUNNEL_DEPTH else None
+                etype = ETH_IPV4 if nxt == 1 else ETH_IPV6 if nxt == 2 else 0
             else:
                 break
         if etype == ETH_IPV4:
@@ -357,6 +371,7 @@ class Decoder:
             if depth < MAX_TUNNEL_DEPTH and (dport == 4789 or sport == 4789) and len(pkt.payload) > 8 + 14:
                 inner = self._ethernet(_fresh(pkt.ts), pkt.payload, 8, depth + 1)
                 if inner is not None:
+                    inner.outer = pkt  # the tunnel itself is a UDP flow too
                     return inner
             return pkt
         if proto in (ICMP, ICMP6):

@@ -97,6 +97,14 @@ class Engine:
         if ts - self._last_scan >= self.config.scan_every or ts < self._last_scan:
             self._expire(ts)
             self._last_scan = ts
+        if pkt.outer is not None:
+            outer, pkt.outer = pkt.outer, None
+            outer.payload = b""  # account the tunnel flow; its payload is the inner packet
+            self._flow_packet(outer, index)
+        self._flow_packet(pkt, index)
+
+    def _flow_packet(self, pkt: Packet, index: int) -> None:
+        ts = pkt.ts
         key = flow_key(pkt)
         flow = self.flows.get(key)
         if flow is not None:
