@@ -14,6 +14,7 @@ from backup_orchestrator import backup, drills, es_snapshots, plans, retention
 from backup_orchestrator.context import BackupContext, Progress, no_progress
 from backup_orchestrator.locks import PlanLock
 from backup_orchestrator.models import Plan
+from backup_orchestrator.progress import JobBoard
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, NotFound, SocError
 from core.es import Store
@@ -203,3 +204,35 @@ def get_drill(ctx: BackupContext, actor: Actor, drill_id: str) -> dict[str, Any]
     if doc is None:
         raise NotFound(f"No drill {drill_id!r}; list them with `soc drill list`.")
     return doc
+
+
+# -- background runs (API) -------------------------------------------------------------------------
+
+def _with_progress(ctx: BackupContext, progress: Progress) -> BackupContext:
+    return BackupContext(settings=ctx.settings, store=ctx.store, clock=ctx.clock, progress=progress)
+
+
+@requires("backups.run")
+def trigger_backup(ctx: BackupContext, actor: Actor, auditor: Auditor, board: JobBoard, plan_id: str) -> dict[str, Any]:
+    """Start a backup in the background; follow it with ``get_job``."""
+    get_plan(ctx.settings, ctx.store, plan_id)  # unknown plans fail now, not in the background
+    return board.start("backup", plan_id, lambda p: run_backup(_with_progress(ctx, p), actor, auditor, plan_id))
+
+
+@requires("drills.run")
+def trigger_drill(ctx: BackupContext, actor: Actor, auditor: Auditor, board: JobBoard, plan_id: str, *,
+                  point: str = "newest", source: str = "primary") -> dict[str, Any]:
+    get_plan(ctx.settings, ctx.store, plan_id)
+    if source not in ("primary", "offsite"):
+        raise InvalidInput("source must be 'primary' or 'offsite'.")
+    return board.start("drill", plan_id, lambda p: run_drill(_with_progress(ctx, p), actor, auditor, plan_id,
+                                                             point=point, source=source))
+
+
+@requires("backups.read")
+def get_job(board: JobBoard, actor: Actor, job_id: str) -> dict[str, Any]:
+    job = board.get(job_id)
+    if job is None:
+        raise NotFound(f"No backup or drill job {job_id!r} in this API process (jobs are kept in memory; the "
+                       "history is in GET /api/v1/backups/runs and /drills).")
+    return job

@@ -6,6 +6,20 @@ missing here, when a line has no route, or when the route declares something els
 """
 
 ROUTES: dict[tuple[str, str], str] = {
+    # backups and drills
+    ("GET", "/api/v1/backups/plans"): "backups.read",
+    ("PUT", "/api/v1/backups/plans/{plan_id}"): "backups.run",
+    ("DELETE", "/api/v1/backups/plans/{plan_id}"): "backups.run",
+    ("POST", "/api/v1/backups/plans/{plan_id}/runs"): "backups.run",
+    ("POST", "/api/v1/backups/plans/{plan_id}/drills"): "drills.run",
+    ("POST", "/api/v1/backups/plans/{plan_id}/prune"): "backups.run",
+    ("GET", "/api/v1/backups/plans/{plan_id}/offsite"): "backups.read",
+    ("GET", "/api/v1/backups/jobs/{job_id}"): "backups.read",
+    ("GET", "/api/v1/backups/runs"): "backups.read",
+    ("GET", "/api/v1/backups/runs/{run_id}"): "backups.read",
+    ("GET", "/api/v1/backups/drills"): "backups.read",
+    ("GET", "/api/v1/backups/drills/{drill_id}"): "backups.read",
+    ("GET", "/api/v1/backups/drills/{drill_id}/report"): "backups.read",
     ("GET", "/health"): "public",
     ("GET", "/metrics"): "public",
     # auth

@@ -1,0 +1,121 @@
+"""Backups and restore drills: plans, runs, drills, triggering with progress, reports."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from api.deps import current_actor, get_auditor, get_lang, get_settings, get_store, uses
+from backup_orchestrator import report, service
+from backup_orchestrator.progress import JobBoard
+from core.auditing import Actor, Auditor
+from core.es import Store
+from core.settings import Settings
+
+router = APIRouter(prefix="/backups", tags=["backups"])
+
+_board_lock = threading.Lock()
+
+
+def get_board(request: Request) -> JobBoard:
+    with _board_lock:
+        board = getattr(request.app.state, "backup_jobs", None)
+        if board is None:
+            board = JobBoard()
+            request.app.state.backup_jobs = board
+    return board
+
+
+def _ctx(settings: Settings = Depends(get_settings), store: Store = Depends(get_store)) -> Any:
+    return service.context(settings, store)
+
+
+class DrillBody(BaseModel):
+    point: str = Field("newest", max_length=200, description="newest, random or a run id")
+    source: Literal["primary", "offsite"] = "primary"
+
+
+class PruneBody(BaseModel):
+    dry_run: bool = True
+
+
+@router.get("/plans", **uses(service.list_plans))
+def list_plans(actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+               store: Store = Depends(get_store)) -> dict[str, Any]:
+    return {"items": service.list_plans(settings, store, actor)}
+
+
+@router.put("/plans/{plan_id}", **uses(service.save_plan))
+def save_plan(plan_id: str, body: dict[str, Any], actor: Actor = Depends(current_actor),
+              settings: Settings = Depends(get_settings), store: Store = Depends(get_store),
+              auditor: Auditor = Depends(get_auditor)) -> dict[str, Any]:
+    return service.save_plan(settings, store, actor, auditor, {**body, "id": plan_id})
+
+
+@router.delete("/plans/{plan_id}", **uses(service.delete_plan))
+def delete_plan(plan_id: str, actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+                store: Store = Depends(get_store), auditor: Auditor = Depends(get_auditor)) -> dict[str, Any]:
+    return {"deleted": service.delete_plan(settings, store, actor, auditor, plan_id)}
+
+
+@router.post("/plans/{plan_id}/runs", status_code=202, **uses(service.trigger_backup))
+def trigger_backup(plan_id: str, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx),
+                   auditor: Auditor = Depends(get_auditor), board: JobBoard = Depends(get_board)) -> dict[str, Any]:
+    return service.trigger_backup(ctx, actor, auditor, board, plan_id)
+
+
+@router.post("/plans/{plan_id}/drills", status_code=202, **uses(service.trigger_drill))
+def trigger_drill(plan_id: str, body: DrillBody, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx),
+                  auditor: Auditor = Depends(get_auditor), board: JobBoard = Depends(get_board)) -> dict[str, Any]:
+    return service.trigger_drill(ctx, actor, auditor, board, plan_id, point=body.point, source=body.source)
+
+
+@router.post("/plans/{plan_id}/prune", **uses(service.prune))
+def prune(plan_id: str, body: PruneBody, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx),
+          auditor: Auditor = Depends(get_auditor)) -> dict[str, Any]:
+    return service.prune(ctx, actor, auditor, plan_id, dry_run=body.dry_run)
+
+
+@router.get("/plans/{plan_id}/offsite", **uses(service.offsite_status))
+def offsite(plan_id: str, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx)) -> dict[str, Any]:
+    return service.offsite_status(ctx, actor, plan_id)
+
+
+@router.get("/jobs/{job_id}", **uses(service.get_job))
+def job(job_id: str, actor: Actor = Depends(current_actor), board: JobBoard = Depends(get_board)) -> dict[str, Any]:
+    return service.get_job(board, actor, job_id)
+
+
+@router.get("/runs", **uses(service.list_runs))
+def list_runs(plan: str | None = Query(None, max_length=63), limit: int = Query(50, ge=1, le=500),
+              actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx)) -> dict[str, Any]:
+    return {"items": service.list_runs(ctx, actor, plan, limit=limit)}
+
+
+@router.get("/runs/{run_id}", **uses(service.get_run))
+def get_run(run_id: str, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx)) -> dict[str, Any]:
+    return service.get_run(ctx, actor, run_id)
+
+
+@router.get("/drills", **uses(service.list_drills))
+def list_drills(plan: str | None = Query(None, max_length=63), limit: int = Query(50, ge=1, le=500),
+                actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx)) -> dict[str, Any]:
+    return {"items": service.list_drills(ctx, actor, plan, limit=limit)}
+
+
+@router.get("/drills/{drill_id}", **uses(service.get_drill))
+def get_drill(drill_id: str, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx)) -> dict[str, Any]:
+    return service.get_drill(ctx, actor, drill_id)
+
+
+@router.get("/drills/{drill_id}/report", **uses(service.get_drill))
+def drill_report(drill_id: str, format: Literal["html", "json"] = "html", actor: Actor = Depends(current_actor),
+                 ctx: Any = Depends(_ctx), lang: str = Depends(get_lang)) -> Response:
+    doc = service.get_drill(ctx, actor, drill_id)
+    if format == "json":
+        return Response(report.to_json(doc), media_type="application/json")
+    return HTMLResponse(report.to_html(doc, lang))
