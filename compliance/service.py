@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from compliance import catalog as catalogs
@@ -36,14 +37,34 @@ from core.timeutil import iso, parse_iso, utcnow
 Progress = Callable[[str], None]
 
 
+_DEFINITIONS: dict[tuple[Any, ...], tuple[dict[str, Catalog], dict[str, Check]]] = {}
+
+
+def _fingerprint(dirs: list[Path]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for d in dirs:
+        for p in sorted(d.glob("*.y*ml")) if d.is_dir() else []:
+            st = p.stat()
+            out.append((str(p), st.st_mtime_ns, st.st_size))
+        out.append(str(d))
+    return tuple(out)
+
+
 def load_definitions(settings: Any) -> tuple[dict[str, Catalog], dict[str, Check]]:
-    return catalogs.load_catalogs(catalogs.catalog_dirs(settings)), checkset.load_checks(checkset.check_dirs(settings))
+    """Catalogs and checks, parsed once per process while their files stay unchanged."""
+    cdirs, kdirs = catalogs.catalog_dirs(settings), checkset.check_dirs(settings)
+    key = (_fingerprint(cdirs), _fingerprint(kdirs))
+    if key not in _DEFINITIONS:
+        _DEFINITIONS.clear()
+        _DEFINITIONS[key] = (catalogs.load_catalogs(cdirs), checkset.load_checks(kdirs))
+    return _DEFINITIONS[key]
 
 
-def target_specs(settings: Any, targets: list[str] | None) -> list[TargetSpec]:
+def target_specs(settings: Any, targets: list[str] | None, *, key_file: str | None = None,
+                 known_hosts: str | None = None) -> list[TargetSpec]:
     cfg = settings.compliance
-    key = str(cfg.ssh_key_file) if cfg.ssh_key_file else None
-    known = str(cfg.ssh_known_hosts) if cfg.ssh_known_hosts else None
+    key = key_file or (str(cfg.ssh_key_file) if cfg.ssh_key_file else None)
+    known = known_hosts or (str(cfg.ssh_known_hosts) if cfg.ssh_known_hosts else None)
     return [parse_target(t, key_file=key, known_hosts=known) for t in (targets or cfg.targets)]
 
 
@@ -85,12 +106,13 @@ def _score(cat: Catalog, item_docs: list[dict[str, Any]]) -> dict[str, Any]:
 @requires("compliance.run")
 def run_assessment(store: Store, settings: Any, auditor: Auditor, actor: Actor, *, level: int | None = None,
                    catalog_id: str | None = None, targets: list[str] | None = None, platform: bool = True,
+                   key_file: str | None = None, known_hosts: str | None = None,
                    progress: Progress | None = None) -> dict[str, Any]:
     """Run every check of the catalog on the targets (and the platform), store and score the results."""
     say = progress or (lambda _m: None)
     cats, checks = load_definitions(settings)
     cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
-    specs = target_specs(settings, targets)
+    specs = target_specs(settings, targets, key_file=key_file, known_hosts=known_hosts)
     idx = ComplianceIndices(store, settings)
     idx.ensure()
     started = utcnow()

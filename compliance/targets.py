@@ -151,10 +151,11 @@ class RootDirTarget(Target):
         if not self.root.is_dir():
             raise InvalidInput(f"Target root {root} is not a directory; give the path of a copied file tree.")
         self.name = name or f"root:{self.root}"
+        self._owner_table: dict[str, tuple[int, int, int]] | None = None
 
     def _inside(self, path: str) -> Path:
         # Keep lookups inside the tree even for absolute or ../ paths in a check.
-        rel = os.path.normpath("/" + path).lstrip("/")
+        rel = os.path.normpath("/" + path.lstrip("/")).lstrip("/")
         return self.root / rel
 
     def _read(self, path: str) -> bytes | None:
@@ -171,7 +172,30 @@ class RootDirTarget(Target):
             st = os.stat(self._inside(path))
         except OSError:
             return None
-        return FileStat(statlib.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_mtime, statlib.S_ISDIR(st.st_mode))
+        mode, uid, gid = statlib.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+        recorded = self._owners().get(os.path.normpath("/" + path.lstrip("/")))
+        if recorded is not None:
+            mode, uid, gid = recorded
+        return FileStat(mode, uid, gid, st.st_mtime, statlib.S_ISDIR(st.st_mode))
+
+    def _owners(self) -> dict[str, tuple[int, int, int]]:
+        """Recorded modes and owners (``.qinglang/owners``, lines of ``find -printf '%m %U %G %p\\n'``).
+
+        A tree copied without root keeps its contents but not its ownership; the list made on the
+        source host restores what ``stat`` should report.
+        """
+        if self._owner_table is None:
+            table: dict[str, tuple[int, int, int]] = {}
+            raw = _read_local(self.root / ".qinglang" / "owners") or b""
+            for line in raw.decode("utf-8", "replace").splitlines():
+                parts = line.split(None, 3)
+                if len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit():
+                    try:
+                        table[os.path.normpath("/" + parts[3].lstrip("/"))] = (int(parts[0], 8), int(parts[1]), int(parts[2]))
+                    except ValueError:
+                        continue
+            self._owner_table = table
+        return self._owner_table
 
     def glob(self, pattern: str) -> list[str]:
         base = str(self.root)
