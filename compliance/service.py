@@ -242,3 +242,24 @@ def record_manual(store: Store, settings: Any, auditor: Auditor, actor: Actor, r
     auditor.record(actor, "compliance.assess", f"{run_id}/{item_id}", "success",
                    {"result": value, "asset": row.asset, "evidence": [e["sha256"] for e in evidence]})
     return {"run": run_id, "item": asdict(row), "score": score}
+
+
+@requires("compliance.read")
+def list_catalogs(settings: Any, actor: Actor) -> list[dict[str, Any]]:
+    cats, checks = load_definitions(settings)
+    out = []
+    for cat in cats.values():
+        mapping = engine.relevant_checks(cat, checks)
+        out.append({"id": cat.id, "framework": cat.framework, "title": {"zh-CN": cat.title.zh, "en": cat.title.en},
+                    "level": cat.level, "items": len(cat.items),
+                    "families": [{"code": f.code, "name": {"zh-CN": f.name.zh, "en": f.name.en},
+                                  "items": sum(1 for i in cat.items if i.family == f.code)} for f in cat.families],
+                    "automated_items": sum(1 for i in cat.items if mapping[i.id])})
+    return out
+
+
+@requires("compliance.read")
+def get_evidence(settings: Any, actor: Actor, digest: str) -> bytes:
+    from compliance.evidence import read_attachment
+
+    return read_attachment(settings, digest)

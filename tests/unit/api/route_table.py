@@ -6,6 +6,16 @@ missing here, when a line has no route, or when the route declares something els
 """
 
 ROUTES: dict[tuple[str, str], str] = {
+    # compliance
+    ("POST", "/api/v1/compliance/runs"): "compliance.run",
+    ("GET", "/api/v1/compliance/jobs/{job_id}"): "compliance.read",
+    ("GET", "/api/v1/compliance/runs"): "compliance.read",
+    ("GET", "/api/v1/compliance/runs/{run_id}"): "compliance.read",
+    ("GET", "/api/v1/compliance/runs/{run_id}/results"): "compliance.read",
+    ("POST", "/api/v1/compliance/runs/{run_id}/assessments"): "compliance.assess",
+    ("GET", "/api/v1/compliance/runs/{run_id}/report"): "compliance.read",
+    ("GET", "/api/v1/compliance/catalogs"): "compliance.read",
+    ("GET", "/api/v1/compliance/evidence/{digest}"): "compliance.read",
     # backups and drills
     ("GET", "/api/v1/backups/plans"): "backups.read",
     ("PUT", "/api/v1/backups/plans/{plan_id}"): "backups.run",

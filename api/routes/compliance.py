@@ -1,0 +1,138 @@
+"""MLPS 2.0 compliance: runs (started in the background, with progress), results, manual
+assessments with evidence upload, catalogs and report downloads."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.deps import current_actor, get_auditor, get_lang, get_settings, get_store, uses
+from compliance import reporting, service
+from core.auditing import Actor, Auditor
+from core.errors import InvalidInput, NotFound, SocError
+from core.es import Store
+from core.settings import Settings
+from core.timeutil import iso, utcnow
+
+router = APIRouter(prefix="/compliance", tags=["compliance"])
+
+MAX_JOBS = 50
+_jobs_lock = threading.Lock()
+
+
+class RunBody(BaseModel):
+    level: int | None = Field(None, ge=2, le=3)
+    catalog: str | None = Field(None, max_length=100)
+    targets: list[str] | None = Field(None, max_length=50, description="local, root:/path, ssh://user@host[:port]")
+    platform: bool = True
+
+
+def _jobs(request: Request) -> dict[str, dict[str, Any]]:
+    with _jobs_lock:
+        jobs = getattr(request.app.state, "compliance_jobs", None)
+        if jobs is None:
+            jobs = {}
+            request.app.state.compliance_jobs = jobs
+    return jobs
+
+
+@router.post("/runs", status_code=202, **uses(service.run_assessment))
+def start_run(body: RunBody, request: Request, actor: Actor = Depends(current_actor),
+              settings: Settings = Depends(get_settings), store: Store = Depends(get_store),
+              auditor: Auditor = Depends(get_auditor)) -> dict[str, Any]:
+    jobs = _jobs(request)
+    job_id = uuid.uuid4().hex
+    job: dict[str, Any] = {"id": job_id, "status": "running", "started_at": iso(utcnow()), "messages": [],
+                           "run": None, "error": None}
+    with _jobs_lock:
+        if sum(1 for j in jobs.values() if j["status"] == "running") >= 2:
+            raise InvalidInput("Two compliance runs are already going; wait for one to finish (GET /compliance/jobs/{id}).")
+        for old in sorted(jobs, key=lambda k: jobs[k]["started_at"])[:max(0, len(jobs) - MAX_JOBS + 1)]:
+            jobs.pop(old, None)
+        jobs[job_id] = job
+
+    def work() -> None:
+        try:
+            run = service.run_assessment(store, settings, auditor, actor, level=body.level, catalog_id=body.catalog,
+                                         targets=body.targets, platform=body.platform,
+                                         progress=lambda m: job["messages"].append(m))
+            job.update(status="finished", run=run["id"])
+        except SocError as exc:
+            job.update(status="failed", error=exc.message)
+        except Exception as exc:  # reported through the job, never lost in a thread
+            job.update(status="failed", error=repr(exc))
+
+    threading.Thread(target=work, name=f"compliance-run-{job_id[:8]}", daemon=True).start()
+    return {"job": job_id, "status": "running", "poll": f"/api/v1/compliance/jobs/{job_id}"}
+
+
+@router.get("/jobs/{job_id}", **uses(service.get_run))
+def get_job(job_id: str, request: Request, actor: Actor = Depends(current_actor)) -> dict[str, Any]:
+    job = _jobs(request).get(job_id)
+    if job is None:
+        raise NotFound(f"No compliance job {job_id}; jobs are kept in memory by the API process that started them.")
+    return dict(job)
+
+
+@router.get("/runs", **uses(service.list_runs))
+def list_runs(limit: int = Query(20, ge=1, le=500), catalog: str | None = Query(None, max_length=100),
+              actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+              store: Store = Depends(get_store)) -> dict[str, Any]:
+    return {"items": service.list_runs(store, settings, actor, limit=limit, catalog=catalog)}
+
+
+@router.get("/runs/{run_id}", **uses(service.get_run))
+def get_run(run_id: str, actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+            store: Store = Depends(get_store)) -> dict[str, Any]:
+    return service.get_run(store, settings, actor, run_id)
+
+
+@router.get("/runs/{run_id}/results", **uses(service.get_results))
+def get_results(run_id: str, kind: str = Query("item", pattern="^(item|check|manual)$"),
+                family: str | None = Query(None, max_length=20), result: str | None = Query(None, max_length=30),
+                actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+                store: Store = Depends(get_store)) -> dict[str, Any]:
+    return {"items": service.get_results(store, settings, actor, run_id, kind=kind, family=family, result=result)}
+
+
+@router.post("/runs/{run_id}/assessments", status_code=201, **uses(service.record_manual))
+async def record_assessment(run_id: str, item_id: str = Form(..., max_length=100),
+                            result: str = Form(..., max_length=30), note: str = Form("", max_length=20000),
+                            asset: str = Form("system", max_length=200),
+                            files: list[UploadFile] = File(default_factory=list),
+                            actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+                            store: Store = Depends(get_store), auditor: Auditor = Depends(get_auditor)) -> dict[str, Any]:
+    attachments = []
+    for upload in files[:20]:
+        data = await upload.read(settings.compliance.max_evidence_bytes + 1)
+        attachments.append((upload.filename or "evidence", data))
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(service.record_manual, store, settings, auditor, actor, run_id, item_id, result,
+                                   note=note, asset=asset, attachments=attachments)
+
+
+@router.get("/runs/{run_id}/report", **uses(reporting.build_report))
+def download_report(run_id: str, format: str = Query("pdf", pattern="^(pdf|html|json|csv)$"),
+                    lang: str | None = Query(None, pattern="^(zh-CN|en)$"), header_lang: str = Depends(get_lang),
+                    actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+                    store: Store = Depends(get_store)) -> Response:
+    body, media, name = reporting.build_report(store, settings, actor, run_id, format, lang or header_lang)
+    return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/catalogs", **uses(service.list_catalogs))
+def list_catalogs(actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    return {"items": service.list_catalogs(settings, actor)}
+
+
+@router.get("/evidence/{digest}", **uses(service.get_evidence))
+def get_evidence(digest: str, actor: Actor = Depends(current_actor),
+                 settings: Settings = Depends(get_settings)) -> Response:
+    return Response(service.get_evidence(settings, actor, digest), media_type="application/octet-stream",
+                    headers={"content-disposition": f'attachment; filename="{digest}"'})
