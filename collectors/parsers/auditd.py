@@ -215,8 +215,9 @@ def _process(doc: dict[str, Any], kv: dict[str, Any], args: list[str], title: st
 
 def _user(doc: dict[str, Any], kv: dict[str, Any]) -> None:
     user: dict[str, Any] = {}
-    if kv.get("acct"):
-        user["name"] = kv["acct"]
+    name = kv.get("acct") or kv.get("user")
+    if name:
+        user["name"] = name
     mapping = (("uid", ("id",)), ("gid", ("group", "id")), ("auid", ("audit", "id")), ("euid", ("effective", "id")),
                ("egid", ("effective", "group", "id")), ("suid", ("saved", "id")), ("fsuid", ("filesystem", "id")))
     for key, path in mapping:

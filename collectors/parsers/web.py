@@ -88,10 +88,12 @@ def _source_from_list(doc: dict[str, Any], addrs: str) -> None:
     if host_m and not addrs[host_m.end():].startswith("-"):
         host = host_m.group(1)
         addrs = addrs[host_m.end():]
-        if _valid_ip(host):
-            doc["destination"] = {"ip": host}
-        else:
-            doc["destination"] = {"domain": host}
+        dest: dict[str, Any] = {}
+        name, sep, port = host.rpartition(":")
+        if sep and port.isdigit() and name.count(":") == 0:
+            host, dest["port"] = name, int(port)
+        dest["ip" if _valid_ip(host) else "domain"] = host
+        doc["destination"] = dest
     tokens = _ADDR_TOKEN.findall(addrs)
     if not tokens:
         return
