@@ -106,7 +106,7 @@ class IdentityService:
 
     def _save(self, user: User, seq: int | None = None, term: int | None = None, *, create: bool = False) -> None:
         self.ensure_indices()
-        self.store.put(self.users_index, user.username, user.to_doc(), create=create, refresh="wait_for",
+        self.store.put(self.users_index, user.username, user.to_doc(), create=create,
                        if_seq_no=seq, if_primary_term=term)
 
     def _now(self) -> datetime:
@@ -431,7 +431,7 @@ class IdentityService:
         api_key = ApiKey(key_id=key_id, name=label, username=user.username, role=user.role,
                          key_hash=hashlib.sha256(secret.encode()).hexdigest(), created=iso(self._now()))
         self.ensure_indices()
-        self.store.put(self.keys_index, key_id, api_key.__dict__, create=True, refresh="wait_for")
+        self.store.put(self.keys_index, key_id, api_key.__dict__, create=True)
         self.auditor.record(actor, "users.apikey_create", user.username, detail={"key_id": key_id, "name": label})
         return {**api_key.public(), "key": f"ql_{key_id}_{secret}"}
 
@@ -449,7 +449,7 @@ class IdentityService:
         doc = self.store.get(self.keys_index, key_id)
         if doc is None:
             raise NotFound(f"No API key {key_id!r}; list them with GET /api/v1/users/apikeys.")
-        self.store.update(self.keys_index, key_id, {"revoked": True}, refresh="wait_for")
+        self.store.update(self.keys_index, key_id, {"revoked": True})
         self._key_cache.pop(key_id, None)
         self.auditor.record(actor, "users.apikey_revoke", doc["_source"].get("username", "?"),
                             detail={"key_id": key_id})

@@ -76,7 +76,7 @@ class BulkOut(BaseModel):
     results: list[ItemResult]
 
 
-@router.get("", response_model=AlertPage, response_model_exclude_none=True, **uses(svc.list_alerts))
+@router.get("", response_model=AlertPage, **uses(svc.list_alerts))
 def list_alerts(
     status: list[Status] | None = Query(None), level: list[Level] | None = Query(None),
     rule: list[str] | None = Query(None, description="rule id or name"),

@@ -99,7 +99,7 @@ def create_case(store: Store, settings: Settings, auditor: Auditor, title: str, 
         "timeline": [_event(actor, "created", now, alerts=good)], "created": now, "updated": now,
         "created_by": actor.name, "merged_into": None,
     }
-    store.put(index, case_id, doc, create=True, refresh="wait_for")
+    store.put(index, case_id, doc, create=True, refresh=True)
     auditor.record(actor, "cases.create", case_id, detail={"alerts": len(good)})
     return {"case": doc, "results": linked}
 

@@ -83,10 +83,11 @@ def page_size(size: int) -> int:
 
 
 def optimistic_update(store: Store, index: str, doc_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None],
-                      what: str) -> dict[str, Any]:
+                      what: str, *, refresh: bool = True) -> dict[str, Any]:
     """Read, compute the partial update from the current source, write with ``if_seq_no``;
     retry when someone else (the detection engine, another analyst) wrote in between.
-    ``change`` returns None for "nothing to do". Returns the new source."""
+    ``change`` returns None for "nothing to do". Returns the new source. ``refresh=True`` makes
+    the change visible to the next list at once (``wait_for`` would wait up to a second)."""
     for _attempt in range(_RETRIES):
         doc = store.get(index, doc_id)
         if doc is None:
@@ -96,7 +97,7 @@ def optimistic_update(store: Store, index: str, doc_id: str, change: Callable[[d
         if partial is None:
             return dict(source)
         try:
-            store.update(index, doc_id, partial, refresh="wait_for", if_seq_no=doc["_seq_no"],
+            store.update(index, doc_id, partial, refresh=refresh, if_seq_no=doc["_seq_no"],
                          if_primary_term=doc["_primary_term"])
         except Conflict:
             continue
