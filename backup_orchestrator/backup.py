@@ -13,7 +13,6 @@ from typing import Any
 from backup_orchestrator import es_snapshots, files
 from backup_orchestrator.context import BackupContext, new_id
 from backup_orchestrator.models import Plan
-from backup_orchestrator.restic import Restic
 from core.errors import SocError, Unavailable
 from core.timeutil import iso, parse_iso
 

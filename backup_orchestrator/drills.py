@@ -121,7 +121,7 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
             checks.skip("es_restore", "recovery point not readable")
     if restic is not None:
         if restic_ok:
-            restic_ok = checks.run("restic_restore", lambda: _restic_restore(restic, restic_snap, scratch, restored))
+            restic_ok = checks.run("restic_restore", lambda: _restic_restore(restic, restic_snap or "", scratch, restored))
         else:
             checks.skip("restic_restore", "recovery point missing or failed its integrity check")
     restore_s = time.monotonic() - t1
