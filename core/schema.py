@@ -67,6 +67,11 @@ TYPED_FIELDS: dict[str, dict[str, Any]] = {
     "http.request.body.bytes": _LONG,
     "http.response.body.bytes": _LONG,
     "dns.answers.ttl": _LONG,
+    # Zeek connection ids (network events): Sigma zeek rules use them unmapped, with |cidr
+    "id.orig_h": _IP,
+    "id.resp_h": _IP,
+    "id.orig_p": _LONG,
+    "id.resp_p": _LONG,
     "url.port": _LONG,
     "winlog.record_id": _LONG,
     "winlog.process.pid": _LONG,

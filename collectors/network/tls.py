@@ -83,6 +83,8 @@ def handshake_messages(stream: bytes) -> list[tuple[int, bytes]]:
         mtype = body[mpos]
         mlen = int.from_bytes(body[mpos + 1:mpos + 4], "big")
         if mlen > MAX_HANDSHAKE:
+            if messages:
+                break  # encrypted Finished after the hellos reads as garbage: not an error
             raise TlsError("handshake message too long")
         if mpos + 4 + mlen > len(body):
             break
