@@ -220,7 +220,7 @@ def sysctl(target: Target, p: dict[str, Any]) -> RuleOutcome:
 SYSTEMD_UNITS = ["systemctl", "list-units", "--type=service", "--all", "--no-legend", "--plain", "--no-pager"]
 
 
-def running_services(target: Target) -> tuple[set[str], str, str]:
+def _running_services(target: Target) -> tuple[set[str], str, str]:
     """Names of running services (systemd units, else process names), the source and raw text."""
     result = target.run("systemd-units", SYSTEMD_UNITS)
     if result is not None and result[0] == 0 and result[1].strip():
@@ -251,7 +251,7 @@ def service(target: Target, p: dict[str, Any]) -> RuleOutcome:
 _TCP_LISTEN = "0A"
 
 
-def listening_ports(target: Target) -> tuple[set[tuple[str, int]], str]:
+def _listening_ports(target: Target) -> tuple[set[tuple[str, int]], str]:
     found: set[tuple[str, int]] = set()
     raw: list[str] = []
     for proto, path in (("tcp", "/proc/net/tcp"), ("tcp", "/proc/net/tcp6"), ("udp", "/proc/net/udp"),
@@ -286,7 +286,7 @@ def port(target: Target, p: dict[str, Any]) -> RuleOutcome:
     return RuleOutcome(ok, text, (_evidence("sockets:/proc/net/{tcp,udp}", raw, text),))
 
 
-def installed_packages(target: Target) -> tuple[set[str], str, str]:
+def _installed_packages(target: Target) -> tuple[set[str], str, str]:
     text = target.text("/var/lib/dpkg/status")
     if text is not None:
         pkgs: set[str] = set()
@@ -311,6 +311,24 @@ def package(target: Target, p: dict[str, Any]) -> RuleOutcome:
     ok = bool(present) if want else not present
     text = f"installed: {', '.join(present) or 'none'} of {', '.join(names)} (from {source})"
     return RuleOutcome(ok, text, (_evidence(f"packages:{source}", raw, text),))
+
+
+def running_services(target: Target) -> tuple[set[str], str, str]:
+    if "services" not in target.memo:
+        target.memo["services"] = _running_services(target)
+    return target.memo["services"]  # type: ignore[no-any-return]
+
+
+def listening_ports(target: Target) -> tuple[set[tuple[str, int]], str]:
+    if "ports" not in target.memo:
+        target.memo["ports"] = _listening_ports(target)
+    return target.memo["ports"]  # type: ignore[no-any-return]
+
+
+def installed_packages(target: Target) -> tuple[set[str], str, str]:
+    if "packages" not in target.memo:
+        target.memo["packages"] = _installed_packages(target)
+    return target.memo["packages"]  # type: ignore[no-any-return]
 
 
 def register(table: dict[str, Callable[[Target, dict[str, Any]], RuleOutcome]]) -> None:

@@ -59,6 +59,8 @@ class Target:
         self._commands: dict[str, tuple[int, str] | None] = {}
         self._pending: dict[str, Future[tuple[int, str] | None]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        # Parsed views shared by probes (package list, running services, sockets) within one run.
+        self.memo: dict[str, Any] = {}
 
     # primitives implemented by subclasses
     def _read(self, path: str) -> bytes | None:
