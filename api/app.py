@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.console import mount_console
 from api.deps import PermissionProbePassed
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.identity.service import IdentityService
 from api.middleware import Metrics, ObserveRequests, RequestSizeLimit
 from api.routes import discover_routers
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     for _name, router in discover_routers():
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     mount_console(app, settings)
 
     # Outermost first: the size limit refuses before anything is observed or parsed.
