@@ -160,6 +160,7 @@ class AuditTrail:
             filters.append({"range": {"time": rng}})
         if search_after is not None:
             filters.append({"range": {"seq": {"lt": search_after}}})
+        self.store.refresh(self.index)  # records are written without refresh; show the latest
         body = {"size": max(1, min(size, 500)), "sort": [{"seq": "desc"}],
                 "query": {"bool": {"filter": filters}}, "track_total_hits": True}
         resp = self.store.search(self.index, body)

@@ -1,7 +1,104 @@
-"""`soc users` commands."""
+"""`soc users` commands: local user administration by an operator on the host."""
 
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from api.identity.service import IdentityService
+from audit.trail import AuditTrail
+from core.permissions import ROLES
+from soc.cli.context import CliContext, json_option, pass_ctx
+
+
+def _identity(ctx: CliContext) -> IdentityService:
+    store = ctx.store()
+    return IdentityService(ctx.settings, store, AuditTrail(ctx.settings, store))
+
+
+@click.group("users")
+def users() -> None:
+    """Local users, roles (admin, sysadmin, analyst, auditor) and API keys."""
+
+
+@users.command("list")
+@json_option
+@pass_ctx
+def list_users(ctx: CliContext) -> None:
+    rows = _identity(ctx).list_users(actor=ctx.actor)
+    human = "\n".join(f"{u['username']:<20} {u['role']:<9} "
+                      f"{'disabled' if u['disabled'] else 'active':<8} "
+                      f"{'locked until ' + u['locked_until'] if u['locked_until'] else ''}" for u in rows)
+    ctx.emit(rows, human or "no users")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@json_option
+@pass_ctx
+def create(ctx: CliContext, username: str, role: str) -> None:
+    """Create a user with a temporary password (changed at first login)."""
+    out = _identity(ctx).create_user(username, role, actor=ctx.actor)
+    ctx.emit(out, f"created {out['username']} ({out['role']}); temporary password: {out['temporary_password']}")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+@json_option
+@pass_ctx
+def set_role(ctx: CliContext, username: str, role: str) -> None:
+    out = _identity(ctx).update_user(username, actor=ctx.actor, role=role)
+    ctx.emit(out, f"{out['username']} is now {out['role']}")
+
+
+@users.command("disable")
+@click.argument("username")
+@json_option
+@pass_ctx
+def disable(ctx: CliContext, username: str) -> None:
+    out = _identity(ctx).update_user(username, actor=ctx.actor, disabled=True)
+    ctx.emit(out, f"{out['username']} disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+@json_option
+@pass_ctx
+def enable(ctx: CliContext, username: str) -> None:
+    out = _identity(ctx).update_user(username, actor=ctx.actor, disabled=False)
+    ctx.emit(out, f"{out['username']} enabled")
+
+
+@users.command("reset-password")
+@click.argument("username")
+@json_option
+@pass_ctx
+def reset_password(ctx: CliContext, username: str) -> None:
+    """Set a new temporary password (also unlocks the account)."""
+    out = _identity(ctx).reset_password(username, actor=ctx.actor)
+    ctx.emit(out, f"temporary password for {out['username']}: {out['temporary_password']} (change at next login)")
+
+
+@users.command("unlock")
+@click.argument("username")
+@json_option
+@pass_ctx
+def unlock(ctx: CliContext, username: str) -> None:
+    out = _identity(ctx).unlock_user(username, actor=ctx.actor)
+    ctx.emit(out, f"{out['username']} unlocked")
+
+
+@users.command("apikey")
+@click.argument("username")
+@click.option("--name", required=True, help="What the key is for, e.g. soar-integration")
+@json_option
+@pass_ctx
+def apikey(ctx: CliContext, username: str, name: str) -> None:
+    """Create an API key acting as USERNAME (shown once)."""
+    out = _identity(ctx).create_api_key(username, name, actor=ctx.actor)
+    ctx.emit(out, f"API key {out['id']} for {out['username']} ({out['role']}): {out['key']}\n"
+                  "Send it as the X-API-Key header; it is not shown again.")
+
+
+COMMANDS: list[click.Command] = [users]
