@@ -45,7 +45,7 @@ export default async function render(main, params, ctx) {
   const next = h('button', { type: 'button', 'data-testid': 'alerts-next', onclick: () => turn(1) }, t('common.next'));
 
   function queryParams() {
-    const out = { size: PAGE_SIZE, sort: '@timestamp', order: 'desc', facets: state.page === 0 ? 'true' : '' };
+    const out = { size: PAGE_SIZE, sort: '@timestamp', order: 'desc' };
     for (const k of ['status', 'level', 'rule', 'host', 'user', 'assignee', 'q']) if (filters[k]) out[k] = filters[k];
     if (RANGES[filters.range]) out.start = new Date(Date.now() - RANGES[filters.range]).toISOString();
     const after = state.pages[state.page];
@@ -61,10 +61,15 @@ export default async function render(main, params, ctx) {
     load();
   }
 
+  // The page is usable as soon as its rows are on screen; facet counts (aggregations over the
+  // whole index) arrive in a second request and fill in the side panel when ready.
   async function load() {
+    const params = queryParams();
+    const facetsRequest = state.page === 0 ? get('/alerts', { ...params, size: 1, after: '', facets: 'true' }) : null;
+    if (facetsRequest) facetsRequest.catch(() => null);
     let data;
     try {
-      data = await get('/alerts', queryParams());
+      data = await get('/alerts', params);
     } catch (err) {
       clear(tbody).append(emptyRow(9, errorText(err)));
       markReady('alerts');
@@ -75,13 +80,20 @@ export default async function render(main, params, ctx) {
     state.next = data.next || null;
     state.cursor = Math.min(state.cursor, Math.max(0, state.items.length - 1));
     state.selected = new Set([...state.selected].filter((id) => state.items.some((a) => alertId(a) === id)));
-    if (data.facets) renderFacets(data.facets);
     renderRows();
     markReady('alerts');
+    if (!facetsRequest) return;
+    try {
+      const withFacets = await facetsRequest;
+      renderFacets(withFacets.facets || {});
+    } catch (err) {
+      clear(facetsBox).append(h('div', { class: 'form-error' }, errorText(err)));
+    }
   }
 
   function renderFacets(facets) {
     clear(facetsBox);
+    facetsBox.dataset.ready = 'true';
     for (const key of FACETS) {
       const label = key === 'status' ? (v) => tv('status', v) : key === 'level' ? (v) => tv('level', v) : (v) => v;
       facetsBox.append(facetList(t(`alerts.col.${key}`), facetBuckets(facets, key), filters[key], (v) => setFilter(key, v), label, key));

@@ -1,15 +1,16 @@
 // Compliance: overall score, per-family bars, trend over runs, failed items with evidence,
 // manual assessment form, report download (PDF/HTML).
-import { download, errorText, get, post } from '../lib/api.js';
+import { download, errorText, get, post, request } from '../lib/api.js';
 import { clear, fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
-import { t, tv } from '../lib/i18n.js';
+import { lang, t, tv } from '../lib/i18n.js';
 import { emptyRow, listItems } from '../lib/ui.js';
 
 const MANUAL_RESULTS = ['符合', '部分符合', '不符合', '不适用'];
-const FAILED = new Set(['不符合', '部分符合', 'fail', 'failed', 'non_compliant', 'partial']);
+const FAILED = new Set(['不符合', '部分符合']);
+const PENDING = '待人工';
 
 export const runId = (r) => r.id || r.run_id;
-const scoreOf = (r) => pick(r, 'score.overall') ?? pick(r, 'summary.score') ?? r.score;
+const scoreOf = (r) => r.overall ?? pick(r, 'score.overall');
 
 function trendChart(runs) {
   const points = runs.filter((r) => typeof scoreOf(r) === 'number').slice().reverse();
@@ -32,15 +33,15 @@ function trendChart(runs) {
   return svg;
 }
 
-function familyRows(run) {
-  const fam = pick(run, 'score.families') || run.families || pick(run, 'summary.families') || [];
-  const list = Array.isArray(fam) ? fam : Object.entries(fam).map(([family, v]) => ({ family, ...(typeof v === 'object' ? v : { score: v }) }));
-  return list.map((f) => {
-    const score = Number(f.score ?? f.percent ?? 0);
-    return h('tr', { 'data-testid': 'family-row' },
-      h('td', {}, f.name || f.family || f.title),
-      h('td', { style: { width: '45%' } }, h('div', { class: 'bar' }, h('span', { style: { width: `${Math.max(0, Math.min(100, score))}%` } }))),
-      h('td', { class: 'num' }, score.toFixed(1)));
+function familyRows(run, names) {
+  const fam = pick(run, 'score.families') || {};
+  return Object.entries(fam).map(([code, f]) => {
+    const score = f.score === null || f.score === undefined ? null : Number(f.score);
+    return h('tr', { 'data-testid': 'family-row', 'data-family': code },
+      h('td', {}, names[code] || code),
+      h('td', { style: { width: '45%' } }, h('div', { class: 'bar' }, h('span', { style: { width: `${Math.max(0, Math.min(100, score || 0))}%` } }))),
+      h('td', { class: 'num' }, score === null ? '—' : score.toFixed(1)),
+      h('td', { class: 'num muted' }, `${f.assessed ?? 0}/${f.items ?? 0}`));
   });
 }
 
@@ -55,23 +56,28 @@ export default async function render(main, params, ctx) {
   const progress = h('span', { class: 'muted', 'data-testid': 'compliance-progress' });
   const levelSel = h('select', { 'data-testid': 'compliance-level' }, h('option', { value: '3' }, t('compliance.level3')), h('option', { value: '2' }, t('compliance.level2')));
   let current = null;
+  let allResults = [];
+  let familyNames = {};
+  const itemFilter = h('select', { 'data-testid': 'compliance-item-filter' }, ['failed', 'pending', 'all'].map((f) => h('option', { value: f }, t(`compliance.filter.${f}`))));
+  itemFilter.addEventListener('change', () => renderItems());
 
   async function runNow(button) {
     button.disabled = true;
     progress.textContent = t('compliance.running');
     try {
       const started = await post('/compliance/runs', { level: Number(levelSel.value) });
-      let run = started.run || started;
-      // Runs may finish inside the request or continue in the background; follow until done.
-      for (let i = 0; i < 600 && run && !['finished', 'completed', 'done', 'failed', 'error'].includes(run.status) && !scoreOf(run); i++) {
-        if (run.progress !== undefined) progress.textContent = `${t('compliance.running')} ${Math.round(Number(run.progress) * (run.progress <= 1 ? 100 : 1))}%`;
+      let job = started;
+      // The run continues in the background; follow its job until it is done.
+      for (let i = 0; i < 1200 && job.status === 'running'; i++) {
         await new Promise((r) => setTimeout(r, 500));
-        run = await get(`/compliance/runs/${encodeURIComponent(runId(run) || runId(started))}`);
-        run = run.run || run;
+        job = await get(`/compliance/jobs/${encodeURIComponent(started.job)}`);
+        const messages = job.messages || [];
+        if (messages.length) progress.textContent = `${t('compliance.running')} ${messages[messages.length - 1]}`;
       }
+      if (job.status !== 'finished') throw new Error(job.error || job.status);
       progress.textContent = t('compliance.done');
       ctx.flash(t('compliance.done'), 'success');
-      await load(runId(run));
+      await load(job.run);
     } catch (err) {
       progress.textContent = '';
       ctx.flash(errorText(err), 'error');
@@ -83,80 +89,108 @@ export default async function render(main, params, ctx) {
   async function assess(item) {
     const resultSel = h('select', { required: true, 'data-testid': 'assess-result' }, MANUAL_RESULTS.map((r) => h('option', { value: r }, tv('compliance.result', r))));
     const note = h('textarea', { rows: 3, required: true, 'data-testid': 'assess-note' });
-    const evidence = h('input', { type: 'file', 'data-testid': 'assess-file' });
+    const evidence = h('input', { type: 'file', multiple: true, 'data-testid': 'assess-file' });
     const dialog = h('dialog', { 'data-testid': 'assess-dialog' });
     const close = () => { dialog.close(); dialog.remove(); };
     dialog.append(h('form', {
       onsubmit: async (e) => {
         e.preventDefault();
         try {
-          const body = { run_id: runId(current), item_id: item.item_id || item.id, result: resultSel.value, note: note.value };
-          if (evidence.files[0]) {
-            const file = evidence.files[0];
-            body.evidence = { name: file.name, content: await file.text() };
-          }
-          await post('/compliance/assessments', body);
+          const form = new FormData();
+          form.append('item_id', item.item_id);
+          form.append('result', resultSel.value);
+          form.append('note', note.value);
+          form.append('asset', item.asset || 'system');
+          for (const file of evidence.files) form.append('files', file);
+          await request('POST', `/compliance/runs/${encodeURIComponent(runId(current))}/assessments`, { form });
           close();
           ctx.flash(t('compliance.assessed'), 'success');
           await load(runId(current));
         } catch (err) { ctx.flash(errorText(err), 'error'); }
       },
-    }, h('h2', {}, `${item.item_id || item.id} ${t('compliance.assess')}`),
+    }, h('h2', {}, `${item.item_id} ${t('compliance.assess')}`), h('p', { class: 'muted' }, item.asset || ''),
     h('label', {}, t('compliance.result'), resultSel), h('label', {}, t('compliance.note'), note), h('label', {}, t('compliance.evidence'), evidence),
     h('div', { class: 'row' }, h('span', { class: 'spacer' }), h('button', { type: 'button', onclick: close }, t('common.cancel')), h('button', { type: 'submit', class: 'primary', 'data-testid': 'assess-ok' }, t('common.save')))));
     document.body.append(dialog);
     dialog.showModal();
   }
 
-  function renderRun(run, results) {
-    current = run;
-    clear(summary); clear(families); clear(failedBody);
-    if (!run) { summary.append(h('p', { class: 'muted' }, t('compliance.noRuns'))); return; }
-    const score = scoreOf(run);
-    const risks = pick(run, 'score.risks') || run.risks || {};
-    summary.append(
-      h('div', { class: 'row' }, h('span', { class: 'score', 'data-testid': 'compliance-score' }, typeof score === 'number' ? score.toFixed(1) : '—'),
-        h('span', {}, pick(run, 'score.band') || run.band || run.conclusion || ''), h('span', { class: 'spacer' }),
-        ['pdf', 'html'].map((fmt) => h('button', { type: 'button', 'data-testid': `download-${fmt}`, onclick: () => download(`/compliance/runs/${encodeURIComponent(runId(run))}/report`, { format: fmt }, `compliance-${runId(run)}.${fmt}`).catch((err) => ctx.flash(errorText(err), 'error')) }, t(`compliance.download.${fmt}`)))),
-      h('dl', { class: 'kv' },
-        h('dt', {}, t('compliance.run')), h('dd', {}, runId(run)),
-        h('dt', {}, t('compliance.when')), h('dd', {}, fmtTime(run.finished || run.started || run['@timestamp'])),
-        h('dt', {}, t('compliance.risks')), h('dd', {}, ['high', 'medium', 'low'].map((k) => `${t(`risk.${k}`)} ${risks[k] ?? 0}`).join(' · '))),
-      h('p', { class: 'muted' }, t('compliance.estimate')));
-    families.append(...familyRows(run));
-    const failed = results.filter((r) => FAILED.has(r.result || r.status));
-    if (!failed.length) failedBody.append(emptyRow(5, t('compliance.noFailed')));
-    for (const item of failed.slice(0, 200)) {
-      const ev = item.evidence || [];
-      failedBody.append(h('tr', { 'data-testid': 'failed-row' },
-        h('td', {}, item.item_id || item.id),
-        h('td', {}, item.title || item.requirement || item.summary || ''),
-        h('td', {}, tv('compliance.result', item.result || item.status), item.asset ? h('div', { class: 'muted' }, item.asset) : null),
-        h('td', {}, h('details', {}, h('summary', {}, t('compliance.evidence')), (Array.isArray(ev) ? ev : [ev]).map((e) => h('pre', {}, typeof e === 'string' ? e : JSON.stringify(e, null, 2)))), item.remediation ? h('div', { class: 'muted' }, item.remediation) : null),
+  function evidenceList(ev) {
+    return (Array.isArray(ev) ? ev : [ev]).map((e) => (typeof e === 'string' ? h('pre', {}, e)
+      : h('div', { class: 'evidence' }, h('strong', {}, e.source || e.path || e.name || ''), e.sha256 ? h('span', { class: 'muted' }, ` sha256 ${String(e.sha256).slice(0, 12)}…`) : null,
+        e.time ? h('span', { class: 'muted' }, ` ${fmtTime(e.time)}`) : null, e.excerpt ? h('pre', {}, e.excerpt) : null)));
+  }
+
+  function renderItems() {
+    clear(failedBody);
+    const wanted = itemFilter.value;
+    const rows = allResults.filter((r) => (wanted === 'failed' ? FAILED.has(r.result) : wanted === 'pending' ? r.result === PENDING : true));
+    if (!rows.length) failedBody.append(emptyRow(6, t('compliance.noFailed')));
+    for (const item of rows.slice(0, 300)) {
+      failedBody.append(h('tr', { 'data-testid': 'failed-row', 'data-item': item.item_id },
+        h('td', {}, h('strong', {}, item.item_id), h('div', { class: 'muted' }, familyNames[item.family] || item.family || '')),
+        h('td', {}, item.asset || ''),
+        h('td', {}, h('span', { class: FAILED.has(item.result) ? 'fail' : item.result === '符合' ? 'pass' : '' }, tv('compliance.result', item.result)), h('div', { class: 'muted' }, tv('compliance.source', item.source))),
+        h('td', {}, item.detail || ''),
+        h('td', {}, (item.evidence || []).length ? h('details', {}, h('summary', {}, `${t('compliance.evidence')} (${item.evidence.length})`), evidenceList(item.evidence)) : '—'),
         h('td', {}, canAssess ? h('button', { type: 'button', 'data-testid': 'assess-button', onclick: () => assess(item) }, t('compliance.assess')) : null)));
     }
   }
 
+  function renderRun(run) {
+    current = run;
+    clear(summary); clear(families);
+    if (!run) { summary.append(h('p', { class: 'muted', 'data-testid': 'compliance-empty' }, t('compliance.noRuns'))); renderItems(); return; }
+    const score = scoreOf(run);
+    const risks = pick(run, 'score.risks') || {};
+    const counts = run.counts || pick(run, 'score.counts') || {};
+    summary.append(
+      h('div', { class: 'row' }, h('span', { class: 'score', 'data-testid': 'compliance-score' }, typeof score === 'number' ? score.toFixed(1) : '—'),
+        h('span', { class: 'band', 'data-testid': 'compliance-band' }, run.band || ''), h('span', { class: 'spacer' }),
+        ['pdf', 'html'].map((fmt) => h('button', { type: 'button', 'data-testid': `download-${fmt}`, onclick: () => download(`/compliance/runs/${encodeURIComponent(runId(run))}/report`, { format: fmt, lang: lang() }, `compliance-${runId(run)}.${fmt}`).catch((err) => ctx.flash(errorText(err), 'error')) }, t(`compliance.download.${fmt}`)))),
+      h('dl', { class: 'kv' },
+        h('dt', {}, t('compliance.run')), h('dd', { 'data-testid': 'compliance-run-id' }, runId(run)),
+        h('dt', {}, t('compliance.when')), h('dd', {}, `${fmtTime(run.finished_at || run.started_at)} · ${t('compliance.levelN', { n: run.level })} · ${(run.targets || []).join(', ')}`),
+        h('dt', {}, t('compliance.risks')), h('dd', {}, ['high', 'medium', 'low'].map((k) => `${t(`risk.${k}`)} ${risks[k] ?? 0}`).join(' · ')),
+        h('dt', {}, t('compliance.counts')), h('dd', {}, Object.entries(counts).map(([k, v]) => `${tv('compliance.result', k)} ${v}`).join(' · '))),
+      (run.errors || []).length ? h('div', { class: 'form-error' }, run.errors.join('; ')) : null,
+      h('p', { class: 'muted' }, t('compliance.estimate')));
+    families.append(...familyRows(run, familyNames));
+    renderItems();
+  }
+
   async function load(selectId) {
     let runs = [];
-    try { runs = listItems(await get('/compliance/runs', { size: 20 })); } catch (err) { summary.append(h('p', { class: 'form-error' }, errorText(err))); }
+    try {
+      const [list, cats] = await Promise.all([get('/compliance/runs', { limit: 20 }), catalogsOnce()]);
+      runs = listItems(list);
+      familyNames = cats;
+    } catch (err) { summary.append(h('p', { class: 'form-error' }, errorText(err))); }
     clear(runsBody);
     for (const r of runs) {
-      runsBody.append(h('tr', {}, h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => load(runId(r)) }, runId(r))),
-        h('td', {}, fmtTime(r.finished || r.started)), h('td', {}, fmtValue(r.level)), h('td', { class: 'num' }, typeof scoreOf(r) === 'number' ? scoreOf(r).toFixed(1) : '—')));
+      runsBody.append(h('tr', { 'data-testid': 'run-row' }, h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => load(runId(r)) }, runId(r))),
+        h('td', {}, fmtTime(r.finished_at || r.started_at)), h('td', {}, fmtValue(r.level)), h('td', {}, tv('compliance.status', r.status)),
+        h('td', { class: 'num' }, typeof scoreOf(r) === 'number' ? scoreOf(r).toFixed(1) : '—')));
     }
-    clear(trendBox).append(h('h2', {}, t('compliance.trend')), trendChart(runs));
-    let run = runs.find((r) => runId(r) === selectId) || runs[0] || null;
-    let results = [];
+    clear(trendBox).append(h('h2', {}, t('compliance.trend')), trendChart(runs.filter((r) => r.status === 'finished')));
+    const run = runs.find((r) => runId(r) === selectId) || runs.find((r) => r.status === 'finished') || runs[0] || null;
+    allResults = [];
     if (run) {
-      try {
-        const full = await get(`/compliance/runs/${encodeURIComponent(runId(run))}`);
-        run = full.run || full;
-        results = listItems(await get(`/compliance/runs/${encodeURIComponent(runId(run))}/results`, { size: 500 }));
-      } catch (err) { ctx.flash(errorText(err), 'error'); }
+      try { allResults = listItems(await get(`/compliance/runs/${encodeURIComponent(runId(run))}/results`)); } catch (err) { ctx.flash(errorText(err), 'error'); }
     }
-    renderRun(run, results);
+    renderRun(run);
     markReady('compliance');
+  }
+
+  let catalogNames = null;
+  async function catalogsOnce() {
+    if (!catalogNames) {
+      catalogNames = {};
+      for (const cat of listItems(await get('/compliance/catalogs'))) {
+        for (const f of cat.families || []) catalogNames[f.code] = (f.name && (f.name[lang()] || f.name['zh-CN'])) || f.code;
+      }
+    }
+    return catalogNames;
   }
 
   const runButton = h('button', { type: 'button', class: 'primary', 'data-testid': 'compliance-run' }, t('compliance.runNow'));
@@ -165,9 +199,9 @@ export default async function render(main, params, ctx) {
     h('div', { class: 'row' }, h('h1', {}, t('nav.compliance')), h('span', { class: 'spacer' }), canRun ? [levelSel, runButton, progress] : null),
     summary,
     h('div', { class: 'grid' },
-      h('div', { class: 'card' }, h('h2', {}, t('compliance.families')), h('table', {}, families)),
+      h('div', { class: 'card' }, h('h2', {}, t('compliance.families')), h('table', { 'data-testid': 'compliance-family-table' }, families)),
       h('div', {}, trendBox, h('div', { class: 'card' }, h('h2', {}, t('compliance.runs')), h('table', {}, runsBody)))),
-    h('h2', {}, t('compliance.failed')),
-    h('table', {}, h('thead', {}, h('tr', {}, ['item', 'requirement', 'result', 'evidence', ''].map((c) => h('th', {}, c ? t(`compliance.col.${c}`) : '')))), failedBody)));
+    h('div', { class: 'row' }, h('h2', {}, t('compliance.items')), itemFilter),
+    h('table', {}, h('thead', {}, h('tr', {}, ['item', 'asset', 'result', 'detail', 'evidence', ''].map((c) => h('th', {}, c ? t(`compliance.col.${c}`) : '')))), failedBody)));
   await load(params.query.run);
 }
