@@ -7,6 +7,7 @@ catalog directory; its items may name ``maps_to`` (results of other items count 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -97,14 +98,14 @@ def parse_catalog(data: Any, source: str) -> Catalog:
                    level=level, families=tuple(families), items=tuple(items), source=source)
 
 
-def load_catalogs(directories: list[Path]) -> dict[str, Catalog]:
+def load_catalogs(directories: list[Path], loader: Callable[[Path], Any] = yamlio.load_file) -> dict[str, Catalog]:
     """Every ``*.yaml``/``*.yml`` catalog in the directories, by id; later directories override."""
     found: dict[str, Catalog] = {}
     for directory in directories:
         if not directory.is_dir():
             raise InvalidInput(f"Catalog directory {directory} does not exist; fix compliance.catalog_dir.")
         for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-            cat = parse_catalog(yamlio.load_file(path), str(path))
+            cat = parse_catalog(loader(path), str(path))
             found[cat.id] = cat
     return found
 

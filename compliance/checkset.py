@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,13 @@ def parse_checks(data: Any, source: str) -> list[Check]:
     return out
 
 
-def load_checks(directories: list[Path]) -> dict[str, Check]:
+def load_checks(directories: list[Path], loader: Callable[[Path], Any] = yamlio.load_file) -> dict[str, Check]:
     found: dict[str, Check] = {}
     for directory in directories:
         if not directory.is_dir():
             raise InvalidInput(f"Check directory {directory} does not exist; fix compliance.checks_dir.")
         for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
-            for check in parse_checks(yamlio.load_file(path), str(path)):
+            for check in parse_checks(loader(path), str(path)):
                 if check.id in found and found[check.id].source != check.source and directory == directories[0]:
                     raise InvalidInput(f"{path}: duplicate check id {check.id} (also in {found[check.id].source}).")
                 found[check.id] = check

@@ -56,10 +56,15 @@ def _run_one(check: Check, asset: str, evaluate: Callable[[Any], RuleOutcome]) -
                        time.perf_counter() - started)
 
 
+def host_commands(checks: Iterable[Check]) -> list[tuple[str, list[str]]]:
+    """The commands host checks will run, to start them early (they are the slow part)."""
+    return ([(r.params["id"], list(r.params["run"])) for c in checks if c.kind == "host" for r in c.rules
+             if r.type == "command"] + [("systemd-units", SYSTEMD_UNITS)])
+
+
 def run_host_checks(target: Target, checks: Iterable[Check]) -> list[CheckResult]:
     checks = [c for c in checks if c.kind == "host"]
-    target.prefetch([(r.params["id"], list(r.params["run"])) for c in checks for r in c.rules if r.type == "command"]
-                    + [("systemd-units", SYSTEMD_UNITS)])
+    target.prefetch(host_commands(checks))
     return [_run_one(c, target.name, lambda rule: evaluate_host(target, rule)) for c in checks if c.kind == "host"]
 
 

@@ -6,8 +6,11 @@ Routes and CLI commands call one function here each; they pass the store, settin
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,8 @@ from compliance.models import (
 from compliance.platform import PlatformContext
 from compliance.scoring import get_scorer
 from compliance.store import ComplianceIndices
-from compliance.targets import open_target, parse_target
+from compliance.targets import Target, open_target, parse_target
+from core import yamlio
 from core.auditing import Actor, Auditor
 from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
@@ -50,13 +54,52 @@ def _fingerprint(dirs: list[Path]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def _cached_loader(settings: Any, key: tuple[Any, ...]) -> tuple[Callable[[Path], Any], Callable[[], None]]:
+    """YAML parsed once through ``core.yamlio`` and kept as JSON until a file changes.
+
+    The pure-Python YAML parser needs seconds for the 346 catalog items; JSON takes milliseconds.
+    Validation into models still runs on every load.
+    """
+    cache_file = Path(settings.data_dir) / "compliance" / "definitions.cache.json"
+    fingerprint = json.dumps(key, default=str)
+    cached: dict[str, Any] = {}
+    try:
+        raw = json.loads(cache_file.read_text("utf-8"))
+        if raw.get("fingerprint") == fingerprint:
+            cached = raw.get("files", {})
+    except (OSError, ValueError):
+        cached = {}
+    fresh: dict[str, Any] = {}
+
+    def load(path: Path) -> Any:
+        if str(path) not in cached:
+            cached[str(path)] = fresh[str(path)] = yamlio.load_file(path)
+        return cached[str(path)]
+
+    def save() -> None:
+        if not fresh:
+            return
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"fingerprint": fingerprint, "files": cached}, ensure_ascii=False), "utf-8")
+            os.replace(tmp, cache_file)
+        except OSError:
+            pass  # a read-only data directory only costs parse time
+
+    return load, save
+
+
 def load_definitions(settings: Any) -> tuple[dict[str, Catalog], dict[str, Check]]:
-    """Catalogs and checks, parsed once per process while their files stay unchanged."""
+    """Catalogs and checks, parsed once per process (and cached on disk) while their files stay unchanged."""
     cdirs, kdirs = catalogs.catalog_dirs(settings), checkset.check_dirs(settings)
     key = (_fingerprint(cdirs), _fingerprint(kdirs))
     if key not in _DEFINITIONS:
+        load, save = _cached_loader(settings, key)
+        found = (catalogs.load_catalogs(cdirs, load), checkset.load_checks(kdirs, load))
+        save()
         _DEFINITIONS.clear()
-        _DEFINITIONS[key] = (catalogs.load_catalogs(cdirs), checkset.load_checks(kdirs))
+        _DEFINITIONS[key] = found
     return _DEFINITIONS[key]
 
 
@@ -113,33 +156,38 @@ def run_assessment(store: Store, settings: Any, auditor: Auditor, actor: Actor, 
     cats, checks = load_definitions(settings)
     cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
     specs = target_specs(settings, targets, key_file=key_file, known_hosts=known_hosts)
-    idx = ComplianceIndices(store, settings)
-    idx.ensure()
+    wanted = {cid for ids in engine.relevant_checks(cat, checks).values() for cid in ids}
+    run_checks = [checks[c] for c in sorted(wanted)]
     started = utcnow()
     run_id = "cr-" + started.strftime("%Y%m%dT%H%M%S") + "-" + stable_id(started.isoformat(), actor.name)[:8]
     run: dict[str, Any] = {"id": run_id, "catalog": cat.id, "level": cat.level, "targets": [s.name for s in specs],
                            "status": "running", "started_at": iso(started), "actor": actor.name, "errors": []}
-    idx.put_run(run)
+    # Targets open first so their slow commands (package managers) run while the indices are prepared.
+    opened: list[Target] = []
+    for spec in specs:
+        try:
+            target = open_target(spec)
+            target.prefetch(engine.host_commands(run_checks))
+            opened.append(target)
+        except SocError as exc:
+            run["errors"].append(f"{spec.name}: {exc.message}")
+            say(f"{spec.name}: {exc.message}")
+    idx = ComplianceIndices(store, settings)
     results: list[CheckResult] = []
-    wanted = {cid for ids in engine.relevant_checks(cat, checks).values() for cid in ids}
-    run_checks = [checks[c] for c in sorted(wanted)]
     try:
-        for spec in specs:
-            say(f"{spec.name}: running {sum(1 for c in run_checks if c.kind == 'host')} host checks")
-            try:
-                target = open_target(spec)
-            except SocError as exc:
-                run["errors"].append(f"{spec.name}: {exc.message}")
-                say(f"{spec.name}: {exc.message}")
-                continue
-            try:
+        idx.ensure()
+        idx.put_run(run)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-platform") as pool:
+            platform_results = None
+            if platform:
+                say("platform: checking the platform's own data")
+                ctx = PlatformContext(store, settings, utcnow(), current_run=run_id)
+                platform_results = pool.submit(engine.run_platform_checks, ctx, run_checks)
+            for target in opened:
+                say(f"{target.name}: running {sum(1 for c in run_checks if c.kind == 'host')} host checks")
                 results.extend(engine.run_host_checks(target, run_checks))
-            finally:
-                target.close()
-        if platform:
-            say("platform: checking the platform's own data")
-            ctx = PlatformContext(store, settings, utcnow(), current_run=run_id)
-            results.extend(engine.run_platform_checks(ctx, run_checks))
+            if platform_results is not None:
+                results.extend(platform_results.result())
         previous = idx.previous_finished(cat.id, run["started_at"], run_id)
         manual = _carried_manual(idx, settings, cat, previous, started)
         rows = engine.item_results(cat, checks, results, manual)
@@ -157,11 +205,18 @@ def run_assessment(store: Store, settings: Any, auditor: Auditor, actor: Actor, 
                    overall=score["overall"], band=score["band"], scorer=score["scorer"], check_seconds=seconds,
                    previous_run=previous["id"] if previous else None)
     except Exception as exc:
+        for target in opened:
+            target.close()
         run.update(status="failed", finished_at=iso(utcnow()))
         run["errors"].append(exc.message if isinstance(exc, SocError) else repr(exc))
-        idx.put_run(run)
+        try:
+            idx.put_run(run)
+        except SocError:
+            pass  # the original error says more than the failed status write
         auditor.record(actor, "compliance.run", run_id, "failure", {"error": run["errors"][-1]})
         raise
+    for target in opened:
+        target.close()
     idx.put_run(run)
     auditor.record(actor, "compliance.run", run_id, "success",
                    {"catalog": cat.id, "targets": run["targets"], "overall": run["overall"], "band": run["band"]})

@@ -36,7 +36,7 @@ class ComplianceIndices:
         self.store.ensure_index(self.runs, mappings=RUNS_MAPPING)
         self.store.ensure_index(self.results, mappings=RESULTS_MAPPING)
 
-    def put_run(self, run: dict[str, Any], *, refresh: bool | str = "wait_for") -> None:
+    def put_run(self, run: dict[str, Any], *, refresh: bool | str = True) -> None:
         self.store.put(self.runs, run["id"], run, refresh=refresh)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
@@ -68,13 +68,13 @@ class ComplianceIndices:
         rows = [(self.results, self.doc_id(d["run_id"], d["kind"], d.get("item_id") or d.get("check_id") or "", d["asset"]), d)
                 for d in docs]
         for start in range(0, len(rows), 500):
-            result = self.store.bulk_index(rows[start:start + 500], refresh="wait_for")
+            result = self.store.bulk_index(rows[start:start + 500], refresh=True)
             if not result.all_stored:
                 bad = result.rejected + result.retry
                 raise RuntimeError(f"{len(bad)} compliance results were not stored: {bad[0].error if bad else ''}")
 
     def add_manual(self, doc: dict[str, Any], manual_id: str) -> None:
-        self.store.put(self.results, manual_id, doc, refresh="wait_for")
+        self.store.put(self.results, manual_id, doc, refresh=True)
 
     def results_of(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"bool": {"filter": [{"term": {"run_id": run_id}}]}}
