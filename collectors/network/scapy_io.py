@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import errno
 import functools
+import logging
+import select
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 from core.errors import InvalidInput, PermissionDenied, Unavailable
 
 LINKTYPE_ETHERNET = 1
+PACKET_OUTGOING = 4  # linux/if_packet.h
 
 
 @functools.lru_cache(maxsize=1)
@@ -32,9 +36,7 @@ def cipher_name(code: int) -> str:
 
 
 def interfaces() -> list[str]:
-    from scapy.interfaces import get_if_list
-
-    return list(get_if_list())
+    return [name for _index, name in socket.if_nameindex()]
 
 
 class LiveSource:
@@ -47,8 +49,11 @@ class LiveSource:
         self.snaplen = snaplen
         self.poll_seconds = poll_seconds
         self._sock: Any = None
+        self._loopback = interface == "lo" or interface.startswith("lo:")
 
     def open(self) -> None:
+        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # "Unable to guess type" noise
+        import scapy.arch  # noqa: F401  (loads the platform's capture sockets into conf)
         from scapy.config import conf
         from scapy.error import Scapy_Exception
 
@@ -74,23 +79,36 @@ class LiveSource:
 
     def records(self, stop: Callable[[], bool]) -> Iterator[tuple[float, int, bytes, int]]:
         """Frames until ``stop()`` is true (checked at least every ``poll_seconds``)."""
-        from scapy.arch.common import compile_filter  # noqa: F401  (fails early if no libpcap)
-        from scapy.sendrecv import select_objects
-
         if self._sock is None:
             self.open()
         sock = self._sock
         while not stop():
-            ready = select_objects([sock], self.poll_seconds)
+            ready, _w, _x = select.select([sock], [], [], self.poll_seconds)
             if not ready:
                 continue
             try:
-                _cls, data, ts = sock.recv_raw(self.snaplen)
+                data, ts = self._receive(sock)
             except OSError:
                 continue
             if data is None:
                 continue
             yield (ts if ts is not None else time.time()), LINKTYPE_ETHERNET, bytes(data), len(data)
+
+    def _receive(self, sock: Any) -> tuple[bytes | None, float | None]:
+        """One frame. On loopback every packet is seen leaving and arriving; like libpcap, keep
+        only the arriving copy (scapy's public ``recv_raw`` hides the packet direction)."""
+        raw_recv = getattr(sock, "_recv_raw", None)
+        if raw_recv is None:
+            _cls, data, ts = sock.recv_raw(self.snaplen)
+            return data, ts
+        data, sa_ll, ts = raw_recv(sock.ins, self.snaplen)
+        if self._loopback and sa_ll and sa_ll[2] == PACKET_OUTGOING:
+            return None, None
+        if ts is None:
+            from scapy.arch.linux import get_last_packet_timestamp
+
+            ts = get_last_packet_timestamp(sock.ins)
+        return data, ts
 
     def close(self) -> None:
         if self._sock is not None:
