@@ -38,7 +38,7 @@ def build(run: dict[str, Any], cat: Catalog, checks: dict[str, Check], item_docs
         if c["result"] == NON_COMPLIANT:
             failed_checks.setdefault(c["check_id"], []).append(c["asset"])
     families = []
-    failed = []
+    failed: list[dict[str, Any]] = []
     for fam in cat.families:
         fscore = (score.get("families") or {}).get(fam.code, {})
         items = []
@@ -64,7 +64,7 @@ def build(run: dict[str, Any], cat: Catalog, checks: dict[str, Check], item_docs
         families.append({"code": fam.code, "name": fam.name.get(lang), "name_zh": fam.name.zh, "category": fam.category,
                          "score": fscore.get("score"), "counts": fscore.get("counts", {}), "risks": fscore.get("risks", {}),
                          "items": items})
-    failed.sort(key=lambda f: (RISK_ORDER[f["risk"]], f["id"]))
+    failed.sort(key=lambda f: (RISK_ORDER[str(f["risk"])], str(f["id"])))
     evidence = []
     for c in sorted(check_docs, key=lambda d: (d["check_id"], d["asset"])):
         check = checks.get(c["check_id"])

@@ -15,10 +15,10 @@ from tests.integration.api.conftest import Api, api  # noqa: F401 - the shared A
 from tests.unit.compliance.trees import build_compliant
 
 
-def _wait(api: Api, headers: dict[str, str], job: str) -> dict:  # type: ignore[type-arg]
+def _wait(client_api: Api, headers: dict[str, str], job: str) -> dict:  # type: ignore[type-arg]
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        resp = api.client.get(f"/api/v1/compliance/jobs/{job}", headers=headers)
+        resp = client_api.client.get(f"/api/v1/compliance/jobs/{job}", headers=headers)
         assert resp.status_code == 200, resp.text
         if resp.json()["status"] != "running":
             return resp.json()
