@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -36,6 +37,14 @@ def _rule(raw: Any, where: str, kind: str) -> Rule:
     missing = [k for k in required.get(rtype, ()) if k not in params]
     if missing:
         raise InvalidInput(f"{where}: {rtype} needs {', '.join(missing)}.")
+    for key in ("pattern",):
+        if key in params:
+            try:
+                re.compile(str(params[key]))
+            except re.error as exc:
+                raise InvalidInput(f"{where}: {rtype}.{key} is not a valid regular expression ({exc}).") from exc
+    if rtype == "command" and (not isinstance(params["run"], list) or not all(isinstance(a, str) for a in params["run"])):
+        raise InvalidInput(f"{where}: command.run must be a list of strings (argv, no shell).")
     return Rule(rtype, dict(params))
 
 

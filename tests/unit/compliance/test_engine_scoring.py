@@ -102,6 +102,10 @@ def test_item_results_per_asset_and_manual_override() -> None:
     ({"checks": [{"id": "x", "rules": [{"accounts": {"property": "unique_uids"}}], "remediation": "r"}]}, "at least one catalog item"),
     ({"checks": [{"id": "x", "items": ["a"], "condition": "some", "rules": [{"accounts": {}}], "remediation": "r"}]}, "condition"),
     ({"checks": "nope"}, "`checks:` list"),
+    ({"checks": [{"id": "x", "items": ["a"], "rules": [{"file_regex": {"paths": ["/e"], "pattern": "(("}}],
+                  "remediation": "r"}]}, "not a valid regular expression"),
+    ({"checks": [{"id": "x", "items": ["a"], "rules": [{"command": {"id": "c", "run": "rm -rf /", "pattern": "x"}}],
+                  "remediation": "r"}]}, "list of strings"),
 ])
 def test_malformed_checks_are_rejected(bad, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInput, match=message):
@@ -116,3 +120,16 @@ def test_parse_target() -> None:
     for bad in ("ftp://x", "ssh://", "ssh://h:port"):
         with pytest.raises(InvalidInput):
             parse_target(bad)
+
+
+def test_scheduled_job_is_registered_from_settings(offline_settings) -> None:  # type: ignore[no-untyped-def]
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from compliance.jobs import schedule, scheduled_run
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    assert schedule(scheduler, None, offline_settings, None) is False  # type: ignore[arg-type]
+    cfg = offline_settings.compliance.model_copy(update={"schedule_cron": "0 2 * * 1"})
+    assert schedule(scheduler, None, offline_settings.model_copy(update={"compliance": cfg}), None) is True  # type: ignore[arg-type]
+    job = scheduler.get_job("compliance.scheduled_run")
+    assert job is not None and job.func is scheduled_run
