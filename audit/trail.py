@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from audit.chain import GENESIS, check_chain, record_id, seal
+from audit.chain import GENESIS, authentic, check_chain, record_id, seal
 from core.auditing import Actor
 from core.errors import Conflict, InvalidInput, PermissionDenied, Unavailable
 from core.es import Store
@@ -197,6 +197,19 @@ class AuditTrail:
                     out.append({"_unreadable": True})
         return out
 
+    def _purge_anchor(self, records: list[dict[str, Any]]) -> tuple[int, str]:
+        """Where the Elasticsearch chain legitimately starts: 1, or after a sealed purge."""
+        if not records or records[0].get("seq") == 1:
+            return 1, GENESIS
+        first = records[0]
+        for rec in records:
+            detail = rec.get("detail") or {}
+            if (rec.get("action") == "audit.purge" and rec.get("outcome") == "success"
+                    and detail.get("first_kept_seq") == first.get("seq")
+                    and detail.get("first_kept_prev_hash") == first.get("prev_hash") and authentic(self._secret, rec)):
+                return int(first["seq"]), str(first["prev_hash"])
+        return 1, GENESIS
+
     @requires("audit.verify")
     def verify(self, *, actor: Actor) -> dict[str, Any]:
         """Check both copies; name the first modified, deleted, inserted or reordered record."""
@@ -204,19 +217,21 @@ class AuditTrail:
         es_records, es_ids = self._store_records()
         mirror = self._mirror_records()
         problems: list[dict[str, Any]] = []
-        es_problem = check_chain(self._secret, es_records, es_ids)
+        start_seq, start_hash = self._purge_anchor(es_records)
+        es_problem = check_chain(self._secret, es_records, es_ids, start_seq=start_seq, start_hash=start_hash)
         if es_problem:
             problems.append(es_problem.to_dict("elasticsearch"))
         mirror_problem = check_chain(self._secret, mirror)
         if mirror_problem:
             problems.append(mirror_problem.to_dict("mirror"))
-        if not es_problem and not mirror_problem and len(es_records) != len(mirror):
-            shorter, n = (("elasticsearch", len(es_records)) if len(es_records) < len(mirror)
-                          else ("mirror", len(mirror)))
+        es_last = es_records[-1]["seq"] if es_records else start_seq - 1
+        mirror_last = mirror[-1]["seq"] if mirror else 0
+        if not es_problem and not mirror_problem and es_last != mirror_last:
+            shorter, n = (("elasticsearch", es_last) if es_last < mirror_last else ("mirror", mirror_last))
             problems.append({"source": shorter, "kind": "deleted", "position": n + 1, "seq": n + 1,
                              "record_id": record_id(n + 1),
                              "message": f"record seq={n + 1} and later are missing from the {shorter} copy "
-                                        f"(the other copy has {max(len(es_records), len(mirror))} records)."})
+                                        f"(the other copy ends at seq={max(es_last, mirror_last)})."})
         elif not es_problem and not mirror_problem and es_records and es_records[-1]["hash"] != mirror[-1]["hash"]:
             problems.append({"source": "mirror", "kind": "modified", "position": len(mirror),
                              "seq": mirror[-1].get("seq"), "record_id": None,
@@ -246,6 +261,12 @@ class AuditTrail:
         self._ensure()
         self.store.refresh(self.index)
         query = {"range": {"time": {"lt": iso(cutoff)}}}
+        # The chain after a purge starts at the first kept record; the sealed purge record names
+        # it, so verification can tell this purge from someone deleting the head of the trail.
+        kept = self.store.search(self.index, {"size": 1, "sort": [{"seq": "asc"}],
+                                              "query": {"range": {"time": {"gte": iso(cutoff)}}}})["hits"]["hits"]
+        anchor = ({"first_kept_seq": kept[0]["_source"]["seq"], "first_kept_prev_hash": kept[0]["_source"]["prev_hash"]}
+                  if kept else {})
         deleted = 0
         while True:  # no delete-by-query on the minimal node: search, delete, repeat
             hits = self.store.search(self.index, {"size": 1000, "query": query, "_source": False})["hits"]["hits"]
@@ -254,5 +275,5 @@ class AuditTrail:
             for hit in hits:
                 deleted += int(self.store.delete(self.index, hit["_id"]))
             self.store.refresh(self.index)
-        self.record(actor, "audit.purge", self.index, detail={"before": iso(cutoff), "deleted": deleted})
+        self.record(actor, "audit.purge", self.index, detail={"before": iso(cutoff), "deleted": deleted, **anchor})
         return {"deleted": deleted, "before": iso(cutoff)}

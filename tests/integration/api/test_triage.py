@@ -196,3 +196,27 @@ def test_event_hunting(api: Api) -> None:
     assert bad.status_code == 422
     assert api.client.get("/api/v1/events/top", headers=h, params={"field": "a b"}).status_code == 422
     assert api.client.get("/api/v1/events", headers=api.as_role("sysadmin")).status_code == 403
+
+
+def test_platform_health_reports_components(api: Api) -> None:
+    api.app.state.services["health_probes"] = {"scheduler": lambda: {"status": "ok", "last_run": "x"},
+                                               "collectors": lambda: (_ for _ in ()).throw(RuntimeError("spool full"))}
+    for role in ("admin", "sysadmin", "analyst", "auditor"):
+        headers = api.login(role, _password_for(api, role))
+        body = api.client.get("/api/v1/platform/health", headers=headers).json()
+        assert body["components"]["elasticsearch"]["status"] == "ok"
+        assert body["components"]["scheduler"]["last_run"] == "x"
+        assert body["components"]["collectors"] == {"status": "down", "message": "spool full"}
+        assert body["status"] == "down"
+
+
+def _password_for(api: Api, role: str) -> str:
+    if role != "admin":
+        from api.identity.service import DEMO_USERS
+
+        return DEMO_USERS[role][1]
+    first = api.client.post("/api/v1/auth/login", json={"username": "admin", "password": api.admin_password}).json()
+    api.client.post("/api/v1/auth/password", headers={"authorization": f"Bearer {first['token']}"},
+                    json={"old_password": api.admin_password, "new_password": "Str0ng!Passphrase-42"})
+    api.admin_password = "Str0ng!Passphrase-42"
+    return api.admin_password

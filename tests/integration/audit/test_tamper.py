@@ -156,3 +156,21 @@ def test_retention_refuses_records_younger_than_185_days(trail: AuditTrail) -> N
     assert trail.verify(actor=AUDITOR)["ok"] is True
     actions = [r["action"] for r in trail.search(actor=AUDITOR, size=100)["items"]]
     assert actions.count("audit.purge") == 2  # the refusal and the allowed purge are both recorded
+
+
+def test_purge_of_old_records_keeps_the_chain_verifiable(settings: Settings, store: Store) -> None:
+    now = utcnow()
+    old = AuditTrail(settings, store, clock=lambda: now - timedelta(days=300))
+    for i in range(3):
+        old.record(Actor("old", "analyst"), "alerts.status", f"old-{i}")
+    trail = AuditTrail(settings, store)
+    for i in range(3):
+        trail.record(Actor("new", "analyst"), "alerts.status", f"new-{i}")
+    result = trail.purge(iso(now - timedelta(days=200)), actor=Actor("cli:root", "cli"))
+    assert result["deleted"] == 3
+    assert store.get(trail.index, record_id(1)) is None and store.get(trail.index, record_id(4)) is not None
+    assert trail.verify(actor=AUDITOR)["ok"] is True
+    # Deleting the first kept record is not covered by the purge: it is reported.
+    store.delete(trail.index, record_id(4), refresh=True)
+    problem = _problems(trail)["elasticsearch"]
+    assert (problem["kind"], problem["seq"]) == ("deleted", 1)

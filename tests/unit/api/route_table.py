@@ -70,6 +70,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases/{case_id}/alerts/remove"): "cases.manage",
     ("POST", "/api/v1/cases/{case_id}/notes"): "cases.manage",
     ("POST", "/api/v1/cases/{case_id}/merge"): "cases.manage",
+    # platform
+    ("GET", "/api/v1/platform/health"): "platform.health",
     # events
     ("GET", "/api/v1/events"): "events.read",
     ("GET", "/api/v1/events/top"): "events.read",

@@ -1,0 +1,41 @@
+"""Platform health for operators: Elasticsearch, the detection scheduler, collectors.
+
+Other parts report through *probes*: ``create_app(..., health_probes={"scheduler": fn,
+"collectors": fn})`` where each ``fn()`` returns a JSON-able dict with at least ``status``
+(``ok`` | ``degraded`` | ``down``). A probe that raises is reported as ``down`` with its message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from core.auditing import Actor
+from core.errors import SocError
+from core.es import Store
+from core.permissions import requires
+
+
+@requires("platform.health")
+def platform_health(store: Store, probes: Mapping[str, Callable[[], dict[str, Any]]], *,
+                    actor: Actor) -> dict[str, Any]:
+    components: dict[str, dict[str, Any]] = {}
+    try:
+        health = store.health()
+        components["elasticsearch"] = {
+            "status": {"green": "ok", "yellow": "ok", "red": "down"}.get(str(health.get("status")), "degraded"),
+            "cluster_status": health.get("status"), "nodes": health.get("number_of_nodes"), "url": store.url,
+        }
+    except SocError as exc:
+        components["elasticsearch"] = {"status": "down", "message": exc.message, "url": store.url}
+    for name, probe in sorted(probes.items()):
+        try:
+            result = dict(probe())
+            result.setdefault("status", "ok")
+        except Exception as exc:  # noqa: BLE001 - a failing probe is a finding, not a crash
+            result = {"status": "down", "message": str(exc)}
+        components[name] = result
+    for expected in ("scheduler", "collectors"):
+        components.setdefault(expected, {"status": "unknown", "message": "not running in this process"})
+    statuses = {c["status"] for c in components.values()}
+    overall = "down" if "down" in statuses else ("degraded" if statuses - {"ok", "unknown"} else "ok")
+    return {"status": overall, "components": components}

@@ -1,0 +1,26 @@
+"""Platform health for every role: Elasticsearch, scheduler, collectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from api.deps import current_actor, get_store, uses
+from api.platform import platform_health
+from core.auditing import Actor
+from core.es import Store
+
+router = APIRouter(prefix="/platform", tags=["platform"])
+
+
+class PlatformHealth(BaseModel):
+    status: str
+    components: dict[str, dict[str, Any]]
+
+
+@router.get("/health", response_model=PlatformHealth, **uses(platform_health))
+def health(request: Request, actor: Actor = Depends(current_actor), store: Store = Depends(get_store)) -> Any:
+    probes = request.app.state.services.get("health_probes") or {}
+    return platform_health(store, probes, actor=actor)
