@@ -46,7 +46,14 @@ class Packet:
     __slots__ = ("ts", "index", "src", "dst", "proto", "sport", "dport", "flags", "seq", "ack",
                  "payload", "ip_len", "vlan", "src_mac", "dst_mac", "ipver", "arp", "outer")
 
-    def __init__(self) -> None:
+    def __init__(self, ts: float = 0.0) -> None:
+        self.ts = ts
+        self.index = 0
+        self.src = b""
+        self.dst = b""
+        self.proto = 0
+        self.ipver = 4
+        self.ip_len = 0
         self.vlan: int | None = None
         self.src_mac: bytes | None = None
         self.dst_mac: bytes | None = None
@@ -67,48 +74,55 @@ class Defragmenter:
         self.max_datagrams = max_datagrams
         self.max_bytes = max_bytes
         self.timeout = timeout
-        # key -> [first_ts, {offset: bytes}, total_len or None, header_proto]
-        self.pending: OrderedDict[tuple[object, ...], list[object]] = OrderedDict()
+        self.pending: OrderedDict[tuple[object, ...], _Datagram] = OrderedDict()
 
     def add(self, key: tuple[object, ...], ts: float, offset: int, more: bool, data: bytes,
             stats: DecodeStats) -> bytes | None:
         stats.fragments += 1
         entry = self.pending.get(key)
-        if entry is None or ts - entry[0] > self.timeout:  # type: ignore[operator]
+        if entry is None or ts - entry.first_ts > self.timeout:
             if entry is not None:
                 stats.fragments_dropped += 1
-            entry = [ts, {}, None]
+            entry = _Datagram(ts)
             self.pending[key] = entry
             while len(self.pending) > self.max_datagrams:
                 self.pending.popitem(last=False)
                 stats.fragments_dropped += 1
-        parts: dict[int, bytes] = entry[1]  # type: ignore[assignment]
         end = offset + len(data)
         if end > self.max_bytes:
             del self.pending[key]
             stats.bad("fragment_too_large")
             return None
-        parts.setdefault(offset, data)
+        entry.parts.setdefault(offset, data)
         if not more:
-            entry[2] = end
-        total = entry[2]
+            entry.total = end
+        total = entry.total
         if total is None:
             return None
         # Complete when the pieces tile [0, total) without gaps.
         pos = 0
-        for off in sorted(parts):
+        for off in sorted(entry.parts):
             if off > pos:
                 return None
-            pos = max(pos, off + len(parts[off]))
-        if pos < total:  # type: ignore[operator]
+            pos = max(pos, off + len(entry.parts[off]))
+        if pos < total:
             return None
-        buf = bytearray(total)  # type: ignore[arg-type]
-        for off in sorted(parts):
-            chunk = parts[off][: total - off]  # type: ignore[operator]
+        buf = bytearray(total)
+        for off in sorted(entry.parts):
+            chunk = entry.parts[off][: max(0, total - off)]
             buf[off:off + len(chunk)] = chunk
         del self.pending[key]
         stats.reassembled += 1
         return bytes(buf)
+
+
+class _Datagram:
+    __slots__ = ("first_ts", "parts", "total")
+
+    def __init__(self, first_ts: float) -> None:
+        self.first_ts = first_ts
+        self.parts: dict[int, bytes] = {}
+        self.total: int | None = None
 
 
 class Decoder:
@@ -117,8 +131,7 @@ class Decoder:
         self.defrag = Defragmenter()
 
     def decode(self, ts: float, linktype: int, data: bytes) -> Packet | None:
-        pkt = Packet()
-        pkt.ts = ts
+        pkt = Packet(ts)
         try:
             if linktype == 1:
                 return self._ethernet(pkt, data, 0)
@@ -418,8 +431,6 @@ class Decoder:
 
 
 def _fresh(ts: float) -> Packet:
-    pkt = Packet()
-    pkt.ts = ts
-    return pkt
+    return Packet(ts)
 
 

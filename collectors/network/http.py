@@ -178,13 +178,13 @@ class _Direction:
             reason = parts[2] if len(parts) > 2 else ""
             if 100 <= status < 200 and status != 101:
                 return True  # interim response: the real one follows
-            method = self.session.pending_method()
-            no_body = method == "HEAD" or status in (204, 304)
+            pending = self.session.pending_method()
+            no_body = pending == "HEAD" or status in (204, 304)
             self.session.response(status, reason, headers, ts)
             length = self._length(headers, no_body=no_body, until_close_ok=True)
-            if status == 101 or (method == "CONNECT" and 200 <= status < 300):
+            if status == 101 or (pending == "CONNECT" and 200 <= status < 300):
                 length = -2  # switched protocols or a tunnel: the rest is not HTTP
-                self.session.tunnel = method == "CONNECT"
+                self.session.tunnel = pending == "CONNECT"
         self.body = 0
         if length == -2:
             self._message_done(ts)

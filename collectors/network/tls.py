@@ -77,7 +77,7 @@ def handshake_messages(stream: bytes) -> list[tuple[int, bytes]]:
             break
         body += stream[pos + 5:pos + 5 + rlen]
         pos += 5 + rlen
-    messages = []
+    messages: list[tuple[int, bytes]] = []
     mpos = 0
     while mpos + 4 <= len(body):
         mtype = body[mpos]

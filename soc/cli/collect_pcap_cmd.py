@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,10 +31,11 @@ def pcap_cmd(c: CliContext, paths: tuple[Path, ...], max_flows: int | None) -> N
     config = FlowConfig(max_flows=max_flows) if max_flows else FlowConfig()
     store = c.store()
     if progress_enabled() and not c.as_json:
-        with click.progressbar(length=service.capture_size(groups), label=t("network.importing", lang),
-                               file=click.get_text_stream("stderr"), show_percent=True,
-                               show_eta=True) as bar:  # type: ignore[var-annotated]
-            summary = service.import_pcaps(c.settings, store, list(paths), config=config, progress=bar.update)
+        progressbar: Any = click.progressbar(length=service.capture_size(groups), label=t("network.importing", lang),
+                                             file=sys.stderr, show_percent=True, show_eta=True)
+        with progressbar as bar:
+            summary = service.import_pcaps(c.settings, store, list(paths), config=config,
+                                           progress=lambda n: bar.update(n))
     else:
         summary = service.import_pcaps(c.settings, store, list(paths), config=config)
     cap = summary.capture
