@@ -157,3 +157,39 @@ def test_ids_are_deterministic_and_name_the_file(tmp_path: Path) -> None:
     assert [e.id for e in first] == [e.id for e in again]
     other = _events(tmp_path, frames + [(9.0, g.udp(C, 1, S, 2, b"z"))], "c.pcap")
     assert not {e.id for e in first} & {e.id for e in other}
+
+
+def test_rotated_directory_is_one_continuous_capture(tmp_path: Path) -> None:
+    rotated = tmp_path / "rotated"
+    rotated.mkdir()
+    frames = g.handshake(C, 40040, S, 80, 1.0)
+    g.write_pcap(rotated / "trace.pcap0", frames[:2])
+    g.write_pcap(rotated / "trace.pcap1", frames[2:] + [(2.0, g.tcp(C, 40040, S, 80, g.FIN | g.ACK, seq=1001, ack=5001)),
+                                                       (2.1, g.tcp(S, 80, C, 40040, g.FIN | g.ACK, seq=5001, ack=1002))])
+    (rotated / "notes.txt").write_text("not a capture")
+    events, summary = read_captures([rotated])
+    [flow] = _by(events, "network.flow")
+    assert summary.files == [str(rotated / "trace.pcap0"), str(rotated / "trace.pcap1")]
+    assert flow["zeek"]["connection"]["conn_state"] == "SF" and flow["network"]["packets"] == 5
+    separately, _ = read_captures(sorted(rotated.glob("trace.*")))
+    assert len(_by(separately, "network.flow")) == 2  # files given one by one are separate captures
+
+
+def test_active_timeout_cuts_long_flows_into_segments(tmp_path: Path) -> None:
+    from collectors.network.engine import FlowConfig
+
+    frames = g.handshake(C, 40050, S, 22, 0.0)
+    frames += [(t, g.tcp(C, 40050, S, 22, g.ACK, seq=1001 + t, ack=5001, payload=b"k")) for t in range(10, 250, 10)]
+    pcap = g.write_pcap(tmp_path / "long.pcap", frames)
+    events, _summary = read_captures([pcap], config=FlowConfig(active_timeout=100.0))
+    flows = sorted(_by(events, "network.flow"), key=lambda d: d["zeek"]["connection"]["segment"])
+    assert [f["zeek"]["connection"]["segment"] for f in flows] == [0, 1, 2]
+    assert all(f["source"]["ip"] == C for f in flows)  # later segments keep the originator
+    assert sum(f["network"]["packets"] for f in flows) == len(frames)
+
+
+def test_vlan_tag_is_reported(tmp_path: Path) -> None:
+    inner = g.ipv4(C, S, 17, b"\x13\x88\x00\x35\x00\x09\x00\x00z")
+    tagged = g.MAC_B + g.MAC_A + b"\x81\x00\x00\x2a\x08\x00" + inner
+    [flow] = _by(_events(tmp_path, [(1.0, tagged)]), "network.flow")
+    assert flow["network"]["vlan"] == {"id": "42"} and flow["destination"]["port"] == 53
