@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from audit.trail import AuditTrail
+from core.i18n import t
 from soc.cli.context import CliContext, json_option, pass_ctx
 
 
@@ -24,11 +25,12 @@ def verify(ctx: CliContext) -> None:
     """Check Elasticsearch and the local mirror; exit 1 naming the first broken record."""
     result = _trail(ctx).verify(actor=ctx.actor)
     counts = result["records"]
+    lang = ctx.settings.language
     if result["ok"]:
-        human = f"audit trail intact: {counts['elasticsearch']} records in Elasticsearch, {counts['mirror']} in the mirror"
+        human = t("audit.verify.ok", lang, count=counts["elasticsearch"])
     else:
-        human = "AUDIT TRAIL BROKEN:\n" + "\n".join(f"  [{p['source']}] {p['kind']}: {p['message']}"
-                                                    for p in result["problems"])
+        human = "\n".join([t("audit.verify.broken", lang, **result["first_problem"])]
+                          + [f"  [{p['source']}] {p['kind']}: {p['message']}" for p in result["problems"]])
     ctx.emit(result, human)
     if not result["ok"]:
         raise click.exceptions.Exit(1)
