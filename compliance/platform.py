@@ -181,7 +181,17 @@ def audit_trail(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
         if newer.get("prev_hash") != older.get("hash"):
             problems.append(f"record {newer.get('seq')} does not link to {older.get('seq')}")
             break
-    text = f"{len(docs)} newest records checked, newest {newest}" + (f"; {'; '.join(problems)}" if problems else "; chain linked")
+    # The audit module records its own verifications (`soc audit verify`) in the trail itself.
+    verify = ctx.store.search(index, {"size": 1, "query": {"term": {"action": "audit.verify"}},
+                                      "sort": [{"seq": {"order": "desc", "unmapped_type": "long"}}]})["hits"]["hits"]
+    verified = ""
+    if verify:
+        last = verify[0]["_source"]
+        verified = f"; last verification {last.get('time')}: {last.get('outcome')}"
+        if last.get("outcome") != "success":
+            problems.append(f"the last verification ({last.get('time')}) found problems")
+    text = (f"{len(docs)} newest records checked, newest {newest}" + verified
+            + (f"; {'; '.join(problems)}" if problems else "; chain linked"))
     return RuleOutcome(not problems, text, (_ev(ctx, f"index:{index} seq desc", [d.get("hash") for d in docs], text),))
 
 

@@ -31,14 +31,18 @@ def seed_platform(store: Store, prefix: str, now: datetime, *, healthy: bool) ->
     store.put(f"{prefix}-rules", "r1", {"id": "r1", "enabled": healthy, "last_run_at": iso(last_run)}, refresh=True)
     store.put(f"{prefix}-rules", "r2", {"id": "r2", "enabled": True, "last_run_at": iso(last_run)}, refresh=True)
 
-    store.ensure_index(f"{prefix}-audit", mappings={"properties": {"seq": {"type": "long"}, "time": {"type": "date"}}})
+    store.ensure_index(f"{prefix}-audit", mappings={"properties": {"seq": {"type": "long"}, "time": {"type": "date"},
+                                                                    "action": {"type": "keyword"},
+                                                                    "outcome": {"type": "keyword"}}})
     prev = "0" * 64
     for seq in range(1, 6):
         if not healthy and seq == 3:
             continue  # a deleted record breaks the chain
         h = hashlib.sha256(f"{seq}{prev}".encode()).hexdigest()
+        action = "audit.verify" if seq == 4 else "login"
         store.put(f"{prefix}-audit", str(seq), {"seq": seq, "time": iso(now - timedelta(hours=6 - seq)),
-                                                 "prev_hash": prev, "hash": h, "action": "login"}, refresh=True)
+                                                 "prev_hash": prev, "hash": h, "action": action,
+                                                 "outcome": "success" if healthy else "failure"}, refresh=True)
         prev = h
 
     store.ensure_index(f"{prefix}-backups-runs", mappings={"properties": {"finished_at": {"type": "date"}}})

@@ -100,3 +100,6 @@ def test_cli_run_list_assess_report(settings: Settings, store: Store, tmp_path: 
     assert res.exit_code == 0 and "L3-PES1-19" in res.output
     res = runner.invoke(cli, ["compliance", "run", "--target", "gopher://x"])
     assert res.exit_code != 0
+    store.refresh(f"{settings.index_prefix}-audit")
+    trail = store.search(f"{settings.index_prefix}-audit", {"size": 50, "query": {"prefix": {"action": "compliance"}}})
+    assert {h["_source"]["action"] for h in trail["hits"]["hits"]} >= {"compliance.run", "compliance.assess"}

@@ -44,6 +44,7 @@ def test_platform_checks_fail_on_unhealthy_data(settings: Settings, store: Store
         assert results[cid].result == NON_COMPLIANT, f"{cid}: {results[cid].detail}"
     assert "db-01" in results["plat-assets-reporting"].detail
     assert "gap" in results["plat-audit-trail"].detail
+    assert "last verification" in results["plat-audit-trail"].detail and "found problems" in results["plat-audit-trail"].detail
 
 
 def test_retention_setting_can_guarantee_185_days(settings: Settings, store: Store, prefix: str) -> None:
