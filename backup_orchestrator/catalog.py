@@ -48,6 +48,10 @@ PLANS_MAPPING: dict[str, Any] = {
 }
 
 
+# (store, runs index) pairs already checked in this process: saves three requests per call.
+_ENSURED: set[tuple[int, str]] = set()
+
+
 class Catalog:
     def __init__(self, store: Store, prefix: str) -> None:
         self.store = store
@@ -57,7 +61,7 @@ class Catalog:
         self._ready = False
 
     def ensure(self) -> None:
-        if self._ready:
+        if self._ready or (id(self.store), self.runs_index) in _ENSURED:
             return
         for name, mapping in ((self.runs_index, RUNS_MAPPING), (self.drills_index, DRILLS_MAPPING),
                               (self.plans_index, PLANS_MAPPING)):
@@ -65,15 +69,17 @@ class Catalog:
             if not self.store.index_exists(name):
                 self.store.ensure_index(name, mappings=mapping)
         self._ready = True
+        _ENSURED.add((id(self.store), self.runs_index))
 
     # -- runs ------------------------------------------------------------------------------
 
-    def put_run(self, doc: dict[str, Any]) -> None:
+    def put_run(self, doc: dict[str, Any], *, refresh: bool = True) -> None:
         self.ensure()
-        self.store.put(self.runs_index, doc["run_id"], doc, refresh=True)
+        self.store.put(self.runs_index, doc["run_id"], doc, refresh=refresh)
 
     def update_run(self, run_id: str, partial: dict[str, Any]) -> None:
-        self.store.update(self.runs_index, run_id, partial, refresh=True)
+        # Progress only: GET by id is real-time, searches can wait for the next refresh.
+        self.store.update(self.runs_index, run_id, partial, refresh=False)
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         self.ensure()
@@ -107,9 +113,9 @@ class Catalog:
 
     # -- drills ----------------------------------------------------------------------------
 
-    def put_drill(self, doc: dict[str, Any]) -> None:
+    def put_drill(self, doc: dict[str, Any], *, refresh: bool = True) -> None:
         self.ensure()
-        self.store.put(self.drills_index, doc["drill_id"], doc, refresh=True)
+        self.store.put(self.drills_index, doc["drill_id"], doc, refresh=refresh)
 
     def get_drill(self, drill_id: str) -> dict[str, Any] | None:
         self.ensure()

@@ -192,7 +192,7 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
 def _progress(ctx: BackupContext, doc: dict[str, Any], stage: str, fraction: float, message: str) -> None:
     doc["stage"] = stage
     doc["progress"] = {"fraction": fraction, "message": message}
-    ctx.catalog.put_drill(doc)
+    ctx.catalog.put_drill(doc, refresh=False)
     ctx.progress(stage, fraction, message)
 
 

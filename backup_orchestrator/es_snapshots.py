@@ -89,10 +89,22 @@ def register(store: Store, name: str, location: Path, *, readonly: bool = False,
                               "Restore or mount it; the orchestrator will not silently start an empty repository.")
         make_dirs_for_node(store, location)
     body = {"type": "fs", "settings": {"location": str(location), "readonly": readonly, "compress": True}}
+    if _registered_as(store, name, location, readonly):
+        return
     try:
         store.request("PUT", f"/_snapshot/{name}", body=body, params={"verify": "false" if readonly else "true"})
     except SocError as exc:
         raise Unavailable(f"Registering snapshot repository {name} at {location} failed: {exc.message}") from exc
+
+
+def _registered_as(store: Store, name: str, location: Path, readonly: bool) -> bool:
+    try:
+        current = (store.request("GET", f"/_snapshot/{name}") or {}).get(name, {})
+    except NotFound:
+        return False
+    settings = current.get("settings", {})
+    return bool(current.get("type") == "fs" and settings.get("location") == str(location)
+                and str(settings.get("readonly", "false")).lower() == str(readonly).lower())
 
 
 def unregister(store: Store, name: str) -> None:
