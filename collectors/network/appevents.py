@@ -186,6 +186,8 @@ class AppBuilder:
                     doc["user_agent"] = {"original": ua}
                     zeek_http["user_agent"] = ua
                 zeek_http["client_header_names"] = tx.header_names
+                if tx.request_mime:
+                    zeek_http["orig_mime_types"] = [tx.request_mime]
                 zeek_http["uri"] = tx.uri
             if tx.status is not None:
                 http["response"] = {"status_code": tx.status, "body": {"bytes": tx.response_body}}
@@ -193,6 +195,8 @@ class AppBuilder:
                 if ctype:
                     http["response"]["mime_type"] = ctype.split(";")[0].strip()
                 zeek_http["status_msg"] = tx.reason
+                if tx.response_mime:
+                    zeek_http["resp_mime_types"] = [tx.response_mime]
                 if tx.end_ts is not None and tx.index >= 0:
                     doc["event"]["duration"] = max(0, int(round((tx.end_ts - tx.ts) * 1e9)))
                 doc["event"]["outcome"] = "success" if tx.status < 400 else "failure"

@@ -22,6 +22,28 @@ MAX_CHUNK_LINE = 1024
 HEADERS, BODY_LEN, CHUNK_SIZE, CHUNK_DATA, CHUNK_TRAILER, BODY_CLOSE, DEAD = range(7)
 
 
+SNIFF_BYTES = 16
+MAGIC = ((b"MZ", "application/x-dosexec"), (b"\x7fELF", "application/x-executable"), (b"%PDF-", "application/pdf"),
+         (b"PK\x03\x04", "application/zip"), (b"\x1f\x8b", "application/x-gzip"), (b"GIF8", "image/gif"),
+         (b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"Rar!", "application/x-rar"),
+         (b"7z\xbc\xaf", "application/x-7z-compressed"), (b"\xca\xfe\xba\xbe", "application/x-java-applet"),
+         (b"{\\rtf", "text/rtf"), (b"\xd0\xcf\x11\xe0", "application/vnd.ms-office"))
+
+
+def sniff_mime(head: bytes) -> str | None:
+    if not head:
+        return None
+    for magic, mime in MAGIC:
+        if head.startswith(magic):
+            return mime
+    lowered = head.lstrip().lower()
+    if lowered.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "text/html"
+    if lowered.startswith(b"<?xml"):
+        return "text/xml"
+    return None
+
+
 def looks_like_request(data: bytes) -> bool:
     return data.startswith(_METHOD_PREFIXES)
 
@@ -42,6 +64,8 @@ class Transaction:
     response_body: int = 0
     end_ts: float | None = None
     depth: int = 1
+    request_mime: str | None = None
+    response_mime: str | None = None
 
 
 def _parse_head(block: bytes) -> tuple[str, dict[str, str], list[str]]:
@@ -73,6 +97,7 @@ class _Direction:
         self.buf = bytearray()
         self.remaining = 0
         self.body = 0
+        self.sniff = b""  # first body bytes, for the MIME type the way Zeek's file analysis sniffs it
         self._last_index = -1
 
     def data(self, chunk: bytes, ts: float, index: int) -> None:
@@ -108,16 +133,22 @@ class _Direction:
                 pos = 0
             elif self.state == BODY_LEN:
                 take = min(self.remaining, len(view) - pos)
+                if self.body < SNIFF_BYTES:
+                    self.sniff += bytes(view[pos:pos + min(take, SNIFF_BYTES - self.body)])
                 self.body += take
                 self.remaining -= take
                 pos += take
                 if self.remaining == 0:
                     self._message_done(ts)
             elif self.state == BODY_CLOSE:
+                if self.body < SNIFF_BYTES:
+                    self.sniff += bytes(view[pos:pos + SNIFF_BYTES - self.body])
                 self.body += len(view) - pos
                 return
             elif self.state == CHUNK_DATA:
                 take = min(self.remaining, len(view) - pos)
+                if self.body < SNIFF_BYTES:
+                    self.sniff += bytes(view[pos:pos + min(take, SNIFF_BYTES - self.body)])
                 self.body += take
                 self.remaining -= take
                 pos += take
@@ -217,8 +248,9 @@ class _Direction:
         return -3 if until_close_ok else 0
 
     def _message_done(self, ts: float) -> None:
-        self.session.body_done(self.is_request, self.body, ts)
+        self.session.body_done(self.is_request, self.body, ts, sniff_mime(self.sniff))
         self.body = 0
+        self.sniff = b""
         self.state = HEADERS
 
     def _die(self) -> None:
@@ -253,7 +285,8 @@ class _Direction:
             self.state = HEADERS
 
     def finish(self, ts: float) -> None:
-        if self.state == BODY_CLOSE:
+        """Connection over: a body cut short still reports what arrived."""
+        if self.state == BODY_CLOSE or (self.state in (BODY_LEN, CHUNK_SIZE, CHUNK_DATA, CHUNK_TRAILER) and self.body):
             self._message_done(ts)
 
 
@@ -284,14 +317,16 @@ class HttpSession:
         tx.status, tx.reason, tx.response_headers = status, reason, headers
         self._current_response = tx
 
-    def body_done(self, is_request: bool, length: int, ts: float) -> None:
+    def body_done(self, is_request: bool, length: int, ts: float, mime: str | None = None) -> None:
         if is_request:
             if self.waiting:
                 self.waiting[-1].request_body = length
+                self.waiting[-1].request_mime = mime
             return
         tx = self._current_response
         if tx is not None:
             tx.response_body = length
+            tx.response_mime = mime
             tx.end_ts = ts or tx.end_ts
             self.done.append(tx)
             self._current_response = None

@@ -79,7 +79,7 @@ def test_idle_timeout_splits_and_port_reuse_starts_new_flow(tmp_path: Path) -> N
 def test_http_reassembly_split_and_out_of_order(tmp_path: Path) -> None:
     request = (b"GET /download/file.exe?x=1 HTTP/1.1\r\nHost: example.com\r\n"
                b"User-Agent: Microsoft-WebDAV-MiniRedir/10.0\r\nReferer: http://a.example/\r\n\r\n")
-    response = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 10\r\n\r\n0123456789"
+    response = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 10\r\n\r\nMZ\x90\x00345678"
     a, b, c = request[:20], request[20:50], request[50:]
     frames = g.handshake(C, 40020, S, 80, 1.0)
     frames += [(1.01, g.tcp(C, 40020, S, 80, g.ACK, seq=1001, ack=5001, payload=a)),
@@ -97,6 +97,7 @@ def test_http_reassembly_split_and_out_of_order(tmp_path: Path) -> None:
     assert http["http"]["response"]["status_code"] == 200
     assert http["http"]["response"]["body"]["bytes"] == 10
     assert http["http"]["response"]["mime_type"] == "application/octet-stream"
+    assert http["zeek"]["http"]["resp_mime_types"] == ["application/x-dosexec"]  # sniffed like Zeek
     assert http["http"]["request"]["referrer"] == "http://a.example/"
     assert http["zeek"]["session_id"] == _by(events, "network.flow")[0]["zeek"]["session_id"]
     assert _by(events, "network.flow")[0]["network"]["protocol"] == "http"
