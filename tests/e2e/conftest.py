@@ -65,6 +65,20 @@ def _create_users(settings: Settings, store: Store) -> None:
         identity.change_password(identity.authenticate_token(result.token), INITIAL_PASSWORD, PASSWORD)
 
 
+def _remove_snapshot_repositories(store: Store, prefix: str) -> None:
+    """Drills and backups register repositories and write under path.repo; leave nothing behind."""
+    import shutil
+
+    from backup_orchestrator import es_snapshots
+
+    for repo in store.request("GET", "/_snapshot/_all") or {}:
+        if repo.startswith(f"{prefix}-"):
+            es_snapshots.unregister(store, repo)
+    store.delete_indices(f"drill-*-{prefix}-*")
+    for root in es_snapshots.path_repo(store):
+        shutil.rmtree(root / prefix, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def console(session_store: Store, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     prefix = "e2e" + uuid.uuid4().hex[:8]
@@ -101,6 +115,7 @@ def console(session_store: Store, es_url: str, tmp_path_factory: pytest.TempPath
             proc.kill()
             proc.wait(timeout=5)
         log.close()
+        _remove_snapshot_repositories(session_store, prefix)
         session_store.delete_indices(f"{prefix}-*")
         session_store.delete_index_templates(f"{prefix}-*")
 

@@ -23,6 +23,11 @@ function append(el, children) {
 
 export function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
 
+// Replace an element's children (arrays are flattened; null/false are skipped, unlike Element.append).
+export function fill(el, ...children) { clear(el); append(el, children); return el; }
+
+export function add(el, ...children) { append(el, children); return el; }
+
 // Dotted path lookup that also accepts flattened keys ("source.ip" stored flat).
 export function pick(obj, path) {
   if (obj == null) return undefined;

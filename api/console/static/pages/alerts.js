@@ -1,6 +1,6 @@
 // Alert queue: filters, facet counts, severity colours, multi-select bulk actions, keyboard (j/k/x/enter).
 import { errorText, get, post } from '../lib/api.js';
-import { clear, fmtTime, h, markReady, pick } from '../lib/dom.js';
+import { add, clear, fill, fmtTime, h, markReady, pick } from '../lib/dom.js';
 import { t, tv } from '../lib/i18n.js';
 import { askDialog, batchSummary, emptyRow, facetBuckets, facetList, listItems, listTotal, sevBadge, statusBadge } from '../lib/ui.js';
 
@@ -71,7 +71,7 @@ export default async function render(main, params, ctx) {
     try {
       data = await get('/alerts', params);
     } catch (err) {
-      clear(tbody).append(emptyRow(9, errorText(err)));
+      fill(tbody, emptyRow(9, errorText(err)));
       markReady('alerts');
       return;
     }
@@ -87,7 +87,7 @@ export default async function render(main, params, ctx) {
       const withFacets = await facetsRequest;
       renderFacets(withFacets.facets || {});
     } catch (err) {
-      clear(facetsBox).append(h('div', { class: 'form-error' }, errorText(err)));
+      fill(facetsBox, h('div', { class: 'form-error' }, errorText(err)));
     }
   }
 
@@ -96,7 +96,7 @@ export default async function render(main, params, ctx) {
     facetsBox.dataset.ready = 'true';
     for (const key of FACETS) {
       const label = key === 'status' ? (v) => tv('status', v) : key === 'level' ? (v) => tv('level', v) : (v) => v;
-      facetsBox.append(facetList(t(`alerts.col.${key}`), facetBuckets(facets, key), filters[key], (v) => setFilter(key, v), label, key));
+      add(facetsBox, facetList(t(`alerts.col.${key}`), facetBuckets(facets, key), filters[key], (v) => setFilter(key, v), label, key));
     }
   }
 
@@ -105,11 +105,11 @@ export default async function render(main, params, ctx) {
     totalLabel.textContent = t('alerts.total', { n: state.total });
     prev.disabled = state.page === 0;
     next.disabled = !state.next || state.items.length < PAGE_SIZE;
-    if (!state.items.length) { tbody.append(emptyRow(9, t('alerts.none'))); updateSelection(); return; }
+    if (!state.items.length) { add(tbody, emptyRow(9, t('alerts.none'))); updateSelection(); return; }
     state.items.forEach((a, i) => {
       const id = alertId(a);
       const box = h('input', { type: 'checkbox', checked: state.selected.has(id), 'aria-label': id, onclick: (e) => { e.stopPropagation(); toggle(id); } });
-      tbody.append(h('tr', {
+      add(tbody, h('tr', {
         'data-id': id, 'data-testid': 'alert-row', class: `${i === state.cursor ? 'cursor' : ''} ${state.selected.has(id) ? 'selected' : ''}`,
         ondblclick: () => open(id),
         onclick: () => { state.cursor = i; paintCursor(); },

@@ -1,6 +1,6 @@
 // Audit: searchable trail (user, action, outcome, time range) and a verify button with its result.
 import { errorText, get } from '../lib/api.js';
-import { clear, fmtTime, fmtValue, h, markReady } from '../lib/dom.js';
+import { add, clear, fill, fmtTime, fmtValue, h, markReady } from '../lib/dom.js';
 import { t, tv } from '../lib/i18n.js';
 import { emptyRow, listItems, listTotal } from '../lib/ui.js';
 
@@ -36,9 +36,9 @@ export default async function render(main, params, ctx) {
       next = data.next ?? null;
       total.textContent = t('audit.total', { n: listTotal(data, items) });
       clear(rows);
-      if (!items.length) rows.append(emptyRow(9));
+      if (!items.length) add(rows, emptyRow(9));
       for (const r of items) {
-        rows.append(h('tr', { 'data-testid': 'audit-row', 'data-action': r.action },
+        add(rows, h('tr', { 'data-testid': 'audit-row', 'data-action': r.action },
           h('td', { class: 'num' }, r.seq ?? ''), h('td', {}, fmtTime(r.time || r['@timestamp'])), h('td', {}, r.actor || ''), h('td', {}, tv('role', r.role)),
           h('td', {}, r.address || ''), h('td', {}, r.action || ''), h('td', {}, r.target || ''),
           h('td', {}, h('span', { class: r.outcome === 'success' ? 'pass' : 'fail' }, tv('outcome', r.outcome))),
@@ -46,25 +46,25 @@ export default async function render(main, params, ctx) {
       }
       prev.disabled = page === 0; more.disabled = next === null || next === undefined;
     } catch (err) {
-      clear(rows).append(emptyRow(9, errorText(err)));
+      fill(rows, emptyRow(9, errorText(err)));
     }
     markReady('audit');
   }
 
   async function verify(button) {
     button.disabled = true;
-    clear(result).append(h('span', { class: 'muted' }, t('audit.verifying')));
+    fill(result, h('span', { class: 'muted' }, t('audit.verifying')));
     try {
       const v = await get('/audit/verify');
       const counts = v.records || {};
       const problem = v.first_problem;
-      clear(result).append(h('div', { class: `notice ${v.ok ? 'pass' : 'fail'}`, 'data-ok': String(Boolean(v.ok)), 'data-testid': 'audit-verify-outcome' },
+      fill(result, h('div', { class: `notice ${v.ok ? 'pass' : 'fail'}`, 'data-ok': String(Boolean(v.ok)), 'data-testid': 'audit-verify-outcome' },
         v.ok ? t('audit.verifyOk', { es: counts.elasticsearch ?? '?', mirror: counts.mirror ?? '?' }) : t('audit.verifyBroken'),
         problem ? h('div', { 'data-testid': 'audit-first-problem' }, `[${problem.source}] ${problem.kind} #${problem.seq ?? problem.position}: ${problem.message}`) : null,
         h('div', { class: 'muted' }, t('audit.verifiedAt', { at: fmtTime(v.verified_at) }))));
       page = 0; load();
     } catch (err) {
-      clear(result).append(h('div', { class: 'form-error' }, errorText(err)));
+      fill(result, h('div', { class: 'form-error' }, errorText(err)));
     } finally {
       button.disabled = false;
     }

@@ -1,59 +1,95 @@
 // Backups: plans with last backup and last drill, run/drill buttons with live progress, drill
 // reports with RPO/RTO against the plan's objectives over time.
-import { errorText, get, post } from '../lib/api.js';
-import { clear, fmtDuration, fmtTime, h, markReady, pick } from '../lib/dom.js';
-import { t, tv } from '../lib/i18n.js';
+import { download, errorText, get, post } from '../lib/api.js';
+import { add, clear, fill, fmtBytes, fmtDuration, fmtTime, h, markReady, pick } from '../lib/dom.js';
+import { lang, t, tv } from '../lib/i18n.js';
 import { emptyRow, listItems } from '../lib/ui.js';
 
-const DONE = new Set(['succeeded', 'success', 'passed', 'pass', 'failed', 'fail', 'error', 'finished', 'completed', 'done']);
-const planName = (p) => p.name || p.id || p.plan;
-const passed = (r) => r && (r.passed === true || ['passed', 'pass', 'succeeded', 'success'].includes(r.status || r.outcome || r.result));
+const OK = new Set(['success', 'passed']);
+const SVG = 'http://www.w3.org/2000/svg';
 
-function verdict(r) {
-  if (!r) return h('span', { class: 'muted' }, '—');
-  const ok = passed(r);
-  return h('span', { class: ok ? 'pass' : 'fail', 'data-testid': 'verdict' }, ok ? t('backups.passed') : t('backups.failed'));
+function verdict(doc) {
+  if (!doc) return h('span', { class: 'muted' }, '—');
+  const status = doc.status;
+  const cls = OK.has(status) ? 'pass' : status === 'running' ? 'muted' : 'fail';
+  return h('span', { class: cls, 'data-testid': 'verdict', 'data-status': status }, tv('backups.status', status));
+}
+
+function svg(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+// Drills over time: for each drill, RTO and RPO as a share of their objectives (the line at 100%).
+function objectivesChart(drills) {
+  const done = drills.filter((d) => d.status !== 'running').slice(0, 30).reverse();
+  const chart = svg('svg', { class: 'trend', viewBox: '0 0 400 120', preserveAspectRatio: 'none', 'data-testid': 'drill-chart' });
+  const y = (ratio) => 110 - Math.min(1.5, ratio) / 1.5 * 100;
+  chart.append(svg('line', { x1: 0, x2: 400, y1: y(1), y2: y(1), stroke: '#b42318', 'stroke-dasharray': '4 3' }));
+  const step = 400 / Math.max(1, done.length);
+  done.forEach((d, i) => {
+    const rto = d.rto_seconds / pick(d, 'objectives.rto_seconds');
+    const rpo = d.rpo_seconds === null || d.rpo_seconds === undefined ? 1.5 : d.rpo_seconds / pick(d, 'objectives.rpo_seconds');
+    const w = Math.min(16, Math.max(2, step / 2 - 2));
+    for (const [k, ratio, colour] of [[0, rto, '#2f6fb3'], [1, rpo, '#0b6e4f']]) {
+      const top = Math.min(108, y(Number.isFinite(ratio) ? ratio : 0));
+      const bar = svg('rect', { x: i * step + k * (w + 1) + 1, y: top, width: w, height: 110 - top, fill: colour });
+      bar.append(svg('title', {}));
+      bar.firstChild.textContent = `${fmtTime(d.started)} ${k ? 'RPO' : 'RTO'} ${(ratio * 100).toFixed(0)}%`;
+      chart.append(bar);
+    }
+  });
+  return chart;
 }
 
 export default async function render(main, _params, ctx) {
   const plansBody = h('tbody', { 'data-testid': 'backup-plans' });
   const drillsBody = h('tbody', { 'data-testid': 'drill-reports' });
   const runsBody = h('tbody', { 'data-testid': 'backup-runs' });
+  const chartBox = h('div', { class: 'card' });
   const live = h('div', { class: 'card', 'data-testid': 'backup-live', hidden: true });
   let stopped = false;
 
-  async function follow(kind, plan, started) {
+  async function follow(kind, planId, job) {
     live.hidden = false;
     const bar = h('span', { style: { width: '0%' } });
     const label = h('span', { 'data-testid': 'live-step' }, t('backups.starting'));
     const result = h('div', { 'data-testid': 'live-result' });
-    clear(live).append(h('h2', {}, `${t(`backups.${kind}`)} · ${plan}`), h('div', { class: 'row' }, h('div', { class: 'progress' }, bar), label), result);
-    const jobId = started.job_id || started.id || pick(started, 'job.id');
-    let job = started.job || started;
-    for (let i = 0; i < 3600 && !stopped; i++) {
-      const status = job.status || job.state;
-      const fraction = Number(job.progress ?? job.percent ?? 0);
-      bar.style.width = `${Math.round(fraction <= 1 ? fraction * 100 : fraction)}%`;
-      label.textContent = `${tv('backups.status', status)} ${job.step || job.phase || job.message || ''}`;
-      if (DONE.has(status)) break;
+    fill(live, h('h2', {}, `${t(`backups.${kind}`)} · ${planId}`), h('div', { class: 'row' }, h('div', { class: 'progress' }, bar), label), result);
+    live.dataset.state = 'running';
+    for (let i = 0; i < 7200 && !stopped && job.status === 'running'; i++) {
+      bar.style.width = `${Math.round(100 * Number(job.fraction || 0))}%`;
+      label.textContent = `${tv('backups.stage', job.stage)} ${job.message || ''}`;
       await new Promise((r) => setTimeout(r, 500));
-      try { job = await get(`/backups/jobs/${encodeURIComponent(jobId)}`); job = job.job || job; } catch (err) { label.textContent = errorText(err); return; }
+      try { job = await get(`/backups/jobs/${encodeURIComponent(job.job_id)}`); } catch (err) { label.textContent = errorText(err); live.dataset.state = 'error'; return; }
     }
     if (stopped) return;
     bar.style.width = '100%';
-    const report = job.result || job.report || job.drill || job;
-    clear(result).append(verdict(report),
-      report.rpo_seconds !== undefined || pick(report, 'rpo.seconds') !== undefined ? h('span', { class: 'muted' }, ` RPO ${fmtDuration(report.rpo_seconds ?? pick(report, 'rpo.seconds'))} · RTO ${fmtDuration(report.rto_seconds ?? pick(report, 'rto.seconds'))}`) : null,
-      job.error || report.error ? h('div', { class: 'form-error' }, job.error || report.error) : null);
-    ctx.flash(passed(report) ? t(`backups.${kind}Ok`) : t(`backups.${kind}Failed`), passed(report) ? 'success' : 'error');
+    const outcome = job.result || {};
+    const ok = job.status === 'finished' && OK.has(outcome.status);
+    label.textContent = tv('backups.stage', 'done');
+    let detail = null;
+    if (kind === 'drill' && outcome.drill_id) {
+      try {
+        const d = await get(`/backups/drills/${encodeURIComponent(outcome.drill_id)}`);
+        detail = h('span', { class: 'muted', 'data-testid': 'live-objectives' }, ` RPO ${fmtDuration(d.rpo_seconds)} / ${fmtDuration(pick(d, 'objectives.rpo_seconds'))} · RTO ${fmtDuration(d.rto_seconds)} / ${fmtDuration(pick(d, 'objectives.rto_seconds'))}`);
+      } catch { /* the history table shows it */ }
+    }
+    const problem = job.error || outcome.error || (outcome.failed_check ? t('backups.failedCheck', { name: outcome.failed_check }) : '');
+    fill(result, ...[verdict({ status: outcome.status || 'failed' }), detail, problem ? h('div', { class: 'form-error' }, problem) : null].filter(Boolean));
+    live.dataset.state = ok ? 'ok' : 'failed';
+    ctx.flash(ok ? t(`backups.${kind}Ok`) : t(`backups.${kind}Failed`), ok ? 'success' : 'error');
     await load();
   }
 
-  async function start(kind, plan, button) {
+  async function start(kind, planId, button) {
     button.disabled = true;
     try {
-      const started = await post(`/backups/plans/${encodeURIComponent(plan)}/${kind === 'drill' ? 'drill' : 'run'}`, {});
-      await follow(kind, plan, started);
+      const job = kind === 'drill'
+        ? await post(`/backups/plans/${encodeURIComponent(planId)}/drills`, { point: 'newest' })
+        : await post(`/backups/plans/${encodeURIComponent(planId)}/runs`, {});
+      await follow(kind, planId, job);
     } catch (err) {
       ctx.flash(errorText(err), 'error');
     } finally {
@@ -62,53 +98,55 @@ export default async function render(main, _params, ctx) {
   }
 
   async function load() {
-    let plans = []; let drills = []; let runs = [];
+    let plans; let drills; let runs;
     try {
       [plans, drills, runs] = await Promise.all([
         get('/backups/plans').then(listItems),
-        get('/backups/drills', { size: 50 }).then(listItems).catch(() => []),
-        get('/backups/runs', { size: 20 }).then(listItems).catch(() => []),
+        get('/backups/drills', { limit: 50 }).then(listItems),
+        get('/backups/runs', { limit: 30 }).then(listItems),
       ]);
     } catch (err) {
-      clear(plansBody).append(emptyRow(7, errorText(err)));
+      fill(plansBody, emptyRow(6, errorText(err)));
       markReady('backups');
       return;
     }
+    const newest = (docs, planId) => docs.filter((d) => d.plan_id === planId).sort((a, b) => String(b.started).localeCompare(String(a.started)))[0];
     clear(plansBody);
-    if (!plans.length) plansBody.append(emptyRow(7, t('backups.noPlans')));
+    if (!plans.length) add(plansBody, emptyRow(6, t('backups.noPlans')));
     for (const p of plans) {
-      const name = planName(p);
-      const lastRun = p.last_backup || p.last_run || null;
-      const lastDrill = p.last_drill || null;
+      const lastRun = newest(runs, p.id);
+      const lastDrill = newest(drills, p.id);
       const runBtn = h('button', { type: 'button', 'data-testid': 'run-backup' }, t('backups.runNow'));
       const drillBtn = h('button', { type: 'button', 'data-testid': 'run-drill' }, t('backups.drillNow'));
-      runBtn.addEventListener('click', () => start('backup', name, runBtn));
-      drillBtn.addEventListener('click', () => start('drill', name, drillBtn));
-      const canRun = ctx.can('backups.run'); const canDrill = ctx.can('drills.run');
-      plansBody.append(h('tr', { 'data-testid': 'plan-row', 'data-plan': name },
-        h('td', {}, h('strong', {}, name), h('div', { class: 'muted' }, p.schedule || '')),
-        h('td', {}, lastRun ? [fmtTime(lastRun.finished || lastRun.ended || lastRun.started || lastRun), ' ', typeof lastRun === 'object' ? verdict(lastRun) : ''] : '—'),
-        h('td', {}, lastDrill ? [fmtTime(lastDrill.finished || lastDrill.ended || lastDrill.started || lastDrill), ' ', typeof lastDrill === 'object' ? verdict(lastDrill) : ''] : '—'),
-        h('td', {}, fmtDuration(p.rpo_seconds ?? pick(p, 'objectives.rpo_seconds') ?? p.rpo)),
-        h('td', {}, fmtDuration(p.rto_seconds ?? pick(p, 'objectives.rto_seconds') ?? p.rto)),
-        h('td', {}, canRun ? runBtn : null, ' ', canDrill ? drillBtn : null)));
+      runBtn.addEventListener('click', () => start('backup', p.id, runBtn));
+      drillBtn.addEventListener('click', () => start('drill', p.id, drillBtn));
+      const assets = [...(pick(p, 'assets.elasticsearch.indices') || []), ...(pick(p, 'assets.paths') || [])];
+      add(plansBody, h('tr', { 'data-testid': 'plan-row', 'data-plan': p.id },
+        h('td', {}, h('strong', {}, p.id), h('div', { class: 'muted' }, p.description || ''), h('div', { class: 'muted' }, assets.join(', '))),
+        h('td', {}, lastRun ? [fmtTime(lastRun.started), ' ', verdict(lastRun), h('div', { class: 'muted' }, fmtBytes(lastRun.size_bytes))] : '—'),
+        h('td', {}, lastDrill ? [fmtTime(lastDrill.started), ' ', verdict(lastDrill)] : '—'),
+        h('td', {}, fmtDuration(pick(p, 'objectives.rpo'))),
+        h('td', {}, fmtDuration(pick(p, 'objectives.rto'))),
+        h('td', {}, ctx.can('backups.run') ? runBtn : null, ' ', ctx.can('drills.run') ? drillBtn : null)));
     }
     clear(drillsBody);
-    if (!drills.length) drillsBody.append(emptyRow(7, t('backups.noDrills')));
+    if (!drills.length) add(drillsBody, emptyRow(7, t('backups.noDrills')));
     for (const d of drills) {
-      const rpo = d.rpo_seconds ?? pick(d, 'rpo.seconds');
-      const rto = d.rto_seconds ?? pick(d, 'rto.seconds');
-      const rpoObj = d.rpo_objective_seconds ?? pick(d, 'objectives.rpo_seconds') ?? pick(d, 'rpo.objective_seconds');
-      const rtoObj = d.rto_objective_seconds ?? pick(d, 'objectives.rto_seconds') ?? pick(d, 'rto.objective_seconds');
-      const cmp = (v, o) => h('span', { class: o !== undefined && v !== undefined && Number(v) > Number(o) ? 'fail' : '' }, `${fmtDuration(v)} / ${fmtDuration(o)}`);
-      drillsBody.append(h('tr', { 'data-testid': 'drill-row' },
-        h('td', {}, fmtTime(d.started || d['@timestamp'])), h('td', {}, d.plan || ''), h('td', {}, verdict(d)),
-        h('td', {}, cmp(rpo, rpoObj)), h('td', {}, cmp(rto, rtoObj)),
-        h('td', {}, (d.failed_checks || d.failures || []).map((f) => (typeof f === 'string' ? f : f.check || f.name)).join(', '))));
+      const cmp = (v, o, met) => h('span', { class: met === false ? 'fail' : met ? 'pass' : '' }, `${fmtDuration(v)} / ${fmtDuration(o)}`);
+      add(drillsBody, h('tr', { 'data-testid': 'drill-row', 'data-drill': d.drill_id, 'data-status': d.status },
+        h('td', {}, fmtTime(d.started)), h('td', {}, d.plan_id), h('td', {}, verdict(d)),
+        h('td', { 'data-testid': 'drill-rpo' }, cmp(d.rpo_seconds, pick(d, 'objectives.rpo_seconds'), d.rpo_met)),
+        h('td', { 'data-testid': 'drill-rto' }, cmp(d.rto_seconds, pick(d, 'objectives.rto_seconds'), d.rto_met),
+          d.rto ? h('div', { class: 'muted' }, `${t('backups.fetch')} ${fmtDuration(d.rto.fetch_seconds)} · ${t('backups.restore')} ${fmtDuration(d.rto.restore_seconds)} · ${t('backups.verify')} ${fmtDuration(d.rto.verify_seconds)}`) : null),
+        h('td', {}, (d.failed_checks || []).join(', ')),
+        h('td', {}, d.status === 'running' ? null : h('button', { type: 'button', class: 'link', onclick: () => download(`/backups/drills/${encodeURIComponent(d.drill_id)}/report`, { format: 'html', lang: lang() }, `drill-${d.drill_id}.html`).catch((err) => ctx.flash(errorText(err), 'error')) }, t('backups.report')))));
     }
+    fill(chartBox, h('h2', {}, t('backups.objectivesOverTime')), objectivesChart(drills), h('p', { class: 'muted' }, t('backups.chartLegend')));
     clear(runsBody);
+    if (!runs.length) add(runsBody, emptyRow(5));
     for (const r of runs) {
-      runsBody.append(h('tr', {}, h('td', {}, fmtTime(r.started)), h('td', {}, r.plan || ''), h('td', {}, verdict(r)), h('td', {}, fmtDuration(r.duration_seconds))));
+      add(runsBody, h('tr', { 'data-testid': 'run-row' }, h('td', {}, fmtTime(r.started)), h('td', {}, r.plan_id), h('td', {}, verdict(r)),
+        h('td', {}, `${fmtBytes(r.size_bytes)} (+${fmtBytes(r.added_bytes)})`), h('td', {}, r.error || '')));
     }
     markReady('backups');
   }
@@ -118,9 +156,10 @@ export default async function render(main, _params, ctx) {
     live,
     h('table', { 'data-testid': 'plans-table' }, h('thead', {}, h('tr', {}, ['plan', 'lastBackup', 'lastDrill', 'rpo', 'rto', ''].map((c) => h('th', {}, c ? t(`backups.col.${c}`) : '')))), plansBody),
     h('h2', {}, t('backups.drills')),
-    h('table', {}, h('thead', {}, h('tr', {}, ['time', 'plan', 'result', 'rpoVs', 'rtoVs', 'failedChecks'].map((c) => h('th', {}, t(`backups.col.${c}`))))), drillsBody),
+    chartBox,
+    h('table', {}, h('thead', {}, h('tr', {}, ['time', 'plan', 'result', 'rpoVs', 'rtoVs', 'failedChecks', ''].map((c) => h('th', {}, c ? t(`backups.col.${c}`) : '')))), drillsBody),
     h('h2', {}, t('backups.runs')),
-    h('table', {}, h('thead', {}, h('tr', {}, ['time', 'plan', 'result', 'duration'].map((c) => h('th', {}, t(`backups.col.${c}`))))), runsBody)));
+    h('table', {}, h('thead', {}, h('tr', {}, ['time', 'plan', 'result', 'size', 'error'].map((c) => h('th', {}, t(`backups.col.${c}`))))), runsBody)));
   await load();
   return () => { stopped = true; };
 }

@@ -1,6 +1,6 @@
 // Cases list.
 import { errorText, get, post } from '../lib/api.js';
-import { clear, fmtTime, h, markReady } from '../lib/dom.js';
+import { add, clear, fill, fmtTime, h, markReady } from '../lib/dom.js';
 import { t, tv } from '../lib/i18n.js';
 import { askDialog, emptyRow, listItems, listTotal, sevBadge, statusBadge } from '../lib/ui.js';
 
@@ -17,14 +17,14 @@ export default async function render(main, params, ctx) {
       const items = listItems(data);
       total.textContent = t('cases.total', { n: listTotal(data, items) });
       clear(rows);
-      if (!items.length) rows.append(emptyRow(7, t('cases.none')));
+      if (!items.length) add(rows, emptyRow(7, t('cases.none')));
       for (const c of items) {
-        rows.append(h('tr', { 'data-testid': 'case-row' },
+        add(rows, h('tr', { 'data-testid': 'case-row' },
           h('td', {}, h('a', { href: `#/cases/${encodeURIComponent(caseId(c))}` }, c.title || caseId(c))),
           h('td', {}, sevBadge(c.severity)), h('td', {}, statusBadge(c.status)), h('td', {}, c.assignee || ''),
           h('td', { class: 'num' }, (c.alert_ids || c.alerts || []).length), h('td', {}, fmtTime(c.updated || c.created))));
       }
-    } catch (err) { clear(rows).append(emptyRow(6, errorText(err))); }
+    } catch (err) { fill(rows, emptyRow(6, errorText(err))); }
     markReady('cases');
   }
 

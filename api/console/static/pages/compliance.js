@@ -1,7 +1,7 @@
 // Compliance: overall score, per-family bars, trend over runs, failed items with evidence,
 // manual assessment form, report download (PDF/HTML).
 import { download, errorText, get, post, request } from '../lib/api.js';
-import { clear, fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
+import { add, clear, fill, fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
 import { lang, t, tv } from '../lib/i18n.js';
 import { emptyRow, listItems } from '../lib/ui.js';
 
@@ -125,9 +125,9 @@ export default async function render(main, params, ctx) {
     clear(failedBody);
     const wanted = itemFilter.value;
     const rows = allResults.filter((r) => (wanted === 'failed' ? FAILED.has(r.result) : wanted === 'pending' ? r.result === PENDING : true));
-    if (!rows.length) failedBody.append(emptyRow(6, t('compliance.noFailed')));
+    if (!rows.length) add(failedBody, emptyRow(6, t('compliance.noFailed')));
     for (const item of rows.slice(0, 300)) {
-      failedBody.append(h('tr', { 'data-testid': 'failed-row', 'data-item': item.item_id },
+      add(failedBody, h('tr', { 'data-testid': 'failed-row', 'data-item': item.item_id },
         h('td', {}, h('strong', {}, item.item_id), h('div', { class: 'muted' }, familyNames[item.family] || item.family || '')),
         h('td', {}, item.asset || ''),
         h('td', {}, h('span', { class: FAILED.has(item.result) ? 'fail' : item.result === '符合' ? 'pass' : '' }, tv('compliance.result', item.result)), h('div', { class: 'muted' }, tv('compliance.source', item.source))),
@@ -140,11 +140,11 @@ export default async function render(main, params, ctx) {
   function renderRun(run) {
     current = run;
     clear(summary); clear(families);
-    if (!run) { summary.append(h('p', { class: 'muted', 'data-testid': 'compliance-empty' }, t('compliance.noRuns'))); renderItems(); return; }
+    if (!run) { add(summary, h('p', { class: 'muted', 'data-testid': 'compliance-empty' }, t('compliance.noRuns'))); renderItems(); return; }
     const score = scoreOf(run);
     const risks = pick(run, 'score.risks') || {};
     const counts = run.counts || pick(run, 'score.counts') || {};
-    summary.append(
+    add(summary, 
       h('div', { class: 'row' }, h('span', { class: 'score', 'data-testid': 'compliance-score' }, typeof score === 'number' ? score.toFixed(1) : '—'),
         h('span', { class: 'band', 'data-testid': 'compliance-band' }, run.band || ''), h('span', { class: 'spacer' }),
         ['pdf', 'html'].map((fmt) => h('button', { type: 'button', 'data-testid': `download-${fmt}`, onclick: () => download(`/compliance/runs/${encodeURIComponent(runId(run))}/report`, { format: fmt, lang: lang() }, `compliance-${runId(run)}.${fmt}`).catch((err) => ctx.flash(errorText(err), 'error')) }, t(`compliance.download.${fmt}`)))),
@@ -155,7 +155,7 @@ export default async function render(main, params, ctx) {
         h('dt', {}, t('compliance.counts')), h('dd', {}, Object.entries(counts).map(([k, v]) => `${tv('compliance.result', k)} ${v}`).join(' · '))),
       (run.errors || []).length ? h('div', { class: 'form-error' }, run.errors.join('; ')) : null,
       h('p', { class: 'muted' }, t('compliance.estimate')));
-    families.append(...familyRows(run, familyNames));
+    add(families, ...familyRows(run, familyNames));
     renderItems();
   }
 
@@ -165,14 +165,14 @@ export default async function render(main, params, ctx) {
       const [list, cats] = await Promise.all([get('/compliance/runs', { limit: 20 }), catalogsOnce()]);
       runs = listItems(list);
       familyNames = cats;
-    } catch (err) { summary.append(h('p', { class: 'form-error' }, errorText(err))); }
+    } catch (err) { add(summary, h('p', { class: 'form-error' }, errorText(err))); }
     clear(runsBody);
     for (const r of runs) {
-      runsBody.append(h('tr', { 'data-testid': 'run-row' }, h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => load(runId(r)) }, runId(r))),
+      add(runsBody, h('tr', { 'data-testid': 'run-row' }, h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => load(runId(r)) }, runId(r))),
         h('td', {}, fmtTime(r.finished_at || r.started_at)), h('td', {}, fmtValue(r.level)), h('td', {}, tv('compliance.status', r.status)),
         h('td', { class: 'num' }, typeof scoreOf(r) === 'number' ? scoreOf(r).toFixed(1) : '—')));
     }
-    clear(trendBox).append(h('h2', {}, t('compliance.trend')), trendChart(runs.filter((r) => r.status === 'finished')));
+    fill(trendBox, h('h2', {}, t('compliance.trend')), trendChart(runs.filter((r) => r.status === 'finished')));
     const run = runs.find((r) => runId(r) === selectId) || runs.find((r) => r.status === 'finished') || runs[0] || null;
     allResults = [];
     if (run) {

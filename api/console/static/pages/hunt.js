@@ -1,6 +1,6 @@
 // Hunt: query bar, time range, histogram of matches, table with a field picker.
 import { errorText, get } from '../lib/api.js';
-import { clear, fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
+import { add, clear, fill, fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { emptyRow, listItems, listTotal } from '../lib/ui.js';
 
@@ -28,13 +28,13 @@ export default async function render(main, params) {
   let rows = [];
 
   function renderTable() {
-    clear(thead).append(h('tr', {}, fields.map((f) => h('th', {}, f))));
+    fill(thead, h('tr', {}, fields.map((f) => h('th', {}, f))));
     clear(tbody);
-    if (!rows.length) tbody.append(emptyRow(fields.length, t('hunt.none')));
-    for (const ev of rows) tbody.append(h('tr', { 'data-testid': 'hunt-row' }, fields.map((f) => h('td', {}, f === '@timestamp' ? fmtTime(pick(ev, f)) : fmtValue(pick(ev, f))))));
+    if (!rows.length) add(tbody, emptyRow(fields.length, t('hunt.none')));
+    for (const ev of rows) add(tbody, h('tr', { 'data-testid': 'hunt-row' }, fields.map((f) => h('td', {}, f === '@timestamp' ? fmtTime(pick(ev, f)) : fmtValue(pick(ev, f))))));
     const seen = new Set(fields);
     for (const ev of rows.slice(0, 50)) for (const k of Object.keys(flatten(ev))) seen.add(k);
-    clear(picker).append([...seen].sort().map((f) => h('label', { class: 'inline' },
+    fill(picker, [...seen].sort().map((f) => h('label', { class: 'inline' },
       h('input', { type: 'checkbox', checked: fields.includes(f), onchange: (e) => {
         fields = e.target.checked ? [...fields, f] : fields.filter((x) => x !== f);
         localStorage.setItem(FIELDS_KEY, JSON.stringify(fields));
@@ -55,8 +55,8 @@ export default async function render(main, params) {
       rows = listItems(data).map((e) => e._source || e);
       total.textContent = t('hunt.total', { n: listTotal(data, rows) });
       const buckets = hist ? (hist.buckets || listItems(hist)) : [];
-      const max = Math.max(1, ...buckets.map((b) => b.count ?? b.doc_count ?? 0));
-      clear(histogram).append(...buckets.map((b) => h('span', { title: `${fmtTime(b.key_as_string || b.key || b.time)}: ${b.count ?? b.doc_count}`, style: { height: `${((b.count ?? b.doc_count ?? 0) / max) * 100}%` } })));
+      const max = Math.max(1, buckets.map((b) => b.count ?? b.doc_count ?? 0));
+      fill(histogram, buckets.map((b) => h('span', { title: `${fmtTime(b.key_as_string || b.key || b.time)}: ${b.count ?? b.doc_count}`, style: { height: `${((b.count ?? b.doc_count ?? 0) / max) * 100}%` } })));
     } catch (err) {
       rows = [];
       error.textContent = errorText(err);

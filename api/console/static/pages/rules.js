@@ -1,6 +1,6 @@
 // Rules: level, status, last run, hits, errors; enable/disable; import report; exceptions.
 import { del, errorText, get, post } from '../lib/api.js';
-import { clear, fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
+import { add, clear, fill, fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { askDialog, emptyRow, listItems, sevBadge } from '../lib/ui.js';
 
@@ -19,14 +19,14 @@ export default async function render(main, _params, ctx) {
     const needle = q.value.trim().toLowerCase();
     const shown = rules.filter((r) => !needle || `${r.title || r.name} ${ruleId(r)} ${(r.tags || []).join(' ')}`.toLowerCase().includes(needle));
     clear(rows);
-    if (!shown.length) rows.append(emptyRow(8, t('rules.none')));
+    if (!shown.length) add(rows, emptyRow(8, t('rules.none')));
     for (const r of shown.slice(0, 500)) {
       const enabled = r.enabled ?? r.status !== 'disabled';
       const toggle = h('button', { type: 'button', 'data-testid': 'rule-toggle', onclick: async () => {
         try { await post(`/rules/${encodeURIComponent(ruleId(r))}/${enabled ? 'disable' : 'enable'}`, {}); await load(); } catch (err) { ctx.flash(errorText(err), 'error'); }
       } }, enabled ? t('rules.disable') : t('rules.enable'));
       const errors = r.errors ?? pick(r, 'health.errors') ?? r.last_error;
-      rows.append(h('tr', { 'data-testid': 'rule-row', 'data-rule': ruleId(r) },
+      add(rows, h('tr', { 'data-testid': 'rule-row', 'data-rule': ruleId(r) },
         h('td', {}, h('strong', {}, r.title || r.name || ruleId(r)), h('div', { class: 'muted' }, ruleId(r))),
         h('td', {}, sevBadge(r.level)),
         h('td', {}, enabled ? t('rules.enabled') : t('rules.disabled'), r.status && !['enabled', 'disabled'].includes(r.status) ? ` (${r.status})` : ''),
@@ -41,9 +41,9 @@ export default async function render(main, _params, ctx) {
     let items = [];
     try { items = listItems(await get('/rules/exceptions')); } catch { /* shown empty */ }
     clear(exceptions);
-    if (!items.length) exceptions.append(emptyRow(5));
+    if (!items.length) add(exceptions, emptyRow(5));
     for (const x of items) {
-      exceptions.append(h('tr', { 'data-testid': 'exception-row' }, h('td', {}, x.rule_id || '*'), h('td', {}, x.field), h('td', {}, fmtValue(x.value ?? x.values)),
+      add(exceptions, h('tr', { 'data-testid': 'exception-row' }, h('td', {}, x.rule_id || '*'), h('td', {}, x.field), h('td', {}, fmtValue(x.value ?? x.values)),
         h('td', {}, x.reason || x.comment || ''),
         h('td', {}, canExcept ? h('button', { type: 'button', onclick: async () => {
           try { await del(`/rules/exceptions/${encodeURIComponent(x.id)}`); await loadExceptions(); } catch (err) { ctx.flash(errorText(err), 'error'); }
@@ -63,15 +63,15 @@ export default async function render(main, _params, ctx) {
   async function load() {
     try {
       rules = listItems(await get('/rules', { size: 1000 }));
-    } catch (err) { clear(rows).append(emptyRow(7, errorText(err))); markReady('rules'); return; }
+    } catch (err) { fill(rows, emptyRow(7, errorText(err))); markReady('rules'); return; }
     renderRules();
     markReady('rules');
     get('/rules/import-report').then((rep) => {
       const r = rep.report || rep;
-      clear(report).append(h('h2', {}, t('rules.importReport')),
+      fill(report, h('h2', {}, t('rules.importReport')),
         h('dl', { class: 'kv' }, ['loaded', 'converted', 'skipped', 'failed'].filter((k) => r[k] !== undefined).map((k) => [h('dt', {}, t(`rules.report.${k}`)), h('dd', {}, Array.isArray(r[k]) ? r[k].length : fmtValue(r[k]))])),
         (r.problems || r.errors || r.failures || []).length ? h('details', {}, h('summary', {}, t('rules.problems')), h('ul', {}, (r.problems || r.errors || r.failures).slice(0, 100).map((p) => h('li', {}, typeof p === 'string' ? p : `${p.rule || p.path || p.id || ''}: ${p.error || p.message || p.reason || ''}`)))) : null);
-    }).catch(() => { clear(report).append(h('h2', {}, t('rules.importReport')), h('p', { class: 'muted' }, '—')); });
+    }).catch(() => { fill(report, h('h2', {}, t('rules.importReport')), h('p', { class: 'muted' }, '—')); });
   }
 
   q.addEventListener('input', renderRules);
