@@ -224,7 +224,9 @@ class AppBuilder:
             client["offered_versions"] = [tlsmod.version_text(v) for v in offered]
             if len(state.hellos) > 1:
                 client["hello_count"] = len(state.hellos)
-                zeek_ssl["server_names"] = [h.server_name for h in state.hellos if h.server_name is not None]
+                # a HelloRetryRequest makes the client say hello twice; keep both fingerprints
+                zeek_ssl["client_hellos"] = [{"server_name": h.server_name, "ja3": tlsmod.ja3(h)[1],
+                                              "ja4": tlsmod.ja4(h, state.transport)} for h in state.hellos]
             if hello.server_name is not None:
                 client["server_name"] = hello.server_name
                 doc["destination"]["domain"] = hello.server_name

@@ -1,6 +1,6 @@
 """Cross-check against tshark (the reference) over every capture under shared/pcaps.
 
-DNS query names and types, HTTP method/host/URI and TLS server names must agree on >= 99% of
+DNS query names and types, HTTP method/host/URI, TLS server names and JA3 must agree on >= 99% of
 the messages (multiset comparison, per field), TCP and UDP flow counts must be within 1% of
 tshark's ``-z conv,tcp`` / ``-z conv,udp``.
 
@@ -31,7 +31,7 @@ from collectors.network.service import CaptureReader
 
 AGG = "\x1f"
 FIELDS = ["frame.number", "dns.qry.name", "dns.qry.type", "http.request.method", "http.host", "http.request.uri",
-          "tls.handshake.extensions_server_name"]
+          "tls.handshake.extensions_server_name", "tls.handshake.ja3"]
 TSHARK_LIKE = FlowConfig(tcp_idle=1e12, udp_idle=1e12, other_idle=1e12, active_timeout=1e12)
 
 
@@ -40,6 +40,7 @@ class Tally:
         self.dns: collections.Counter[tuple[str, int]] = collections.Counter()
         self.http: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self.sni: collections.Counter[str] = collections.Counter()
+        self.ja3: collections.Counter[str] = collections.Counter()
         self.conv: collections.Counter[str] = collections.Counter()
 
 
@@ -82,6 +83,9 @@ def _tshark(path: Path, into: Tally) -> None:
         if f[6]:
             for name in f[6].split(AGG):
                 into.sni[name] += 1
+        if f[7]:
+            for digest in f[7].split(AGG):
+                into.ja3[digest] += 1
     into.conv["udp"] += len(udp_pairs)
 
 
@@ -100,10 +104,11 @@ def _ours(paths: Iterable[Path], into: Tally) -> None:
                 into.http[(request["method"], doc["zeek"]["http"].get("host", ""), doc["url"]["original"])] += 1
         elif event.dataset == "network.tls":
             client = doc["tls"].get("client", {})
-            names = doc["zeek"]["ssl"].get("server_names") or (
-                [client["server_name"]] if "server_name" in client else [])
-            for name in names:
-                into.sni[name] += 1
+            hellos = doc["zeek"]["ssl"].get("client_hellos") or ([client] if client else [])
+            for hello in hellos:
+                if hello.get("server_name") is not None:
+                    into.sni[hello["server_name"]] += 1
+                into.ja3[hello["ja3"]] += 1
         elif event.dataset == "network.flow" and doc["network"]["transport"] in ("tcp", "udp"):
             into.conv[doc["network"]["transport"]] += 1
 
@@ -172,7 +177,8 @@ def test_agreement_with_tshark(corpus: tuple[Path, list[Path], int]) -> None:
     rates = {}
     for field, mine, ref in (("dns.question (name, type)", ours.dns, theirs.dns),
                              ("http.request (method, host, uri)", ours.http, theirs.http),
-                             ("tls.client.server_name", ours.sni, theirs.sni)):
+                             ("tls.client.server_name", ours.sni, theirs.sni),
+                             ("tls.client.ja3", ours.ja3, theirs.ja3)):
         rates[field] = _agreement(mine, ref)
         print(f"{field:34s} ours={sum(mine.values()):5d} tshark={sum(ref.values()):5d} "
               f"agreement={rates[field]:.2%}  only-ours={sum((mine - ref).values())} "
