@@ -34,6 +34,7 @@ from core import yamlio
 from core.auditing import Actor, Auditor
 from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
+from core.i18n import t
 from core.ids import stable_id
 from core.permissions import requires
 from core.timeutil import iso, parse_iso, utcnow
@@ -180,11 +181,12 @@ def run_assessment(store: Store, settings: Any, auditor: Auditor, actor: Actor, 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-platform") as pool:
             platform_results = None
             if platform:
-                say("platform: checking the platform's own data")
+                say(t("compliance.progress.platform", settings.language))
                 ctx = PlatformContext(store, settings, utcnow(), current_run=run_id)
                 platform_results = pool.submit(engine.run_platform_checks, ctx, run_checks)
             for target in opened:
-                say(f"{target.name}: running {sum(1 for c in run_checks if c.kind == 'host')} host checks")
+                say(t("compliance.progress.host", settings.language, target=target.name,
+                      count=sum(1 for c in run_checks if c.kind == "host")))
                 results.extend(engine.run_host_checks(target, run_checks))
             if platform_results is not None:
                 results.extend(platform_results.result())
@@ -220,7 +222,8 @@ def run_assessment(store: Store, settings: Any, auditor: Auditor, actor: Actor, 
     idx.put_run(run)
     auditor.record(actor, "compliance.run", run_id, "success",
                    {"catalog": cat.id, "targets": run["targets"], "overall": run["overall"], "band": run["band"]})
-    say(f"run {run_id}: score {run['overall']} ({run['band']}), {score['pending']} items awaiting manual assessment")
+    say(t("compliance.progress.done", settings.language, run=run_id, score=run["overall"], band=run["band"],
+          pending=score["pending"]))
     return run
 
 

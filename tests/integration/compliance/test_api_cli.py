@@ -38,7 +38,7 @@ def test_api_run_results_assessment_and_report(api: Api, tmp_path: Path) -> None
     assert resp.status_code == 202, resp.text
     job = _wait(api, auditor, resp.json()["job"])
     assert job["status"] == "finished", job
-    assert any("host checks" in m for m in job["messages"])
+    assert any("主机检查" in m for m in job["messages"])
     run_id = job["run"]
 
     runs = api.client.get("/api/v1/compliance/runs", headers=analyst).json()["items"]
