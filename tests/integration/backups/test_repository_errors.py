@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from backup_orchestrator import es_snapshots
 from tests.integration.backups.conftest import Env, seed_index
 from tests.integration.backups.test_restic_drill import make_tree
 
@@ -66,3 +68,30 @@ def test_full_restic_repository(env: Env, tmp_path: Path, tiny_disk: Path) -> No
     run = env.backup(plan_id)
     assert run["status"] == "failed"
     assert "full" in run["error"] and "prune" in run["error"], run["error"]
+
+
+@pytest.fixture
+def tiny_snapshot_disk(env: Env, prefix: str) -> Iterator[str]:
+    """A 300 kB filesystem inside the node's path.repo, owned like path.repo."""
+    root = es_snapshots.path_repo(env.store)[0]
+    mount = root / prefix / "tiny"
+    es_snapshots.make_dirs_for_node(env.store, mount)
+    st = root.stat()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size=300k,uid={st.st_uid},gid={st.st_gid},mode=0750", "tmpfs",
+                    str(mount)], check=True)
+    try:
+        yield f"{prefix}/tiny/repo"
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_full_snapshot_repository(env: Env, prefix: str, tiny_snapshot_disk: str) -> None:
+    env.store.ensure_index(f"{prefix}-events-big")
+    docs = [(f"{prefix}-events-big", f"b{i}", {"message": os.urandom(200).hex(), "n": i}) for i in range(4000)]
+    assert env.store.bulk_create(docs, refresh="wait_for").all_stored
+    plan_id = env.plan(id="es", assets={"elasticsearch": {"indices": [f"{prefix}-events-*"]}},
+                       primary={"elasticsearch": tiny_snapshot_disk})
+    run = env.backup(plan_id)
+    assert run["status"] == "failed"
+    assert "full" in run["error"] and "prune" in run["error"], run["error"]
+    assert _alerts(env, "backup.run_failed") == 1
