@@ -45,12 +45,13 @@ READ_CHUNK = 4 * 1024 * 1024
 EMIT_CHUNK = 2000
 CLOSE_INACTIVE = 5.0
 DEFER_TWIN_SECONDS = 10.0
+ORPHAN_SECONDS = 600.0
 
 
 def fingerprint(fh: BinaryIO) -> str | None:
     """Hash of the first line (or first 1024 bytes); None until that much is written."""
-    fh.seek(0)
-    head = fh.read(FINGERPRINT_BYTES)
+    # pread: no seek and no read buffer, so a file truncated under us is never seen stale.
+    head = os.pread(fh.fileno(), FINGERPRINT_BYTES, 0)
     nl = head.find(b"\n")
     if nl >= 0:
         head = head[:nl + 1]
@@ -67,7 +68,8 @@ def iter_file_events(path: Path, *, parser: str = "auto", encoding: str = "utf-8
     line_parser = get_parser(parser, timezone, path=str(path))
     with path.open("rb") as fh:
         st = os.fstat(fh.fileno())
-        fp = fingerprint(fh) or hashlib.blake2b(fh.read(FINGERPRINT_BYTES), digest_size=8).hexdigest()
+        fp = fingerprint(fh) or hashlib.blake2b(os.pread(fh.fileno(), FINGERPRINT_BYTES, 0),
+                                                digest_size=8).hexdigest()
         base = f"{st.st_dev}:{st.st_ino}:{fp}"
         reader = _Reader(line_parser, base, str(path), encoding, max_line_bytes, multiline, counters, input_name)
         fh.seek(0)
@@ -171,6 +173,7 @@ class FileInput:
         self.files: dict[tuple[int, int], _Tracked] = {}
         self._first_scan = True
         self._deferred: dict[tuple[int, int], float] = {}
+        self._orphans: list[tuple[str | None, str | None, int, float, tuple[int, int]]] = []
         self._load()
 
     # -- state ----------------------------------------------------------------------------
@@ -256,7 +259,7 @@ class FileInput:
 
     def _open(self, t: _Tracked) -> None:
         try:
-            t.fh = open(t.path, "rb")  # noqa: SIM115 - kept open across polls to follow renames
+            t.fh = open(t.path, "rb", buffering=0)  # noqa: SIM115 - kept open across polls to follow renames
         except OSError:
             t.fh = None
             return
@@ -294,7 +297,14 @@ class FileInput:
     def _twin_alive(self, fp: str, key: tuple[int, int]) -> bool:
         return any(o.fp == fp and (o.dev, o.ino) != key and o.fh is not None for o in self.files.values())
 
-    def _truncated_original(self, fp: str) -> _Tracked | None:
+    def _truncated_original(self, fp: str, key: tuple[int, int] | None = None) -> _Tracked | None:
+        """The file a copy with fingerprint ``fp`` was made from (then truncated), if any."""
+        now = time.monotonic()
+        self._orphans = [o for o in self._orphans if now - o[3] < ORPHAN_SECONDS]
+        for i, (ofp, id_base, offset, _when, okey) in enumerate(self._orphans):
+            if ofp == fp and id_base is not None and okey != key:
+                del self._orphans[i]
+                return _Tracked(0, 0, "", ofp, id_base, offset)
         for other in self.files.values():
             if other.fp != fp or other.fh is None:
                 continue
@@ -314,7 +324,7 @@ class FileInput:
             t.fp = fingerprint(t.fh)
             if t.fp is None:
                 return False
-            heir = self._truncated_original(t.fp) if t.offset == 0 else None
+            heir = self._truncated_original(t.fp, (t.dev, t.ino)) if t.offset == 0 else None
             if heir is not None and heir is not t:
                 t.id_base, t.offset = heir.id_base, heir.checkpoint()
                 heir.fp, heir.id_base, heir.offset, heir.reader = None, None, 0, None
@@ -322,6 +332,8 @@ class FileInput:
                 t.id_base = f"{t.dev}:{t.ino}:{t.fp}"
         elif size < t.offset or (size and fingerprint(t.fh) != t.fp):
             # Truncated in place (copytruncate) or rewritten: start over under a new identity.
+            # A copy that shows up later may still inherit what this file was.
+            self._orphans.append((t.fp, t.id_base, t.checkpoint(), time.monotonic(), (t.dev, t.ino)))
             t.fp, t.id_base, t.offset, t.reader = None, None, 0, None
             return self._read(t, stop) if size else False
         if t.reader is None:
@@ -333,8 +345,7 @@ class FileInput:
         pos = t.offset
         window = READ_CHUNK
         while pos < size and not stop.is_set():
-            t.fh.seek(pos)
-            chunk = t.fh.read(min(window, size - pos))
+            chunk = os.pread(t.fh.fileno(), min(window, size - pos), pos)
             if not chunk:
                 break
             events = t.reader.feed(chunk, pos, final=False)
@@ -364,8 +375,7 @@ class FileInput:
         size = os.fstat(t.fh.fileno()).st_size
         events: list[Event] = []
         if size > t.offset:
-            t.fh.seek(t.offset)
-            events += t.reader.feed(t.fh.read(size - t.offset), t.offset, final=True)
+            events += t.reader.feed(os.pread(t.fh.fileno(), size - t.offset, t.offset), t.offset, final=True)
             t.offset = size
         events += t.reader.finish()
         if self._emit(events, self.ctx.stop):

@@ -84,7 +84,7 @@ def assert_exactly(store: Store, prefix: str, n: int) -> None:
     """Exactly the sequence numbers 1..n, each once."""
     index = f"{prefix}-events-*"
     store.refresh(index)
-    assert store.count(index) == n
+    total = store.count(index)
     resp = store.search(index, {
         "size": 0,
         "aggs": {
@@ -95,6 +95,8 @@ def assert_exactly(store: Store, prefix: str, n: int) -> None:
         },
     })
     aggs = resp["aggregations"]
+    summary = {k: aggs[k].get("value", aggs[k].get("buckets")) for k in aggs}
+    assert total == n, f"{total} documents instead of {n}: {summary}"
     assert aggs["dups"]["buckets"] == [], f"duplicates: {aggs['dups']['buckets']}"
     assert aggs["lo"]["value"] == 1
     assert aggs["hi"]["value"] == n
