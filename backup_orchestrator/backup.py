@@ -83,8 +83,12 @@ def _backup_es(ctx: BackupContext, plan: Plan, run_id: str, *, create: bool) -> 
                                         progress=lambda m: ctx.progress("elasticsearch", 0.4, m))
     after = es_snapshots.write_counters(store, indices)
     for index in indices:
-        # Written to while we digested or snapshotted: the digest may not describe the snapshot.
-        manifest["indices"][index]["stable"] = before.get(index) == after.get(index)
+        # Written to while we digested or snapshotted: the digest may not describe the snapshot,
+        # and the snapshot holds somewhere between the counts seen before and after it.
+        stable = before.get(index) == after.get(index)
+        manifest["indices"][index]["stable"] = stable
+        if not stable:
+            manifest["indices"][index]["count_after"] = store.count(index)
     summary = {"repository": repo, "location": str(location), "snapshot": run_id, "indices": indices,
                "size_bytes": info["size_bytes"], "added_bytes": info["added_bytes"],
                "added_files": info["added_files"], "snapshot_uuid": info.get("uuid")}

@@ -249,8 +249,9 @@ def _es_counts(ctx: BackupContext, manifest: dict[str, Any], drill_prefix: str) 
     wrong = []
     for index, meta in manifest.items():
         got = ctx.store.count(drill_prefix + index)
-        if got != meta["count"]:
-            wrong.append(f"{index}: {got} != {meta['count']}")
+        low, high = sorted((meta["count"], meta.get("count_after", meta["count"])))
+        if not low <= got <= high:
+            wrong.append(f"{index}: {got} != {meta['count']}" if low == high else f"{index}: {got} not in {low}..{high}")
     if wrong:
         raise CheckFailed("document counts differ from the manifest: " + "; ".join(wrong[:5]))
     return f"{sum(m['count'] for m in manifest.values())} documents in {len(manifest)} index(es) match"
@@ -273,15 +274,16 @@ def _es_digests(ctx: BackupContext, manifest: dict[str, Any], drill_prefix: str)
 
 def _es_queries(ctx: BackupContext, plan: Plan, manifest: dict[str, Any], drill_prefix: str) -> str:
     pattern = f"{drill_prefix}*"
-    total = sum(m["count"] for m in manifest.values())
+    counts = {drill_prefix + index: ctx.store.count(drill_prefix + index) for index in manifest}
     resp = ctx.store.search(pattern, {"size": 0, "track_total_hits": True,
                                       "aggs": {"per_index": {"terms": {"field": "_index", "size": 1000}}}})
-    if resp["hits"]["total"]["value"] != total:
-        raise CheckFailed(f"match_all over the restored indices found {resp['hits']['total']['value']} of {total}")
+    if resp["hits"]["total"]["value"] != sum(counts.values()):
+        raise CheckFailed(f"match_all over the restored indices found {resp['hits']['total']['value']} of "
+                          f"{sum(counts.values())}")
     buckets = {b["key"]: b["doc_count"] for b in resp["aggregations"]["per_index"]["buckets"]}
-    for index, meta in manifest.items():
-        if meta["count"] and buckets.get(drill_prefix + index) != meta["count"]:
-            raise CheckFailed(f"aggregation by index disagrees for {index}")
+    for name, count in counts.items():
+        if count and buckets.get(name) != count:
+            raise CheckFailed(f"aggregation by index disagrees for {name}")
     ran = 2
     for n, q in enumerate(plan.drill.queries):
         body = {"size": 0, "track_total_hits": True, "query": q.get("query", q)}
