@@ -35,7 +35,8 @@ INITIAL_PASSWORD = "Initial#Pass2026x"
 PASSWORD = "Console#Works2026y"
 
 # username -> role; "newbie" keeps the initial password so the first-login change is tested.
-USERS = {"ana": "analyst", "aud": "auditor", "sam": "sysadmin", "newbie": "analyst", "victim": "analyst"}
+USERS = {"ana": "analyst", "aud": "auditor", "sam": "sysadmin", "adm": "admin", "newbie": "analyst",
+         "victim": "analyst"}
 
 
 @dataclass

@@ -31,6 +31,9 @@ def test_auditor_runs_compliance_and_downloads_the_pdf(page: Page, console: Cons
     # Failed items are listed with their evidence.
     failed = page.get_by_test_id("failed-row")
     assert failed.count() > 0
+    evidence = failed.first.get_by_test_id("item-evidence")
+    evidence.locator("summary").click()
+    expect(evidence.locator(".check-evidence code").first).to_be_visible()
     shot(page, "20-compliance")
 
     # Manual assessment of an item that awaits one.

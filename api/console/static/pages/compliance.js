@@ -57,6 +57,7 @@ export default async function render(main, params, ctx) {
   const levelSel = h('select', { 'data-testid': 'compliance-level' }, h('option', { value: '3' }, t('compliance.level3')), h('option', { value: '2' }, t('compliance.level2')));
   let current = null;
   let allResults = [];
+  let checkResults = new Map();
   let familyNames = {};
   const itemFilter = h('select', { 'data-testid': 'compliance-item-filter' }, ['failed', 'pending', 'all'].map((f) => h('option', { value: f }, t(`compliance.filter.${f}`))));
   itemFilter.addEventListener('change', () => renderItems());
@@ -121,6 +122,18 @@ export default async function render(main, params, ctx) {
         e.time ? h('span', { class: 'muted' }, ` ${fmtTime(e.time)}`) : null, e.excerpt ? h('pre', {}, e.excerpt) : null)));
   }
 
+  // An item's evidence: its own (manual) evidence plus what each of its checks inspected.
+  function evidenceCell(item) {
+    const checks = (item.checks || []).map((id) => checkResults.get(`${id}|${item.asset}`)).filter(Boolean);
+    const count = (item.evidence || []).length + checks.reduce((n, c) => n + (c.evidence || []).length, 0);
+    if (!count && !checks.length) return '—';
+    return h('details', {}, h('summary', {}, `${t('compliance.evidence')} (${count})`),
+      evidenceList(item.evidence || []),
+      checks.map((c) => h('div', { class: 'check-evidence' },
+        h('div', {}, h('code', {}, c.check_id), ' ', h('span', { class: FAILED.has(c.result) ? 'fail' : c.result === '符合' ? 'pass' : '' }, tv('compliance.result', c.result)), ' ', h('span', { class: 'muted' }, c.detail || c.error || '')),
+        evidenceList(c.evidence || []))));
+  }
+
   function renderItems() {
     clear(failedBody);
     const wanted = itemFilter.value;
@@ -132,7 +145,7 @@ export default async function render(main, params, ctx) {
         h('td', {}, item.asset || ''),
         h('td', {}, h('span', { class: FAILED.has(item.result) ? 'fail' : item.result === '符合' ? 'pass' : '' }, tv('compliance.result', item.result)), h('div', { class: 'muted' }, tv('compliance.source', item.source))),
         h('td', {}, item.detail || ''),
-        h('td', {}, (item.evidence || []).length ? h('details', {}, h('summary', {}, `${t('compliance.evidence')} (${item.evidence.length})`), evidenceList(item.evidence)) : '—'),
+        h('td', { 'data-testid': 'item-evidence' }, evidenceCell(item)),
         h('td', {}, canAssess ? h('button', { type: 'button', 'data-testid': 'assess-button', onclick: () => assess(item) }, t('compliance.assess')) : null)));
     }
   }
@@ -175,8 +188,16 @@ export default async function render(main, params, ctx) {
     fill(trendBox, h('h2', {}, t('compliance.trend')), trendChart(runs.filter((r) => r.status === 'finished')));
     const run = runs.find((r) => runId(r) === selectId) || runs.find((r) => r.status === 'finished') || runs[0] || null;
     allResults = [];
+    checkResults = new Map();
     if (run) {
-      try { allResults = listItems(await get(`/compliance/runs/${encodeURIComponent(runId(run))}/results`)); } catch (err) { ctx.flash(errorText(err), 'error'); }
+      try {
+        const [items, checks] = await Promise.all([
+          get(`/compliance/runs/${encodeURIComponent(runId(run))}/results`),
+          get(`/compliance/runs/${encodeURIComponent(runId(run))}/results`, { kind: 'check' }),
+        ]);
+        allResults = listItems(items);
+        for (const c of listItems(checks)) checkResults.set(`${c.check_id}|${c.asset}`, c);
+      } catch (err) { ctx.flash(errorText(err), 'error'); }
     }
     renderRun(run);
     markReady('compliance');
