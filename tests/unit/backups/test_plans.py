@@ -60,3 +60,9 @@ def test_durations() -> None:
     for bad in ("0m", "1y", True, "-5m"):
         with pytest.raises(InvalidInput):
             parse_duration(bad, "x")
+
+
+def test_the_shipped_example_plan_is_valid() -> None:
+    example = Path(__file__).resolve().parents[3] / "backup_orchestrator" / "plans.example.yaml"
+    plans = load_plans_file(example)
+    assert plans["platform"].drill.every_seconds == 7 * 86400 and plans["platform"].offsite is not None
