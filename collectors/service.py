@@ -42,6 +42,7 @@ class ShipSummary:
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,22 +203,26 @@ def import_files(settings: Any, store: Any, paths: Sequence[Path], *, parser: st
 
 def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *,
                 progress: Callable[[int], None] | None = None) -> ShipSummary:
-    """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``)."""
+    """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``).
+    Unreadable records and files are counted as parse failures; the first reasons are in
+    ``error``."""
     try:
-        from collectors import evtx  # type: ignore[attr-defined]
-        iter_evtx_events = evtx.iter_evtx_events
-    except (ImportError, AttributeError) as exc:
+        from collectors import evtx
+    except ImportError as exc:
         raise Unavailable(f"The EVTX parser is not available in this installation ({exc}).") from exc
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         raise InvalidInput(f"Not a readable file: {', '.join(missing)}. Check the paths.")
+    stats = [evtx.EvtxStats(str(p)) for p in paths]
 
     def events() -> Iterator[Event]:
-        for path in paths:
-            yield from iter_evtx_events(Path(path))
+        for path, st in zip(paths, stats, strict=True):
+            yield from evtx.iter_evtx_events(Path(path), st)
 
-    summary = ship_events(settings, store, events(), source="evtx", progress=progress)
-    return ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths]})
+    summary = ship_events(settings, store, events(), source="evtx", progress=progress,
+                          parse_failures=lambda: sum(st.errors for st in stats))
+    samples = [f"{st.path}: {reason}" for st in stats for reason in st.error_samples][:10]
+    return ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths], "warnings": samples})
 
 
 # -- daemon ----------------------------------------------------------------------------------

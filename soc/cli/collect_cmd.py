@@ -38,6 +38,8 @@ def _emit_summary(c: CliContext, summary: service.ShipSummary) -> None:
     human = t("collect.summary", lang, read=summary.read, shipped=summary.shipped,
               duplicates=summary.duplicates, dead_lettered=summary.dead_lettered, failed=summary.failed,
               parse_failures=summary.parse_failures, seconds=summary.seconds)
+    for warning in summary.warnings:
+        human += "\n  " + warning
     if summary.error:
         human += "\n" + t("collect.summary_error", lang, error=summary.error)
     c.emit(summary.to_dict(), human)
