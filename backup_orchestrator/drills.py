@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -147,6 +148,11 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
         else:
             checks.skip("files_count", "nothing restored")
             checks.skip("files_digests", "nothing restored")
+    if plan.postgres is not None and restic is not None:
+        if restic_ok:
+            checks.run("postgres_dump", lambda: _pg_archive(ctx, fm or {}, scratch))
+        else:
+            checks.skip("postgres_dump", "nothing restored")
     verify_s = time.monotonic() - t2
     rto = time.monotonic() - t0
 
@@ -310,6 +316,24 @@ def _files_digests(outcome: dict[str, Any]) -> str:
         raise CheckFailed(f"{len(outcome['mismatches'])} file(s) differ from their SHA-256 in the manifest, e.g. "
                           f"{outcome['mismatches'][0]}")
     return "all SHA-256 digests match"
+
+
+def _pg_archive(ctx: BackupContext, manifest: dict[str, Any], scratch: Path) -> str:
+    dumps = [name for name in manifest.get("files", {}) if name.endswith(".dump") and "/postgres/" in name]
+    if not dumps:
+        raise CheckFailed("the recovery point holds no pg_dump archive")
+    binary = shutil.which(str(ctx.settings.backup.pg_dump_binary).replace("pg_dump", "pg_restore")) or \
+        shutil.which("pg_restore")
+    if not binary:
+        raise CheckFailed("pg_restore is not installed, so the archive cannot be read")
+    entries = 0
+    for name in dumps:
+        proc = subprocess.run([binary, "--list", str(scratch / name.lstrip("/"))], capture_output=True, text=True,
+                              timeout=ctx.timeout, check=False)
+        if proc.returncode != 0:
+            raise CheckFailed(f"pg_restore cannot read {name}: {proc.stderr.strip()[-300:]}")
+        entries += sum(1 for ln in proc.stdout.splitlines() if ln and not ln.startswith(";"))
+    return f"{len(dumps)} pg_dump archive(s) readable, {entries} entries"
 
 
 def _cleanup(ctx: BackupContext, drill_prefix: str, scratch: Path) -> str:
