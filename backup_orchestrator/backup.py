@@ -41,6 +41,10 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
     except SocError as exc:
         doc["status"] = "failed"
         doc["error"] = exc.message
+    except OSError as exc:
+        # An unreadable source file or a vanished directory: record it, never leave a "running" run.
+        doc["status"] = "failed"
+        doc["error"] = f"{exc.filename or ''}: {exc.strerror or exc}. Check the plan's paths and their permissions."
     if doc["status"] == "success" and plan.offsite is not None:
         _stage(ctx, doc, "offsite", 0.8, "copying to the offsite repository")
         doc["offsite"] = copy_offsite(ctx, plan, doc, create=first_run)
