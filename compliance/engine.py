@@ -63,7 +63,7 @@ def host_commands(checks: Iterable[Check]) -> list[tuple[str, list[str]]]:
 
 
 def run_host_checks(target: Target, checks: Iterable[Check]) -> list[CheckResult]:
-    checks = [c for c in checks if c.kind == "host"]
+    checks = [c for c in checks if c.kind == "host" and target.platform in c.platforms]
     target.prefetch(host_commands(checks))
     return [_run_one(c, target.name, lambda rule: evaluate_host(target, rule)) for c in checks if c.kind == "host"]
 

@@ -53,6 +53,8 @@ class Target:
 
     name = "target"
     kind = "abstract"
+    # Checks declare the platforms they apply to; Windows or database targets add their own.
+    platform = "linux"
 
     def __init__(self) -> None:
         self._files: dict[str, bytes | None] = {}

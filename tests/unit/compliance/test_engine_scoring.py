@@ -133,3 +133,16 @@ def test_scheduled_job_is_registered_from_settings(offline_settings) -> None:  #
     assert schedule(scheduler, None, offline_settings.model_copy(update={"compliance": cfg}), None) is True  # type: ignore[arg-type]
     job = scheduler.get_job("compliance.scheduled_run")
     assert job is not None and job.func is scheduled_run
+
+
+def test_checks_for_other_platforms_are_not_run_on_linux(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from compliance.engine import run_host_checks
+    from compliance.targets import RootDirTarget
+
+    checks = parse_checks({"checks": [
+        {"id": "win-only", "items": ["L3-CES1-01"], "platforms": ["windows"],
+         "rules": [{"file_exists": {"path": "/x"}}], "remediation": "r"},
+        {"id": "linux", "items": ["L3-CES1-01"], "rules": [{"file_exists": {"path": "/x", "expect": "absent"}}],
+         "remediation": "r"}]}, "t.yaml")
+    results = run_host_checks(RootDirTarget(tmp_path), checks)
+    assert [(r.check_id, r.result) for r in results] == [("linux", COMPLIANT)]
