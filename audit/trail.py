@@ -20,7 +20,7 @@ import orjson
 
 from audit.chain import GENESIS, authentic, check_chain, record_id, seal
 from core.auditing import Actor
-from core.errors import Conflict, InvalidInput, PermissionDenied, Unavailable
+from core.errors import Conflict, InvalidInput, PermissionDenied, SocError, Unavailable
 from core.es import Store
 from core.permissions import requires
 from core.settings import Settings
@@ -239,8 +239,13 @@ class AuditTrail:
         result = {"ok": not problems, "records": {"elasticsearch": len(es_records), "mirror": len(mirror)},
                   "first_problem": problems[0] if problems else None, "problems": problems,
                   "verified_at": iso(self.clock())}
-        self.record(actor, "audit.verify", self.index, outcome="success" if not problems else "failure",
-                    detail={"problems": len(problems)})
+        try:
+            self.record(actor, "audit.verify", self.index, outcome="success" if not problems else "failure",
+                        detail={"problems": len(problems)})
+        except SocError as exc:
+            # A broken trail may refuse new records; the finding matters more than recording it.
+            result["recorded"] = False
+            result["record_error"] = exc.message
         return result
 
     # -- retention --------------------------------------------------------------------------

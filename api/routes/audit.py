@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import current_actor, get_auditor, uses
 from audit.trail import AuditTrail
@@ -50,6 +50,8 @@ class VerifyOut(BaseModel):
     first_problem: Problem | None = None
     problems: list[Problem]
     verified_at: str
+    recorded: bool = Field(True, description="False when the trail refused to record this verification")
+    record_error: str | None = None
 
 
 def _trail(auditor: Any = Depends(get_auditor)) -> AuditTrail:

@@ -174,3 +174,12 @@ def test_purge_of_old_records_keeps_the_chain_verifiable(settings: Settings, sto
     store.delete(trail.index, record_id(4), refresh=True)
     problem = _problems(trail)["elasticsearch"]
     assert (problem["kind"], problem["seq"]) == ("deleted", 1)
+
+
+def test_corrupt_last_mirror_line_is_reported_and_blocks_new_records(trail: AuditTrail) -> None:
+    lines = _mirror_lines(trail)
+    lines[-1] = lines[-1][:40]
+    _write_mirror(trail, lines)
+    result = trail.verify(actor=AUDITOR)
+    assert result["first_problem"]["source"] == "mirror" and result["first_problem"]["position"] == N
+    assert result["recorded"] is False and "mirror" in result["record_error"]
