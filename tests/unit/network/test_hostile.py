@@ -139,3 +139,28 @@ def test_fragment_and_reassembly_bounds(tmp_path: Path) -> None:
     events, summary = read_captures([g.write_pcap(tmp_path / "f.pcap", [(1.0, first), (1.1, second), (1.2, lone)])])
     flows = [e for e in events if e.dataset == "network.flow"]
     assert len(flows) == 1 and flows[0].doc["destination"]["port"] == 53
+
+
+def test_mutated_real_captures_never_crash(shared_dir: Path, tmp_path: Path) -> None:
+    """Seeded byte flips and truncations of real samples: every run ends with a summary."""
+    import random
+
+    samples = [shared_dir / "pcaps" / "tests" / name for name in (
+        "dns/dns-tcp-www-google-com/dns.pcap", "bug-4810/pppoe-session-http.pcap", "tls/tls-subjectaltname/input.pcap",
+        "dns-over-http2-post/dns_over_https_POST.pcap", "arp/detect-arp-04-vxlan/vxlan-arp.pcap")]
+    rng = random.Random(20261126)
+    target = tmp_path / "mutant.pcap"
+    runs = 0
+    for _ in range(100):
+        data = bytearray(rng.choice(samples).read_bytes())
+        if rng.random() < 0.3:
+            data = data[:rng.randrange(24, len(data))]
+        for _flip in range(rng.randint(1, 200)):
+            data[rng.randrange(24, len(data))] = rng.randrange(256)
+        target.write_bytes(bytes(data))
+        reader = CaptureReader()
+        for _event in reader.read([[target]]):
+            pass
+        assert reader.summary().packets >= 0
+        runs += 1
+    assert runs == 100
