@@ -56,6 +56,11 @@ def _parse_time(text: str, field: str) -> str:
                            detail=[{"field": field, "message": "not an ISO 8601 time"}]) from exc
 
 
+def _seq_of(record: dict[str, Any]) -> int:
+    seq = record.get("seq")
+    return seq if isinstance(seq, int) else -1
+
+
 class AuditTrail:
     def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
@@ -224,15 +229,15 @@ class AuditTrail:
         mirror_problem = check_chain(self._secret, mirror)
         if mirror_problem:
             problems.append(mirror_problem.to_dict("mirror"))
-        es_last = es_records[-1]["seq"] if es_records else start_seq - 1
-        mirror_last = mirror[-1]["seq"] if mirror else 0
+        es_last = _seq_of(es_records[-1]) if es_records else start_seq - 1
+        mirror_last = _seq_of(mirror[-1]) if mirror else 0
         if not es_problem and not mirror_problem and es_last != mirror_last:
             shorter, n = (("elasticsearch", es_last) if es_last < mirror_last else ("mirror", mirror_last))
             problems.append({"source": shorter, "kind": "deleted", "position": n + 1, "seq": n + 1,
                              "record_id": record_id(n + 1),
                              "message": f"record seq={n + 1} and later are missing from the {shorter} copy "
                                         f"(the other copy ends at seq={max(es_last, mirror_last)})."})
-        elif not es_problem and not mirror_problem and es_records and es_records[-1]["hash"] != mirror[-1]["hash"]:
+        elif not es_problem and not mirror_problem and es_records and es_records[-1].get("hash") != mirror[-1].get("hash"):
             problems.append({"source": "mirror", "kind": "modified", "position": len(mirror),
                              "seq": mirror[-1].get("seq"), "record_id": None,
                              "message": "the two copies end in different records."})
