@@ -454,3 +454,13 @@ class IdentityService:
         self.auditor.record(actor, "users.apikey_revoke", doc["_source"].get("username", "?"),
                             detail={"key_id": key_id})
         return {"id": key_id, "revoked": True}
+
+
+def ensure_initial_admin(settings: Settings, store: Store, auditor: Auditor) -> str | None:
+    """For the composition root (``soc up``): the generated admin password, or None if the admin exists."""
+    return IdentityService(settings, store, auditor).ensure_initial_admin()
+
+
+def ensure_demo_users(settings: Settings, store: Store, auditor: Auditor) -> dict[str, str]:
+    """For ``soc up`` in demo mode: ``{"analyst": password, "auditor": ..., "sysadmin": ...}``."""
+    return IdentityService(settings, store, auditor).ensure_demo_users()
