@@ -210,8 +210,8 @@ def _latest_good(ctx: PlatformContext, index: str, preferred: tuple[str, ...]) -
 
 
 def _recent(ctx: PlatformContext, index: str, limit: timedelta, label: str) -> RuleOutcome:
-    stamp, field, seen = _latest_good(ctx, index, ("finished_at", "ended_at", "completed_at", "@timestamp", "time",
-                                                   "started_at"))
+    stamp, field, seen = _latest_good(ctx, index, ("ended", "finished_at", "ended_at", "completed_at", "@timestamp",
+                                                   "time", "started", "started_at"))
     ok = stamp is not None and ctx.now - parse_iso(stamp) <= limit
     text = (f"latest successful {label}: {stamp or 'none'} ({seen} records read from {index}, by {field or 'no date field'}); "
             f"required within {limit.total_seconds() / 3600:.0f} h")
@@ -220,6 +220,22 @@ def _recent(ctx: PlatformContext, index: str, limit: timedelta, label: str) -> R
 
 def backups_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
     return _recent(ctx, ctx.settings.index("backups-runs"), timedelta(hours=float(p.get("max_age_hours", 48))), "backup")
+
+
+def offsite_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
+    index = ctx.settings.index("backups-runs")
+    field = _pick(_date_fields(ctx, index), ("ended", "finished_at", "@timestamp", "started"))
+    limit = timedelta(hours=float(p.get("max_age_hours", 48)))
+    latest = None
+    if field:
+        resp = ctx.store.search(index, {"size": 1, "query": {"terms": {"offsite.status": sorted(GOOD_STATUS)}},
+                                        "sort": [{field: {"order": "desc"}}]})
+        hits = resp["hits"]["hits"]
+        latest = _get(hits[0]["_source"], field) if hits else None
+    ok = latest is not None and ctx.now - parse_iso(str(latest)) <= limit
+    text = (f"latest backup copied off-site: {latest or 'none'} (from {index}); required within "
+            f"{limit.total_seconds() / 3600:.0f} h")
+    return RuleOutcome(ok, text, (_ev(ctx, f"index:{index} offsite.status", {"latest": latest}, text),))
 
 
 def drills_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
@@ -260,7 +276,7 @@ def compliance_regular(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
 PROBES: dict[str, Callable[[PlatformContext, dict[str, Any]], RuleOutcome]] = {
     "assets_reporting": assets_reporting, "event_retention": event_retention, "event_fields": event_fields,
     "detections_active": detections_active, "audit_trail": audit_trail, "backups_recent": backups_recent,
-    "drills_recent": drills_recent, "auth_settings": auth_settings, "compliance_regular": compliance_regular,
+    "drills_recent": drills_recent, "offsite_recent": offsite_recent, "auth_settings": auth_settings, "compliance_regular": compliance_regular,
 }
 
 

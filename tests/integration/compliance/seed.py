@@ -45,11 +45,18 @@ def seed_platform(store: Store, prefix: str, now: datetime, *, healthy: bool) ->
                                                  "outcome": "success" if healthy else "failure"}, refresh=True)
         prev = h
 
-    store.ensure_index(f"{prefix}-backups-runs", mappings={"properties": {"finished_at": {"type": "date"}}})
-    store.put(f"{prefix}-backups-runs", "b1", {"status": "success", "finished_at": iso(now - timedelta(hours=70))},
-              refresh=True)
+    # Field names as the backup orchestrator writes them (flat: status, started, ended).
+    date = {"type": "date"}
+    kw = {"type": "keyword"}
+    store.ensure_index(f"{prefix}-backups-runs", mappings={"properties": {
+        "@timestamp": date, "started": date, "ended": date, "status": kw, "offsite": {"properties": {"status": kw}}}})
+    store.put(f"{prefix}-backups-runs", "b1", {"status": "success", "ended": iso(now - timedelta(hours=70)),
+                                               "@timestamp": iso(now - timedelta(hours=71))}, refresh=True)
     store.put(f"{prefix}-backups-runs", "b2", {"status": "success" if healthy else "failed",
-                                               "finished_at": iso(now - timedelta(hours=3))}, refresh=True)
-    store.ensure_index(f"{prefix}-backups-drills", mappings={"properties": {"finished_at": {"type": "date"}}})
+                                               "offsite": {"status": "success" if healthy else "failed"},
+                                               "ended": iso(now - timedelta(hours=3)),
+                                               "@timestamp": iso(now - timedelta(hours=4))}, refresh=True)
+    store.ensure_index(f"{prefix}-backups-drills", mappings={"properties": {"@timestamp": date, "ended": date,
+                                                                            "status": kw}})
     store.put(f"{prefix}-backups-drills", "d1", {"status": "passed" if healthy else "failed",
-                                                 "finished_at": iso(now - timedelta(days=20))}, refresh=True)
+                                                 "ended": iso(now - timedelta(days=20))}, refresh=True)

@@ -40,7 +40,7 @@ def test_platform_checks_fail_on_unhealthy_data(settings: Settings, store: Store
     s = s.model_copy(update={"api": s.api.model_copy(update={"lockout_threshold": 10, "idle_timeout_minutes": 120})})
     results = {r.check_id: r for r in run_platform_checks(PlatformContext(store, s, now), PLATFORM)}
     for cid in ("plat-assets-reporting", "plat-event-retention", "plat-detections-active", "plat-audit-trail",
-                "plat-backups-recent", "plat-drill-recent", "plat-auth-settings", "plat-compliance-regular"):
+                "plat-backups-recent", "plat-drill-recent", "plat-offsite-copy", "plat-auth-settings", "plat-compliance-regular"):
         assert results[cid].result == NON_COMPLIANT, f"{cid}: {results[cid].detail}"
     assert "db-01" in results["plat-assets-reporting"].detail
     assert "gap" in results["plat-audit-trail"].detail
