@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from core.auditing import Actor
 from core.es import Store
@@ -33,6 +33,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 INITIAL_PASSWORD = "Initial#Pass2026x"
 PASSWORD = "Console#Works2026y"
+
+# The machine is shared and every API write waits for a refresh: give assertions room.
+expect.set_options(timeout=15_000)
 
 # username -> role; "newbie" keeps the initial password so the first-login change is tested.
 USERS = {"ana": "analyst", "aud": "auditor", "sam": "sysadmin", "adm": "admin", "newbie": "analyst",

@@ -47,6 +47,18 @@ def test_analyst_triages_and_closes_an_alert(page: Page, console: Console) -> No
     for alert_id in selected:
         expect(page.locator(f"tr[data-id='{alert_id}'] .status")).to_have_attribute("data-status", "acknowledged")
 
+    # The selection is cleared after an action; select the same two again and assign them.
+    expect(page.get_by_test_id("alerts-selected")).to_contain_text("0")
+    page.locator("body").press("k")
+    page.locator("body").press("x")
+    page.locator("body").press("j")
+    page.locator("body").press("x")
+    page.get_by_test_id("bulk-assign").click()
+    page.get_by_test_id("assign-dialog-assignee").fill("newbie")
+    page.get_by_test_id("assign-dialog-ok").click()
+    for alert_id in selected:
+        expect(page.locator(f"tr[data-id='{alert_id}'] td").last).to_have_text("newbie")
+
     # Bulk close asks for a reason; cancelling changes nothing.
     page.locator("body").press("x")
     page.get_by_test_id("bulk-close").click()
@@ -56,6 +68,7 @@ def test_analyst_triages_and_closes_an_alert(page: Page, console: Console) -> No
     # Enter opens the alert under the cursor.
     page.locator("body").press("k")
     target = page.locator("tr.cursor").get_attribute("data-id")
+    assert target is not None
     page.locator("body").press("Enter")
     wait_ready(page, "alert")
     detail = page.get_by_test_id("alert-detail")

@@ -45,9 +45,9 @@ def test_auditor_runs_compliance_and_downloads_the_pdf(page: Page, console: Cons
     pending.first.get_by_test_id("assess-button").click()
     page.get_by_test_id("assess-result").select_option("符合")
     page.get_by_test_id("assess-note").fill("机房门禁记录已检查,见附件。")
-    evidence = tmp_path / "门禁记录.txt"
-    evidence.write_text("2026-11 access log reviewed\n", encoding="utf-8")
-    page.get_by_test_id("assess-file").set_input_files(str(evidence))
+    attachment = tmp_path / "门禁记录.txt"
+    attachment.write_text("2026-11 access log reviewed\n", encoding="utf-8")
+    page.get_by_test_id("assess-file").set_input_files(str(attachment))
     page.get_by_test_id("assess-ok").click()
     expect(page.get_by_test_id("flash-success").filter(has_text="人工评估已保存")).to_be_visible()
     wait_ready(page, "compliance")
