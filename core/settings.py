@@ -96,10 +96,15 @@ class CollectSettings(_Section):
 
 
 class DetectSettings(_Section):
-    rules_dirs: list[Path] = Field(default_factory=list)
-    interval_seconds: int = Field(60, gt=0)
+    rules_dirs: list[Path] = Field(default_factory=list, description="extra Sigma rule dirs/zips for `soc up`")
+    interval_seconds: int = Field(60, gt=0, description="default run interval of a rule")
+    tick_seconds: int = Field(15, gt=0, description="how often the scheduler job looks for due rules")
     max_alerts_per_run: int = Field(1000, gt=0)
-    lease_seconds: int = Field(120, gt=0)
+    lease_seconds: int = Field(60, gt=0, description="a dead scheduler's rules are taken over after this")
+    settle_seconds: float = Field(5.0, ge=0, description="window end lags now by this (refresh + bulk)")
+    partitions: int = Field(8, gt=0, le=256, description="rule set partitions leased by schedulers")
+    batch_size: int = Field(100, gt=0, le=1000, description="searches per _msearch request")
+    initial_lookback_seconds: int = Field(3600, ge=0, description="first window of a new rule")
 
 
 class AuditSettings(_Section):

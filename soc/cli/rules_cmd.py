@@ -1,7 +1,272 @@
-"""`soc rules` commands."""
+"""`soc rules` commands: import/lint Sigma rules, list, enable, suppression, exceptions, test, run."""
 
 from __future__ import annotations
 
-import click
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-COMMANDS: list[click.Command] = []
+import click
+import orjson
+
+from core.auditing import MemoryAuditor
+from core.errors import InvalidInput
+from core.ids import stable_id
+from soc.cli.context import CliContext, json_option, pass_ctx
+
+MAX_JSON_LINE = 16 * 1024 * 1024
+
+
+def _auditor(ctx: CliContext) -> Any:
+    """The real audit trail when the audit domain offers one, else an in-memory stand-in."""
+    try:
+        from audit.service import trail_for  # type: ignore[import-not-found,unused-ignore]
+
+        return trail_for(ctx.settings, ctx.store())
+    except Exception:
+        return MemoryAuditor()
+
+
+def _lint_text(report: dict[str, Any], verbose: bool) -> str:
+    s = report["summary"]
+    lines = [f"rules: {s['total']}  loaded: {s['loaded']}  rejected: {s['rejected']}"]
+    for reason, n in s.get("rejected_by_reason", {}).items():
+        lines.append(f"  rejected ({reason}): {n}")
+    if "stored" in s:
+        st = s["stored"]
+        lines.append(f"stored: {st['created']} new, {st['updated']} updated, {st['unchanged']} unchanged")
+    for e in report["entries"]:
+        if e["status"] == "rejected":
+            lines.append(f"REJECTED {e['source']} [{e['rule_id'] or '-'}] {e['category']}: {e['reason']}")
+        elif verbose:
+            lines.append(f"loaded   {e['source']} [{e['rule_id']}] {e['title']}")
+            lines.extend(f"         warning: {w}" for w in e["warnings"])
+    return "\n".join(lines)
+
+
+@click.group("rules")
+def rules() -> None:
+    """Sigma detection rules: import, lint, enable, exceptions, test, run."""
+
+
+@rules.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--disabled", is_flag=True, help="Store the rules disabled.")
+@click.option("--no-validate", is_flag=True, help="Skip validation of compiled queries on Elasticsearch.")
+@click.option("-v", "--verbose", is_flag=True, help="List loaded rules and warnings too.")
+@json_option
+@pass_ctx
+def import_cmd(ctx: CliContext, paths: tuple[Path, ...], disabled: bool, no_validate: bool, verbose: bool) -> None:
+    """Import rules from directories, .zip files or .yml files; prints the lint report."""
+    from detections.service import import_rules
+
+    report = import_rules(ctx.store(), ctx.settings.index_prefix, list(paths), actor=ctx.actor,
+                          auditor=_auditor(ctx), enabled=not disabled, validate=not no_validate)
+    ctx.emit(report, _lint_text(report, verbose))
+
+
+@rules.command("lint")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-v", "--verbose", is_flag=True)
+@json_option
+@pass_ctx
+def lint_cmd(ctx: CliContext, paths: tuple[Path, ...], verbose: bool) -> None:
+    """Check rules without storing them (no Elasticsearch needed)."""
+    from detections.service import lint
+
+    rep = lint(list(paths))
+    report = {"summary": rep.summary(), "entries": [e.to_dict() for e in rep.entries]}
+    ctx.emit(report, _lint_text(report, verbose))
+
+
+@rules.command("list")
+@click.option("--enabled/--disabled", "enabled", default=None, help="Only enabled / disabled rules.")
+@click.option("--level", type=click.Choice(["informational", "low", "medium", "high", "critical"]))
+@click.option("--search", "text", help="Substring of title or id.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=500)
+@json_option
+@pass_ctx
+def list_cmd(ctx: CliContext, enabled: bool | None, level: str | None, text: str | None, limit: int) -> None:
+    """List stored rules with their run statistics."""
+    from detections.service import list_rules
+
+    docs = list_rules(ctx.store(), ctx.settings.index_prefix, actor=ctx.actor, enabled=enabled, level=level,
+                      text=text, limit=limit)
+    lines = [f"{'on ' if d.get('enabled') else 'off'} {d['id']}  {d.get('level', ''):<8} "
+             f"alerts={(d.get('stats') or {}).get('total_alerts', 0)}  {d.get('title', '')}" for d in docs]
+    ctx.emit(docs, "\n".join(lines) or "no rules")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@json_option
+@pass_ctx
+def show_cmd(ctx: CliContext, rule_id: str) -> None:
+    """Show one rule: definition, compiled query, exceptions, statistics."""
+    from detections.service import get_rule
+
+    ctx.emit(get_rule(ctx.store(), ctx.settings.index_prefix, rule_id, actor=ctx.actor))
+
+
+def _toggle(ctx: CliContext, ids: tuple[str, ...], enabled: bool) -> None:
+    from detections.service import set_enabled
+
+    results = set_enabled(ctx.store(), ctx.settings.index_prefix, list(ids), enabled, actor=ctx.actor,
+                          auditor=_auditor(ctx))
+    ctx.emit(results, "\n".join(f"{r['id']}: {'ok' if r['ok'] else r['error']}" for r in results))
+    if not all(r["ok"] for r in results):
+        raise InvalidInput("Some rules could not be changed (see above).")
+
+
+@rules.command("enable")
+@click.argument("rule_ids", nargs=-1, required=True)
+@json_option
+@pass_ctx
+def enable_cmd(ctx: CliContext, rule_ids: tuple[str, ...]) -> None:
+    """Enable rules."""
+    _toggle(ctx, rule_ids, True)
+
+
+@rules.command("disable")
+@click.argument("rule_ids", nargs=-1, required=True)
+@json_option
+@pass_ctx
+def disable_cmd(ctx: CliContext, rule_ids: tuple[str, ...]) -> None:
+    """Disable rules."""
+    _toggle(ctx, rule_ids, False)
+
+
+@rules.command("suppress")
+@click.argument("rule_id")
+@click.option("--by", "fields", multiple=True, help="Entity field to group by (repeatable), e.g. source.ip.")
+@click.option("--window", default="5m", show_default=True, help="Suppression window (30s, 10m, 1h).")
+@click.option("--off", is_flag=True, help="Remove suppression.")
+@json_option
+@pass_ctx
+def suppress_cmd(ctx: CliContext, rule_id: str, fields: tuple[str, ...], window: str, off: bool) -> None:
+    """Group a rule's alerts by entity fields within a window."""
+    from detections.service import set_suppression
+
+    if not off and not fields:
+        raise InvalidInput("Give at least one --by FIELD, or --off to remove suppression.")
+    doc = set_suppression(ctx.store(), ctx.settings.index_prefix, rule_id, [] if off else list(fields), window,
+                          actor=ctx.actor, auditor=_auditor(ctx))
+    ctx.emit({"id": rule_id, "suppression": doc.get("suppression")}, f"{rule_id}: suppression {doc.get('suppression')}")
+
+
+@rules.group("exceptions")
+def exceptions() -> None:
+    """Per-rule allow-list conditions (versioned)."""
+
+
+@exceptions.command("add")
+@click.argument("rule_id")
+@click.option("--field", required=True, help="ECS field, e.g. user.name.")
+@click.option("--op", type=click.Choice(["equals", "contains", "startswith", "endswith", "cidr", "regex"]),
+              default="equals", show_default=True)
+@click.option("--value", "values", multiple=True, required=True, help="Value (repeatable: any of them).")
+@click.option("--comment", default="")
+@json_option
+@pass_ctx
+def exc_add(ctx: CliContext, rule_id: str, field: str, op: str, values: tuple[str, ...], comment: str) -> None:
+    """Add an exception: events matching it raise no alert for this rule."""
+    from detections.service import add_exception
+
+    out = add_exception(ctx.store(), ctx.settings.index_prefix, rule_id, field, op, list(values), actor=ctx.actor,
+                        auditor=_auditor(ctx), comment=comment)
+    ctx.emit(out, f"added exception {out['exception']['id']} (version {out['exceptions_version']})")
+
+
+@exceptions.command("list")
+@click.argument("rule_id")
+@json_option
+@pass_ctx
+def exc_list(ctx: CliContext, rule_id: str) -> None:
+    """List a rule's exceptions."""
+    from detections.service import list_exceptions
+
+    out = list_exceptions(ctx.store(), ctx.settings.index_prefix, rule_id, actor=ctx.actor)
+    lines = [f"version {out['exceptions_version']}"] + [
+        f"{e['id']}  {e['field']} {e['op']} {', '.join(e['values'])}  {e.get('comment', '')}" for e in out["exceptions"]]
+    ctx.emit(out, "\n".join(lines))
+
+
+@exceptions.command("remove")
+@click.argument("rule_id")
+@click.argument("exception_id")
+@json_option
+@pass_ctx
+def exc_remove(ctx: CliContext, rule_id: str, exception_id: str) -> None:
+    """Remove an exception by id."""
+    from detections.service import remove_exception
+
+    out = remove_exception(ctx.store(), ctx.settings.index_prefix, rule_id, exception_id, actor=ctx.actor,
+                           auditor=_auditor(ctx))
+    ctx.emit(out, f"removed {exception_id} (version {out['exceptions_version']})")
+
+
+def read_event_files(paths: list[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Sample events for `rules test`: EVTX, JSON lines (ECS documents) or log files (collectors)."""
+    from collectors.evtx import iter_evtx_events
+
+    for path in paths:
+        suffix = path.suffix.lower()
+        if suffix == ".evtx":
+            for ev in iter_evtx_events(path):
+                yield ev.id, ev.doc
+        elif suffix in (".json", ".jsonl", ".ndjson"):
+            with path.open("rb") as fh:
+                for lineno, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    if len(line) > MAX_JSON_LINE:
+                        raise InvalidInput(f"{path}:{lineno}: line longer than {MAX_JSON_LINE} bytes.")
+                    try:
+                        doc = orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        raise InvalidInput(f"{path}:{lineno}: not JSON ({exc}). Give one ECS document per line.") from exc
+                    if not isinstance(doc, dict):
+                        raise InvalidInput(f"{path}:{lineno}: expected a JSON object.")
+                    yield stable_id("jsonl", str(path.resolve()), lineno), doc
+        else:
+            from collectors.inputs.files import iter_file_events
+
+            for ev in iter_file_events(path):
+                yield ev.id, ev.doc
+
+
+@rules.command("test")
+@click.argument("rule")
+@click.option("--events", "event_files", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="EVTX, JSON lines or log file (repeatable).")
+@click.option("--max-matches", type=click.IntRange(0, 10000), default=1000)
+@json_option
+@pass_ctx
+def test_cmd(ctx: CliContext, rule: str, event_files: tuple[Path, ...], max_matches: int) -> None:
+    """Run RULE (a Sigma file or a loaded rule id) against sample events; show the matches."""
+    from detections.service import test_rule
+
+    out = test_rule(ctx.store(), ctx.settings.index_prefix, rule, read_event_files(list(event_files)),
+                    actor=ctx.actor, max_matches=max_matches)
+    human = [f"{out['rule']['title']} ({out['rule']['id']}): {out['match_count']} of {out['events']} events match"]
+    for m in out["matches"][:20]:
+        human.append(f"  {m.get('@timestamp')}  {orjson.dumps(m).decode()[:200]}")
+    ctx.emit(out, "\n".join(human))
+
+
+@rules.command("run-once")
+@click.option("--force", is_flag=True, help="Run every rule now, ignoring intervals.")
+@json_option
+@pass_ctx
+def run_once_cmd(ctx: CliContext, force: bool) -> None:
+    """Run one detection cycle (what the scheduler does every tick)."""
+    from detections.jobs import detection_cycle
+
+    result = detection_cycle(ctx.settings, ctx.store(), _auditor(ctx), force=force)
+    out = result.to_dict() | {"results": [r.__dict__ for r in result.results if r.error or r.alerts_created]}
+    ctx.emit(out, f"ran {result.rules_run} rules in {result.took_ms} ms (partitions {list(result.partitions)}): "
+                  f"{result.alerts_created} new alerts, {result.errors} errors")
+
+
+COMMANDS: list[click.Command] = [rules]

@@ -1,0 +1,145 @@
+"""Turning matching events into alert documents (``core.alerting.build_alert``) and writing them.
+
+Alert ids are ``stable_id("alert", rule id, key)`` where key is the event id, or for suppressed
+rules ``group values|window start``, or for correlations ``group values|first event time``, so
+a rerun over the same window creates nothing new.
+
+Fields added to ``build_alert``'s document (read by the triage API):
+``rule.version``/``rule.type``, ``threat.technique.id``/``threat.tactic.name`` (ATT&CK from the
+rule tags), ``alert.group_key``, ``alert.suppressed_count``/``first_seen``/``last_seen`` (set
+for suppressed and correlation alerts) and ``alert.last_event_ingested`` (suppression watermark).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.alerting import alerts_index, build_alert
+from core.errors import Conflict
+from core.es import Store
+from core.schema import get_field
+from core.timeutil import iso, parse_iso, utcnow
+from detections.models import CompiledRule
+
+ENTITY_FIELDS = ("host.name", "host.ip", "user.name", "source.ip", "source.port", "destination.ip",
+                 "destination.port", "process.name", "process.pid", "process.command_line")
+
+
+def entities(event: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for dotted in ENTITY_FIELDS:
+        value = get_field(event, dotted)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = value[0] if value else None
+            if value is None:
+                continue
+        top, _, leaf = dotted.partition(".")
+        out.setdefault(top, {})[leaf] = value
+    return out
+
+
+def _threat(rule: CompiledRule) -> dict[str, Any]:
+    return {"technique": {"id": rule.techniques}, "tactic": {"name": rule.tactics}}
+
+
+def event_alert(rule: CompiledRule, hit: Mapping[str, Any], *, key: str | None = None,
+                reason: str | None = None) -> tuple[str, dict[str, Any]]:
+    src = hit.get("_source") or {}
+    event = src.get("event") or {}
+    alert_id, doc = build_alert(
+        rule_id=rule.id, rule_name=rule.title, level=rule.level,
+        reason=reason or f"{rule.title}: event {hit.get('_id')} matched",
+        key=key or str(hit.get("_id")), tags=list(rule.tags), entities=entities(src), event=src,
+        event_ref={"id": hit.get("_id"), "index": hit.get("_index"), "ingested": event.get("ingested")},
+        timestamp=iso(utcnow()),
+    )
+    doc["rule"].update({"version": rule.version, "type": rule.kind})
+    doc["threat"] = _threat(rule)
+    ts = src.get("@timestamp")
+    if ts:
+        doc["alert"]["first_seen"] = doc["alert"]["last_seen"] = ts
+    return alert_id, doc
+
+
+def write_alerts(store: Store, prefix: str, alerts: list[tuple[str, dict[str, Any]]]) -> tuple[int, int]:
+    """Create alerts; returns (created, already there). Raises if any was rejected."""
+    if not alerts:
+        return 0, 0
+    index = alerts_index(prefix)
+    result = store.bulk_create([(index, aid, doc) for aid, doc in alerts], refresh="wait_for")
+    problems = result.rejected + result.retry
+    if problems:
+        raise RuntimeError(f"{len(problems)} alerts not written: {problems[0].error}")
+    return result.created, result.exists
+
+
+def suppressed_alerts(store: Store, prefix: str, rule: CompiledRule, hits: list[dict[str, Any]]) -> int:
+    """Group hits by the suppression fields within clock-aligned windows; one alert per group.
+
+    The surviving alert counts the others in ``alert.suppressed_count``; ``last_event_ingested``
+    makes a rerun of the same window count nothing twice (no scripts on the core node, so
+    updates are read-modify-write with ``if_seq_no``).
+    """
+    assert rule.suppression is not None
+    window = max(1, rule.suppression.window_seconds)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for hit in hits:
+        src = hit.get("_source") or {}
+        values = [str(get_field(src, f)) for f in rule.suppression.fields]
+        ts = src.get("@timestamp") or (src.get("event") or {}).get("ingested")
+        try:
+            epoch = int(parse_iso(str(ts)).timestamp())
+        except ValueError:
+            epoch = 0
+        bucket = epoch - epoch % window
+        groups.setdefault("|".join(values) + f"|{bucket}", []).append(hit)
+    created = 0
+    index = alerts_index(prefix)
+    for key, group in groups.items():
+        group.sort(key=lambda h: ((h["_source"].get("event") or {}).get("ingested") or "", h["_id"]))
+        created += _upsert_group(store, index, rule, key, group)
+    return created
+
+
+def _ingested(hit: Mapping[str, Any]) -> str:
+    return str(((hit.get("_source") or {}).get("event") or {}).get("ingested") or "")
+
+
+def _upsert_group(store: Store, index: str, rule: CompiledRule, key: str, group: list[dict[str, Any]]) -> int:
+    first = group[0]
+    alert_id, doc = event_alert(rule, first, key=key,
+                                reason=f"{rule.title}: {len(group)} matching events grouped by "
+                                       f"{', '.join(rule.suppression.fields if rule.suppression else ())}")
+    times = [str(h["_source"].get("@timestamp") or "") for h in group]
+    doc["alert"].update({"group_key": key, "suppressed_count": len(group) - 1, "first_seen": min(times),
+                         "last_seen": max(times), "last_event_ingested": _ingested(group[-1])})
+    for _attempt in range(5):
+        existing = store.get(index, alert_id)
+        if existing is None:
+            try:
+                store.put(index, alert_id, doc, create=True, refresh="wait_for")
+                return 1
+            except Conflict:
+                continue
+        src = existing["_source"]["alert"]
+        watermark = str(src.get("last_event_ingested") or "")
+        fresh = [h for h in group if _ingested(h) > watermark]
+        if not fresh:
+            return 0
+        fresh_times = [str(h["_source"].get("@timestamp") or "") for h in fresh]
+        partial = {"alert": {
+            "suppressed_count": int(src.get("suppressed_count") or 0) + len(fresh),
+            "first_seen": min([str(src.get("first_seen") or fresh_times[0])] + fresh_times),
+            "last_seen": max([str(src.get("last_seen") or "")] + fresh_times),
+            "last_event_ingested": _ingested(fresh[-1]), "updated": iso(utcnow()),
+        }}
+        try:
+            store.update(index, alert_id, partial, refresh="wait_for", if_seq_no=existing["_seq_no"],
+                         if_primary_term=existing["_primary_term"])
+            return 0
+        except Conflict:
+            continue
+    return 0

@@ -1,0 +1,241 @@
+"""One detection cycle: lease partitions, run their due rules in ``_msearch`` batches, write
+alerts, advance checkpoints.
+
+Gap-free: a rule's window is ``(checkpoint, now - settle]`` on ``event.ingested`` (when the event
+was written, not when it happened), so late events are still judged, a scheduler that was down
+backfills from its checkpoint, and each event falls in exactly one window per rule.
+
+HA: the rule set is split into partitions; a process runs a partition only while it holds its
+lease (a document updated with ``if_seq_no``). Checkpoints are committed with the lease's
+sequence number: if the lease was lost (the process stalled past it and a peer took over) the
+commit fails and the peer's run counts. A process killed mid-run leaves the checkpoint where it
+was; the peer reruns that window after the lease expires, and deterministic alert ids turn any
+repeated alert into a no-op.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.errors import Conflict, SocError
+from core.es import Store
+from core.timeutil import iso, parse_iso, utcnow
+from detections import repository as repo
+from detections.alerts import event_alert, suppressed_alerts, write_alerts
+from detections.correlation import run_correlation
+from detections.exceptions import compile_all
+from detections.models import CompiledRule, CycleResult, RuleRunResult
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    prefix: str
+    worker_id: str
+    interval_seconds: int = 60
+    lease_seconds: int = 60
+    settle_seconds: float = 5.0
+    partitions: int = 8
+    batch_size: int = 100
+    max_alerts_per_run: int = 1000
+    initial_lookback_seconds: int = 3600
+    search_timeout: str = "30s"
+    max_window_seconds: int = 7 * 86400
+
+    @classmethod
+    def from_settings(cls, settings: Any, worker_id: str) -> RunnerConfig:
+        d = settings.detect
+        return cls(prefix=settings.index_prefix, worker_id=worker_id, interval_seconds=d.interval_seconds,
+                   lease_seconds=d.lease_seconds, settle_seconds=d.settle_seconds, partitions=d.partitions,
+                   batch_size=d.batch_size, max_alerts_per_run=d.max_alerts_per_run,
+                   initial_lookback_seconds=d.initial_lookback_seconds)
+
+
+@dataclass
+class _Lease:
+    partition: int
+    seq_no: int
+    primary_term: int
+    checkpoints: dict[str, dict[str, Any]]
+
+
+def _acquire(store: Store, cfg: RunnerConfig, partition: int, now: datetime) -> _Lease | None:
+    index = repo.state_index(cfg.prefix)
+    doc_id = f"partition-{partition}"
+    until = iso(now + timedelta(seconds=cfg.lease_seconds))
+    existing = store.get(index, doc_id)
+    if existing is None:
+        body = {"partition": partition, "owner": cfg.worker_id, "lease_until": until, "updated": iso(now),
+                "checkpoints": {}}
+        try:
+            resp = store.put(index, doc_id, body, create=True, refresh=False)
+        except Conflict:
+            return None
+        return _Lease(partition, int(resp["_seq_no"]), int(resp["_primary_term"]), {})
+    src = existing["_source"]
+    lease_until = src.get("lease_until")
+    held_by_other = (src.get("owner") not in (None, cfg.worker_id) and lease_until
+                     and parse_iso(lease_until) > now)
+    if held_by_other:
+        return None
+    try:
+        resp = store.update(index, doc_id, {"owner": cfg.worker_id, "lease_until": until, "updated": iso(now)},
+                            if_seq_no=existing["_seq_no"], if_primary_term=existing["_primary_term"])
+    except Conflict:
+        return None
+    return _Lease(partition, int(resp["_seq_no"]), int(resp["_primary_term"]), dict(src.get("checkpoints") or {}))
+
+
+def _commit(store: Store, cfg: RunnerConfig, lease: _Lease, now: datetime) -> bool:
+    index = repo.state_index(cfg.prefix)
+    try:
+        # The whole checkpoints object is replaced: partial updates merge objects, and a rule
+        # removed from the set must not linger.
+        store.put(index, f"partition-{lease.partition}",
+                  {"partition": lease.partition, "owner": cfg.worker_id, "lease_until": iso(now), "updated": iso(now),
+                   "checkpoints": lease.checkpoints},
+                  if_seq_no=lease.seq_no, if_primary_term=lease.primary_term)
+        return True
+    except Conflict:
+        return False
+
+
+def _search_body(rule: CompiledRule, doc: dict[str, Any], lo: str, hi: str, size: int,
+                 timeout: str) -> dict[str, Any]:
+    must_not = compile_all(doc.get("exceptions"))
+    query: dict[str, Any] = {"bool": {"filter": [rule.query, {"range": {"event.ingested": {"gt": lo, "lte": hi}}}]}}
+    if must_not:
+        query["bool"]["must_not"] = must_not
+    return {"query": query, "size": size, "track_total_hits": True, "timeout": timeout,
+            "sort": [{"event.ingested": {"order": "asc", "unmapped_type": "date"}}, {"_doc": "asc"}]}
+
+
+def run_rules_window(store: Store, cfg: RunnerConfig, items: list[tuple[CompiledRule, dict[str, Any], str, str]]
+                     ) -> list[RuleRunResult]:
+    """Run query rules over their windows in ``_msearch`` batches; write their alerts."""
+    results: list[RuleRunResult] = []
+    size = min(cfg.max_alerts_per_run, 10000)
+    for start in range(0, len(items), cfg.batch_size):
+        batch = items[start:start + cfg.batch_size]
+        searches = [(rule.indices(cfg.prefix), _search_body(rule, doc, lo, hi, size, cfg.search_timeout))
+                    for rule, doc, lo, hi in batch]
+        began = time.monotonic()
+        try:
+            responses = store.msearch(searches)
+        except SocError as exc:
+            responses = [{"error": {"reason": exc.message}} for _ in batch]
+        took_batch = int((time.monotonic() - began) * 1000)
+        for (rule, _doc, lo, hi), resp in zip(batch, responses, strict=True):
+            results.append(_handle_response(store, cfg, rule, lo, hi, resp, took_batch))
+    return results
+
+
+def _handle_response(store: Store, cfg: RunnerConfig, rule: CompiledRule, lo: str, hi: str,
+                     resp: dict[str, Any], took_batch: int) -> RuleRunResult:
+    error = None
+    if "error" in resp:
+        err = resp["error"]
+        error = (err.get("root_cause") or [err])[0].get("reason") if isinstance(err, dict) else str(err)
+        error = str(error or err)
+    elif resp.get("timed_out"):
+        error = "search timed out; the window will be retried"
+    elif resp.get("_shards", {}).get("failed"):
+        failure = (resp["_shards"].get("failures") or [{}])[0]
+        error = str((failure.get("reason") or {}).get("reason") or "shard failure")
+    if error:
+        return RuleRunResult(rule.id, lo, hi, 0, 0, 0, took_batch, error)
+    hits = resp["hits"]["hits"]
+    total = int(resp["hits"]["total"]["value"])
+    took = int(resp.get("took", took_batch))
+    overflow = max(0, total - len(hits))
+    try:
+        if rule.suppression is not None and rule.suppression.fields:
+            created = suppressed_alerts(store, cfg.prefix, rule, hits)
+        else:
+            created, _dupes = write_alerts(store, cfg.prefix, [event_alert(rule, h) for h in hits])
+    except (SocError, RuntimeError) as exc:
+        return RuleRunResult(rule.id, lo, hi, total, 0, overflow, took, f"writing alerts failed: {exc}")
+    return RuleRunResult(rule.id, lo, hi, total, created, overflow, took)
+
+
+def _window_start(cp: dict[str, Any] | None, doc: dict[str, Any], now: datetime, cfg: RunnerConfig) -> str:
+    if cp and cp.get("checkpoint"):
+        return str(cp["checkpoint"])
+    start = now - timedelta(seconds=cfg.initial_lookback_seconds)
+    return iso(start)
+
+
+def _due(cp: dict[str, Any] | None, doc: dict[str, Any], now: datetime, cfg: RunnerConfig) -> bool:
+    if not cp or not cp.get("last_run"):
+        return True
+    interval = int(doc.get("interval_seconds") or cfg.interval_seconds)
+    # A little slack so a job firing every interval never skips a beat on jitter.
+    return (now - parse_iso(cp["last_run"])).total_seconds() >= interval * 0.9
+
+
+def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: bool = False,
+              rule_docs: list[dict[str, Any]] | None = None,
+              on_partition_done: Callable[[int], None] | None = None) -> CycleResult:
+    """One pass over every partition this process can lease. ``force`` ignores rule intervals."""
+    began = time.monotonic()
+    repo.ensure_indices(store, cfg.prefix)
+    docs = rule_docs if rule_docs is not None else repo.list_rule_docs(store, cfg.prefix, enabled_only=True)
+    by_partition: dict[int, list[dict[str, Any]]] = {}
+    for doc in docs:
+        if doc.get("enabled", True):
+            by_partition.setdefault(repo.partition_of(doc["id"], cfg.partitions), []).append(doc)
+    order = list(range(cfg.partitions))
+    random.Random(cfg.worker_id + iso(clock())).shuffle(order)
+    all_results: list[RuleRunResult] = []
+    leased: list[int] = []
+    for partition in order:
+        now = clock()
+        lease = _acquire(store, cfg, partition, now)
+        if lease is None:
+            continue
+        leased.append(partition)
+        hi_dt = now - timedelta(seconds=cfg.settle_seconds)
+        hi = iso(hi_dt)
+        query_items: list[tuple[CompiledRule, dict[str, Any], str, str]] = []
+        corr_items: list[tuple[CompiledRule, dict[str, Any], str, str]] = []
+        for doc in by_partition.get(partition, []):
+            cp = lease.checkpoints.get(doc["id"])
+            if not force and not _due(cp, doc, now, cfg):
+                continue
+            lo = _window_start(cp, doc, now, cfg)
+            if lo >= hi:
+                continue
+            rule = repo.from_doc(doc)
+            (corr_items if rule.kind == "correlation" else query_items).append((rule, doc, lo, hi))
+        results = run_rules_window(store, cfg, query_items)
+        results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run)
+                    for rule, _doc, lo, hi in corr_items]
+        for res in results:
+            entry = dict(lease.checkpoints.get(res.rule_id) or {})
+            entry["last_run"] = iso(now)
+            if res.error is None:
+                entry["checkpoint"] = res.window_end
+            lease.checkpoints[res.rule_id] = entry
+        live = {d["id"] for d in by_partition.get(partition, [])}
+        lease.checkpoints = {k: v for k, v in lease.checkpoints.items() if k in live}
+        committed = _commit(store, cfg, lease, clock())
+        if committed:
+            all_results.extend(results)
+            repo.update_stats(store, cfg.prefix, {
+                r.rule_id: {"last_run": iso(now), "last_duration_ms": r.took_ms, "hits": r.hits,
+                            "alerts": r.alerts_created, "overflow": r.overflow, "error": r.error,
+                            "window_end": r.window_end} for r in results})
+        if on_partition_done is not None:
+            on_partition_done(partition)
+    return CycleResult(
+        worker=cfg.worker_id, rules_run=len(all_results), partitions=tuple(sorted(leased)),
+        alerts_created=sum(r.alerts_created for r in all_results),
+        errors=sum(1 for r in all_results if r.error), took_ms=int((time.monotonic() - began) * 1000),
+        results=tuple(all_results),
+    )

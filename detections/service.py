@@ -1,0 +1,212 @@
+"""Detection operations users trigger (CLI and API call these; one function per action)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.auditing import Actor, Auditor
+from core.errors import InvalidInput, NotFound
+from core.es import Store
+from core.ids import stable_id
+from core.permissions import requires
+from core.schema import events_template
+from core.timeutil import iso, utcnow
+from detections import exceptions as exc_mod
+from detections import repository as repo
+from detections.loader import load_paths, load_sources, parse_duration
+from detections.models import CompiledRule, LintReport
+
+OWN_RULES_DIR = Path(__file__).resolve().parent / "rules"
+MAX_TEST_EVENTS = 100_000
+
+
+def lint(paths: Sequence[str | Path]) -> LintReport:
+    """Parse and compile without Elasticsearch (no permission needed: reads local files only)."""
+    return load_paths(paths)
+
+
+@requires("rules.manage")
+def import_rules(store: Store, prefix: str, paths: Sequence[str | Path], *, actor: Actor, auditor: Auditor,
+                 enabled: bool = True, validate: bool = True) -> dict[str, Any]:
+    """Load, lint, validate against Elasticsearch and store rules; returns the lint report."""
+    report = load_paths(paths)
+    rules = list(report.rules)
+    entries = list(report.entries)
+    if validate and rules:
+        rules, rejected = repo.validate_queries(store, prefix, rules)
+        bad = {e.rule_id for e in rejected}
+        entries = [e for e in entries if not (e.status == "loaded" and e.rule_id in bad)] + rejected
+    counts = repo.save_rules(store, prefix, rules, enabled=enabled) if rules else {"created": 0, "updated": 0,
+                                                                                   "unchanged": 0}
+    final = LintReport(tuple(entries), tuple(rules))
+    summary = final.summary() | {"stored": counts}
+    auditor.record(actor, "rules.import", ",".join(str(p) for p in paths), detail=summary)
+    return {"summary": summary, "entries": [e.to_dict() for e in final.entries]}
+
+
+@requires("rules.read")
+def list_rules(store: Store, prefix: str, *, actor: Actor, enabled: bool | None = None,
+               level: str | None = None, text: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    fields = ["id", "title", "level", "status", "enabled", "techniques", "tactics", "logsource", "kind",
+              "revision", "exceptions_version", "stats", "suppression", "source"]
+    docs = repo.list_rule_docs(store, prefix, source_fields=fields)
+    out = []
+    for d in docs:
+        if enabled is not None and bool(d.get("enabled")) != enabled:
+            continue
+        if level and d.get("level") != level:
+            continue
+        if text and text.lower() not in (d.get("title", "") + " " + d.get("id", "")).lower():
+            continue
+        out.append(d)
+    out.sort(key=lambda d: (d.get("title") or "").lower())
+    return out[:max(1, min(limit, 10000))]
+
+
+@requires("rules.read")
+def get_rule(store: Store, prefix: str, rule_id: str, *, actor: Actor) -> dict[str, Any]:
+    return repo.get_rule_doc(store, prefix, rule_id)["_source"]
+
+
+def _update_rule(store: Store, prefix: str, rule_id: str, change: dict[str, Any]) -> dict[str, Any]:
+    found = repo.get_rule_doc(store, prefix, rule_id)
+    change = {**change, "updated": iso(utcnow())}
+    store.update(repo.rules_index(prefix), rule_id, change, refresh="wait_for", if_seq_no=found["_seq_no"],
+                 if_primary_term=found["_primary_term"])
+    return {**found["_source"], **change}
+
+
+@requires("rules.manage")
+def set_enabled(store: Store, prefix: str, rule_ids: Sequence[str], enabled: bool, *, actor: Actor,
+                auditor: Auditor) -> list[dict[str, Any]]:
+    """Enable/disable rules; reports per rule (one unknown id doesn't stop the others)."""
+    results = []
+    for rid in rule_ids:
+        try:
+            _update_rule(store, prefix, rid, {"enabled": enabled})
+            results.append({"id": rid, "ok": True})
+            auditor.record(actor, "rules.enable" if enabled else "rules.disable", rid)
+        except NotFound as exc:
+            results.append({"id": rid, "ok": False, "error": exc.message})
+    return results
+
+
+@requires("rules.manage")
+def set_suppression(store: Store, prefix: str, rule_id: str, fields: Sequence[str], window: str | int | None, *,
+                    actor: Actor, auditor: Auditor) -> dict[str, Any]:
+    value = None
+    if fields:
+        seconds = parse_duration(window or "5m")
+        if seconds <= 0:
+            raise InvalidInput("The suppression window must be positive (e.g. 10m).")
+        value = {"fields": list(fields), "window_seconds": seconds}
+    doc = _update_rule(store, prefix, rule_id, {"suppression": value})
+    auditor.record(actor, "rules.suppression", rule_id, detail={"suppression": value})
+    return doc
+
+
+@requires("exceptions.manage")
+def add_exception(store: Store, prefix: str, rule_id: str, field: str, op: str, values: Sequence[str], *,
+                  actor: Actor, auditor: Auditor, comment: str = "") -> dict[str, Any]:
+    exc_mod.validate(field, op, list(values))
+    found = repo.get_rule_doc(store, prefix, rule_id)
+    src = found["_source"]
+    entry = {"id": stable_id("exception", rule_id, field, op, list(values))[:12], "field": field, "op": op,
+             "values": list(values), "comment": comment[:500], "created_by": actor.name, "created": iso(utcnow())}
+    current = [e for e in src.get("exceptions") or [] if e.get("id") != entry["id"]] + [entry]
+    version = int(src.get("exceptions_version") or 0) + 1
+    store.update(repo.rules_index(prefix), rule_id, {"exceptions": current, "exceptions_version": version},
+                 refresh="wait_for", if_seq_no=found["_seq_no"], if_primary_term=found["_primary_term"])
+    auditor.record(actor, "rules.exception.add", rule_id, detail={"exception": entry, "version": version})
+    return {"rule_id": rule_id, "exception": entry, "exceptions_version": version}
+
+
+@requires("exceptions.manage")
+def remove_exception(store: Store, prefix: str, rule_id: str, exception_id: str, *, actor: Actor,
+                     auditor: Auditor) -> dict[str, Any]:
+    found = repo.get_rule_doc(store, prefix, rule_id)
+    src = found["_source"]
+    current = src.get("exceptions") or []
+    remaining = [e for e in current if e.get("id") != exception_id]
+    if len(remaining) == len(current):
+        raise NotFound(f"Rule {rule_id} has no exception {exception_id}; list them with "
+                       f"`soc rules exceptions list {rule_id}`.")
+    version = int(src.get("exceptions_version") or 0) + 1
+    store.update(repo.rules_index(prefix), rule_id, {"exceptions": remaining, "exceptions_version": version},
+                 refresh="wait_for", if_seq_no=found["_seq_no"], if_primary_term=found["_primary_term"])
+    auditor.record(actor, "rules.exception.remove", rule_id, detail={"exception_id": exception_id,
+                                                                       "version": version})
+    return {"rule_id": rule_id, "removed": exception_id, "exceptions_version": version}
+
+
+@requires("rules.read")
+def list_exceptions(store: Store, prefix: str, rule_id: str, *, actor: Actor) -> dict[str, Any]:
+    src = repo.get_rule_doc(store, prefix, rule_id)["_source"]
+    return {"rule_id": rule_id, "exceptions": src.get("exceptions") or [],
+            "exceptions_version": int(src.get("exceptions_version") or 0)}
+
+
+def _resolve_rule(store: Store, prefix: str, rule_ref: str) -> tuple[CompiledRule, list[dict[str, Any]]]:
+    path = Path(rule_ref)
+    if path.exists():
+        report = load_paths([path])
+        if not report.rules:
+            reasons = "; ".join(f"{e.reason}" for e in report.entries if e.status == "rejected")
+            raise InvalidInput(f"{rule_ref}: no rule could be loaded ({reasons or 'empty file'}).")
+        return report.rules[0], []
+    doc = repo.get_rule_doc(store, prefix, rule_ref)["_source"]
+    return repo.from_doc(doc), list(doc.get("exceptions") or [])
+
+
+@requires("rules.read")
+def test_rule(store: Store, prefix: str, rule_ref: str, events: Iterable[tuple[str, dict[str, Any]]], *,
+              actor: Actor, max_matches: int = 1000) -> dict[str, Any]:
+    """Run one rule (a Sigma file or a loaded rule id) over sample events in a scratch index."""
+    rule, exceptions = _resolve_rule(store, prefix, rule_ref)
+    if rule.query is None:
+        raise InvalidInput("Correlation rules can't be tested on their own; test the rules they refer to.")
+    scratch = f"{prefix}-events-scratch-{stable_id('scratch', rule.id, iso(utcnow()))[:12]}"
+    template = events_template(prefix)["template"]
+    store.ensure_index(scratch, mappings=template["mappings"], settings=template["settings"])
+    try:
+        count = load_scratch(store, scratch, events)
+        body: dict[str, Any] = {"query": {"bool": {"filter": [rule.query],
+                                                   "must_not": exc_mod.compile_all(exceptions)}},
+                                "size": max_matches, "track_total_hits": True,
+                                "sort": [{"@timestamp": {"order": "asc", "unmapped_type": "date"}}]}
+        resp = store.search(scratch, body)
+    finally:
+        store.delete_indices(scratch)
+    return {"rule": {"id": rule.id, "title": rule.title, "level": rule.level}, "events": count,
+            "match_count": int(resp["hits"]["total"]["value"]),
+            "matches": [h["_source"] for h in resp["hits"]["hits"]]}
+
+
+def load_scratch(store: Store, index: str, events: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    now = iso(utcnow())
+    batch: list[tuple[str, str, dict[str, Any]]] = []
+    count = 0
+    for event_id, doc in events:
+        doc = dict(doc)
+        doc["event"] = {**(doc.get("event") or {}), "ingested": now}
+        batch.append((index, event_id, doc))
+        count += 1
+        if count > MAX_TEST_EVENTS:
+            raise InvalidInput(f"At most {MAX_TEST_EVENTS} sample events per test; split the input.")
+        if len(batch) >= 2000:
+            store.bulk_create(batch)
+            batch = []
+    if batch:
+        store.bulk_create(batch)
+    store.refresh(index)
+    return count
+
+
+def import_own_rules(store: Store, prefix: str, *, actor: Actor, auditor: Auditor) -> dict[str, Any]:
+    """The project's own rules (``detections/rules``): what ``soc up`` loads by default."""
+    return import_rules(store, prefix, [OWN_RULES_DIR], actor=actor, auditor=auditor)
+
+
+__all__ = ["import_own_rules", "import_rules", "lint", "list_rules", "load_sources", "test_rule"]
