@@ -92,45 +92,40 @@ def _iter_pcap(fh: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[Record]
 
 def _iter_pcapng(fh: BinaryIO, stats: ReadStats) -> Iterator[Record]:
     endian = "<"
+    u32 = struct.Struct("<I")
+    block_head = struct.Struct("<II")
+    epb = struct.Struct("<IIIII")
     interfaces: list[tuple[int, float]] = []  # (link type, seconds per tick)
-    first = True
     read = fh.read
+    link_counts = stats.link_types
+    head = PCAPNG_SHB + read(4)
     while True:
-        if first:
-            btype_raw = PCAPNG_SHB
-            first = False
-        else:
-            btype_raw = read(4)
-            if not btype_raw:
-                return
-            if len(btype_raw) < 4:
+        if len(head) < 8:
+            if head:
                 stats.truncated += 1
-                return
-        lraw = read(4)
-        if len(lraw) < 4:
-            stats.truncated += 1
             return
-        if btype_raw == PCAPNG_SHB:
+        if head[:4] == PCAPNG_SHB:
             bom = read(4)
             if bom == b"\x4d\x3c\x2b\x1a":
                 endian = "<"
             elif bom == b"\x1a\x2b\x3c\x4d":
                 endian = ">"
             else:
-                stats.bad_records += 1
+                stats.truncated += len(bom) < 4
+                stats.bad_records += len(bom) == 4
                 return
-            blen = struct.unpack(endian + "I", lraw)[0]
+            u32, block_head, epb = struct.Struct(endian + "I"), struct.Struct(endian + "II"), struct.Struct(endian + "IIIII")
+            blen = u32.unpack_from(head, 4)[0]
             if blen < 28 or blen > MAX_BLOCK or blen % 4:
                 stats.bad_records += 1
                 return
-            body = read(blen - 12)
-            if len(body) < blen - 12:
+            if len(read(blen - 12)) < blen - 12:
                 stats.truncated += 1
                 return
             interfaces = []  # a new section starts a new interface list
+            head = read(8)
             continue
-        btype = struct.unpack(endian + "I", btype_raw)[0]
-        blen = struct.unpack(endian + "I", lraw)[0]
+        btype, blen = block_head.unpack(head)
         if blen < 12 or blen > MAX_BLOCK or blen % 4:
             stats.bad_records += 1
             return
@@ -138,41 +133,48 @@ def _iter_pcapng(fh: BinaryIO, stats: ReadStats) -> Iterator[Record]:
         if len(body) < blen - 8:
             stats.truncated += 1
             return
-        body = body[:-4]
-        if btype == 1:  # interface description
-            if len(body) < 8:
+        head = read(8)
+        if btype == 6:  # enhanced packet block (the common case first)
+            if blen < 32:
                 stats.bad_records += 1
                 continue
-            linktype = struct.unpack_from(endian + "H", body, 0)[0]
-            interfaces.append((linktype, _tsresol(body[8:], endian)))
-        elif btype == 6 or btype == 2:  # enhanced packet / obsolete packet block
-            if len(body) < 20:
-                stats.bad_records += 1
-                continue
-            if btype == 6:
-                iface, hi, lo, incl, orig = struct.unpack_from(endian + "IIIII", body, 0)
-            else:
-                iface, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", body, 0)
-            if iface >= len(interfaces) or incl > len(body) - 20:
+            iface, hi, lo, incl, orig = epb.unpack_from(body, 0)
+            if iface >= len(interfaces) or incl > blen - 32:
                 stats.bad_records += 1
                 continue
             linktype, tick = interfaces[iface]
-            data = body[20:20 + incl]
             if orig > incl:
                 stats.snaplen_cut += 1
             stats.packets += 1
             stats.bytes += blen
-            stats.link_types[linktype] = stats.link_types.get(linktype, 0) + 1
-            yield ((hi << 32) | lo) * tick, linktype, data, orig
-        elif btype == 3:  # simple packet block: interface 0, no timestamp
-            if len(body) < 4 or not interfaces:
+            link_counts[linktype] = link_counts.get(linktype, 0) + 1
+            yield ((hi << 32) | lo) * tick, linktype, body[20:20 + incl], orig
+        elif btype == 1:  # interface description
+            if blen < 20:
                 stats.bad_records += 1
                 continue
-            orig = struct.unpack_from(endian + "I", body, 0)[0]
-            data = body[4:4 + orig]
+            linktype = struct.unpack_from(endian + "H", body, 0)[0]
+            interfaces.append((linktype, _tsresol(body[8:-4], endian)))
+        elif btype == 2:  # obsolete packet block
+            if blen < 32:
+                stats.bad_records += 1
+                continue
+            iface, _drops, hi, lo, incl, orig = struct.unpack_from(endian + "HHIIII", body, 0)
+            if iface >= len(interfaces) or incl > blen - 32:
+                stats.bad_records += 1
+                continue
+            linktype, tick = interfaces[iface]
             stats.packets += 1
             stats.bytes += blen
-            yield 0.0, interfaces[0][0], data, orig
+            yield ((hi << 32) | lo) * tick, linktype, body[20:20 + incl], orig
+        elif btype == 3:  # simple packet block: interface 0, no timestamp
+            if blen < 16 or not interfaces:
+                stats.bad_records += 1
+                continue
+            orig = u32.unpack_from(body, 0)[0]
+            stats.packets += 1
+            stats.bytes += blen
+            yield 0.0, interfaces[0][0], body[4:min(4 + orig, blen - 12)], orig
         else:
             stats.unknown_blocks += 1
 
