@@ -70,8 +70,9 @@ def _spec(sshd: dict[str, object], **over: object) -> TargetSpec:
 
 
 def test_ssh_target_agrees_with_local_target(sshd: dict[str, object]) -> None:
+    # Commands, processes and sockets change between two runs on a shared machine; files do not.
     checks = [c for c in load_checks([builtin_dir()]).values() if c.kind == "host"
-              and not any(r.type == "command" for r in c.rules)]
+              and not any(r.type in ("command", "service", "port") for r in c.rules)]
     remote = SshTarget(_spec(sshd))
     try:
         assert remote.read("/etc/hostname") == Path("/etc/hostname").read_bytes()
@@ -87,7 +88,7 @@ def test_ssh_target_agrees_with_local_target(sshd: dict[str, object]) -> None:
         here = {r.check_id: r.result for r in run_host_checks(local, checks)}
     finally:
         local.close()
-    assert len(over_ssh) == len(checks) >= 45
+    assert len(over_ssh) == len(checks) >= 35
     assert over_ssh == here
 
 
