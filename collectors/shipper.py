@@ -66,11 +66,27 @@ def encode(input_name: str, prefix: str, event: Event) -> bytes:
         head = doc
         ev = {}
     ev.setdefault("dataset", event.dataset)
-    index = event_index(prefix, event.dataset, doc.get("@timestamp"))
+    index = _index_for(prefix, event.dataset, doc.get("@timestamp"))
     return b"\0".join((
         input_name.encode(), index.encode(), event.id.encode(),
         orjson.dumps(head, default=str), orjson.dumps(ev, default=str),
     ))
+
+
+_INDEX_CACHE: dict[tuple[str, str, str], str] = {}
+
+
+def _index_for(prefix: str, dataset: str, timestamp: Any) -> str:
+    """``core.schema.event_index``, cached per day for the platform's own UTC ``...Z`` stamps."""
+    if isinstance(timestamp, str) and len(timestamp) >= 20 and timestamp.endswith("Z") and timestamp[10] == "T":
+        key = (prefix, dataset, timestamp[:10])
+        hit = _INDEX_CACHE.get(key)
+        if hit is None:
+            if len(_INDEX_CACHE) > 10000:
+                _INDEX_CACHE.clear()
+            hit = _INDEX_CACHE[key] = event_index(prefix, dataset, timestamp)
+        return hit
+    return event_index(prefix, dataset, timestamp)
 
 
 def decode(record: bytes) -> tuple[str, str, str, bytes, bytes]:

@@ -41,7 +41,7 @@ from collectors.registry import InputContext
 from core.timeutil import iso, utcnow
 
 FINGERPRINT_BYTES = 1024
-READ_CHUNK = 4 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
 EMIT_CHUNK = 2000
 CLOSE_INACTIVE = 5.0
 DEFER_TWIN_SECONDS = 10.0
