@@ -239,11 +239,11 @@ class FileInput:
             t.in_glob = (t.dev, t.ino) in seen
         new = [(key, path) for key, path in seen.items() if key not in self.files]
         for key, path in seen.items():
-            t = self.files.get(key)
-            if t is not None:
-                t.path = path
-                if t.fh is None:
-                    self._open(t)
+            known = self.files.get(key)
+            if known is not None:
+                known.path = path
+                if known.fh is None:
+                    self._open(known)
         for key, path in new:
             self._add(key, path)
         self._first_scan = False
@@ -337,6 +337,7 @@ class FileInput:
             t.fp, t.id_base, t.offset, t.reader = None, None, 0, None
             return self._read(t, stop) if size else False
         if t.reader is None:
+            assert t.id_base is not None
             parser = get_parser(self.cfg.parser, self.cfg.timezone, path=t.path)
             t.reader = _Reader(parser, t.id_base, t.path, self.cfg.encoding, self.cfg.max_line_bytes,
                                self.cfg.multiline, self.ctx.counters, self.name)

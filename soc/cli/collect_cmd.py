@@ -28,8 +28,9 @@ def _progress(c: CliContext, label: str) -> Iterator[Callable[[int], None] | Non
     if not progress_enabled():
         yield None
         return
-    with click.progressbar(length=None, label=label, file=click.get_text_stream("stderr"),
-                           show_pos=True) as bar:  # type: ignore[var-annotated]
+    make_bar: Any = click.progressbar  # its overloads insist on an iterable; we only count
+    bar = make_bar(length=None, label=label, file=click.get_text_stream("stderr"), show_pos=True)
+    with bar:
         yield bar.update
 
 

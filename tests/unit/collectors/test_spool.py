@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.shipper import decode, encode, stamp
 from collectors.models import Event
+from collectors.shipper import decode, encode, stamp
 from collectors.spool import Spool
 from core.errors import Conflict
 
