@@ -39,3 +39,17 @@ def platform_health(store: Store, probes: Mapping[str, Callable[[], dict[str, An
     statuses = {c["status"] for c in components.values()}
     overall = "down" if "down" in statuses else ("degraded" if statuses - {"ok", "unknown"} else "ok")
     return {"status": overall, "components": components}
+
+
+def scheduler_probe(scheduler: Any) -> Callable[[], dict[str, Any]]:
+    """A probe for an APScheduler ``BaseScheduler`` (what ``soc up`` passes as ``scheduler=``)."""
+
+    def probe() -> dict[str, Any]:
+        running = bool(getattr(scheduler, "running", False))
+        jobs = []
+        for job in scheduler.get_jobs() if hasattr(scheduler, "get_jobs") else []:
+            nxt = getattr(job, "next_run_time", None)
+            jobs.append({"id": job.id, "next_run": nxt.isoformat() if nxt else None})
+        return {"status": "ok" if running else "down", "running": running, "jobs": jobs}
+
+    return probe

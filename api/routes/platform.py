@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from api.deps import current_actor, get_store, uses
-from api.platform import platform_health
+from api.platform import platform_health, scheduler_probe
 from core.auditing import Actor
 from core.es import Store
 
@@ -22,5 +22,8 @@ class PlatformHealth(BaseModel):
 
 @router.get("/health", response_model=PlatformHealth, **uses(platform_health))
 def health(request: Request, actor: Actor = Depends(current_actor), store: Store = Depends(get_store)) -> Any:
-    probes = request.app.state.services.get("health_probes") or {}
+    services = request.app.state.services
+    probes = dict(services.get("health_probes") or {})
+    if "scheduler" not in probes and services.get("scheduler") is not None:
+        probes["scheduler"] = scheduler_probe(services["scheduler"])
     return platform_health(store, probes, actor=actor)

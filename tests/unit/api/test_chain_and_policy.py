@@ -80,3 +80,20 @@ def test_generated_passwords_pass_the_policy_and_hashes_verify() -> None:
     h = hash_password("Correct-Horse-9")
     assert h.startswith("$argon2id$") and verify_password(h, "Correct-Horse-9")
     assert not verify_password(h, "correct-horse-9") and not verify_password(None, "x")
+
+
+def test_scheduler_probe_reports_jobs() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from api.platform import scheduler_probe
+
+    sched = BackgroundScheduler()
+    sched.add_job(lambda: None, "interval", seconds=60, id="detect")
+    assert scheduler_probe(sched)() == {"status": "down", "running": False,
+                                        "jobs": [{"id": "detect", "next_run": None}]}
+    sched.start(paused=True)
+    try:
+        report = scheduler_probe(sched)()
+        assert report["status"] == "ok" and report["jobs"][0]["id"] == "detect"
+    finally:
+        sched.shutdown(wait=False)
