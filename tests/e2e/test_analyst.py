@@ -103,6 +103,17 @@ def test_analyst_triages_and_closes_an_alert(page: Page, console: Console) -> No
     expect(page.get_by_test_id("hunt-row").first).to_be_visible()
     expect(page.get_by_test_id("hunt-total")).to_contain_text("30")
     assert page.locator("[data-testid=hunt-histogram] span").count() > 0
+    # The histogram has bars where the events are (the last 2.5 hours of the day shown).
+    heights = page.locator("[data-testid=hunt-histogram] span").evaluate_all("els => els.map(e => parseFloat(e.style.height))")
+    assert max(heights) == 100 and min(heights) == 0
+    # Field picker: add event.outcome as a column, drop message.
+    page.locator("details").filter(has=page.get_by_test_id("hunt-fields")).locator("summary").click()
+    page.get_by_test_id("hunt-fields").get_by_label("event.outcome", exact=True).check()
+    page.get_by_test_id("hunt-fields").get_by_label("message", exact=True).uncheck()
+    headers = page.locator("[data-testid=hunt-table] th")
+    expect(headers.filter(has_text="event.outcome")).to_have_count(1)
+    expect(headers.filter(has_text="message")).to_have_count(0)
+    expect(page.get_by_test_id("hunt-row").first).to_contain_text("failure")
     shot(page, "12-hunt")
 
 

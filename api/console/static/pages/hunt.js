@@ -55,7 +55,7 @@ export default async function render(main, params) {
       rows = listItems(data).map((e) => e._source || e);
       total.textContent = t('hunt.total', { n: listTotal(data, rows) });
       const buckets = hist ? (hist.buckets || listItems(hist)) : [];
-      const max = Math.max(1, buckets.map((b) => b.count ?? b.doc_count ?? 0));
+      const max = Math.max(1, ...buckets.map((b) => b.count ?? b.doc_count ?? 0));
       fill(histogram, buckets.map((b) => h('span', { title: `${fmtTime(b.key_as_string || b.key || b.time)}: ${b.count ?? b.doc_count}`, style: { height: `${((b.count ?? b.doc_count ?? 0) / max) * 100}%` } })));
     } catch (err) {
       rows = [];
