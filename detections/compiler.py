@@ -394,6 +394,11 @@ def translate_regex(pattern: str) -> tuple[str, bool]:
         if in_class:
             if c == "]":
                 in_class = False
+            elif c == "-" and (pattern[i + 1:i + 2] == "]" or out[-1] in ("[", "^")):
+                # A literal dash at a class edge; Lucene would read it as a range.
+                out.append("\\-")
+                i += 1
+                continue
             out.append("\\" + c if c in _LUCENE_RESERVED or c == "[" else c)
             i += 1
             continue

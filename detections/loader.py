@@ -8,6 +8,7 @@ duplicate keys rejected) before pySigma sees it.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -144,7 +145,15 @@ def load_sources(sources: Iterable[tuple[str, str | bytes]]) -> LintReport:
         seen[rid] = source
         rules.append(compiled)
         entries.append(LintEntry(source, rid, title, "loaded", warnings=compiled.warnings))
-    return LintReport(tuple(entries), tuple(rules))
+    return LintReport(tuple(entries), tuple(_mark_correlation_only(rules)))
+
+
+def _mark_correlation_only(rules: list[CompiledRule]) -> list[CompiledRule]:
+    silent: set[str] = set()
+    for r in rules:
+        if r.correlation is not None and not r.correlation_generates:
+            silent.update(r.correlation.rules)
+    return [replace(r, generate=False) if r.id in silent else r for r in rules]
 
 
 def load_paths(paths: Iterable[str | Path]) -> LintReport:
@@ -245,7 +254,7 @@ def compile_correlation(rule: SigmaCorrelationRule, base_rules: list[SigmaRule],
         id=str(rule.id), title=rule.title, level=level, status=str(rule.status or "experimental").lower(),
         tags=tuple(str(t) for t in rule.tags), logsource={}, pipeline="", datasets=(), kind="correlation",
         query=None, source=source, version=version, description=rule.description or "", correlation=corr,
-        suppression=_suppression(rule), sigma=text,
+        suppression=_suppression(rule), sigma=text, correlation_generates=bool(getattr(rule, "generate", False)),
     )
 
 

@@ -76,6 +76,10 @@ class CompiledRule:
     suppression: Suppression | None = None
     warnings: tuple[str, ...] = ()
     sigma: str = ""
+    # False for rules only referenced by correlations (Sigma's ``generate: false``): they are
+    # evaluated by the correlation, not alerted on their own.
+    generate: bool = True
+    correlation_generates: bool = False
 
     @property
     def techniques(self) -> list[str]:

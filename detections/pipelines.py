@@ -44,7 +44,7 @@ SYSMON_CATEGORY_EVENTS: dict[str, list[str]] = {
     "file_block_shredding": ["28"], "file_executable_detected": ["29"], "sysmon_error": ["255"],
 }
 ZEEK_DATASETS = {"conn": "network.flow", "dns": "network.dns", "http": "network.http", "ssl": "network.tls",
-                 "syslog": "network.syslog"}
+                 "syslog": "network.syslog", "arp": "network.arp"}
 NETWORK_CATEGORIES = ("firewall", "dns", "proxy", "webserver", "accounting")
 
 LINUX_SERVICE_DATASETS = {

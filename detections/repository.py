@@ -37,7 +37,7 @@ RULES_MAPPING: dict[str, Any] = {
         "exceptions_version": {"type": "long"},
         "warnings": {"type": "text"},
         "sigma": {"type": "text", "index": False},
-        "interval_seconds": {"type": "long"},
+        "interval_seconds": {"type": "long"}, "generate": {"type": "boolean"},
         "created": _DATE, "updated": _DATE,
         "stats": {"properties": {
             "last_run": _DATE, "last_duration_ms": {"type": "long"}, "last_hits": {"type": "long"},
@@ -87,7 +87,7 @@ def to_doc(rule: CompiledRule, *, enabled: bool, now: str) -> dict[str, Any]:
         "correlation": rule.correlation.to_dict() if rule.correlation else None,
         "suppression": rule.suppression.to_dict() if rule.suppression else None,
         "warnings": list(rule.warnings), "sigma": rule.sigma, "created": now, "updated": now,
-        "exceptions": [], "exceptions_version": 0, "revision": 1,
+        "exceptions": [], "exceptions_version": 0, "revision": 1, "generate": rule.generate,
     }
 
 
@@ -100,7 +100,7 @@ def from_doc(doc: dict[str, Any]) -> CompiledRule:
         source=doc.get("source", ""), version=doc.get("version", ""), description=doc.get("description", ""),
         correlation=Correlation.from_dict(doc.get("correlation")),
         suppression=Suppression.from_dict(doc.get("suppression")), warnings=tuple(doc.get("warnings") or ()),
-        sigma=doc.get("sigma", ""),
+        sigma=doc.get("sigma", ""), generate=bool(doc.get("generate", True)),
     )
 
 

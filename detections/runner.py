@@ -212,6 +212,8 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
             if lo >= hi:
                 continue
             rule = repo.from_doc(doc)
+            if not rule.generate:
+                continue
             (corr_items if rule.kind == "correlation" else query_items).append((rule, doc, lo, hi))
         results = run_rules_window(store, cfg, query_items)
         results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run)
