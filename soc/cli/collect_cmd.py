@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -28,8 +29,8 @@ def _progress(c: CliContext, label: str) -> Iterator[Callable[[int], None] | Non
     if not progress_enabled():
         yield None
         return
-    make_bar: Any = click.progressbar  # its overloads insist on an iterable; we only count
-    bar = make_bar(length=None, label=label, file=click.get_text_stream("stderr"), show_pos=True)
+    # Its overloads insist on an iterable or a length; we only count what was read.
+    bar: Any = cast(Any, click.progressbar)(length=None, label=label, file=sys.stderr, show_pos=True)
     with bar:
         yield bar.update
 
