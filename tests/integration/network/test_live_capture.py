@@ -176,3 +176,36 @@ def test_bad_interface_and_filter_are_invalid_input() -> None:
         live_capture({"interface": "lo", "filter": "this is not bpf ((("}, lambda events: True).open()
     with pytest.raises(InvalidInput, match="interface"):
         live_capture({"interfac": "lo"}, lambda events: True)
+
+
+def test_soc_collect_run_with_a_pcap_live_input(servers: tuple[str, int, int], es_url: str, store: Store,
+                                                prefix: str, tmp_path: Path) -> None:
+    _dns_ip, _dns_port, http_port = servers
+    inputs = tmp_path / "inputs.yaml"
+    inputs.write_text("inputs:\n"
+                      f"  - {{name: wire, type: pcap_live, interface: lo, filter: 'tcp port {http_port}'}}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOC_")}
+    env.update({"SOC_ES_URL": es_url, "SOC_DATA_DIR": str(tmp_path / "data"), "SOC_INDEX_PREFIX": prefix})
+    daemon = subprocess.Popen([sys.executable, "-m", "soc", "collect", "run", "--inputs", str(inputs)], cwd=ROOT,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pattern = events_pattern(prefix, "network.http")
+    try:
+        found = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not found:
+            assert daemon.poll() is None, daemon.communicate()[1][-2000:]
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/daemon/{int(time.monotonic())}",
+                                        timeout=5) as response:
+                assert response.status == 200
+            time.sleep(1.0)
+            if store.list_indices(pattern):
+                store.refresh(pattern)
+                found = store.count(pattern, {"prefix": {"url.original": "/daemon/"}})
+        assert found >= 1
+    finally:
+        daemon.send_signal(15)
+        _out, err = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, err[-2000:]
+    store.refresh(f"{prefix}-events-*")
+    # open flows are ended and shipped when the daemon stops
+    assert store.count(events_pattern(prefix, "network.flow"), {"term": {"destination.port": http_port}}) >= 1
