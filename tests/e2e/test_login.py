@@ -51,7 +51,7 @@ NAV_BY_ROLE = {
     "ana": ["alerts", "cases", "hunt", "rules", "compliance"],
     "aud": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit"],
     "sam": ["rules", "compliance", "backups"],
-    "adm": ["home"],  # users and roles only: no operational page
+    "adm": ["users"],  # users and roles only: no operational page
 }
 
 
@@ -60,13 +60,25 @@ def test_each_role_sees_only_its_pages(context, console: Console) -> None:
         page = context.new_page()
         login(page, console, username, expect=pages[0])
         ids = page.locator("#nav a").evaluate_all("els => els.map(e => e.dataset.testid)")
-        assert ids == [f"nav-{p}" for p in pages if p != "home"], (username, ids)
+        assert ids == [f"nav-{p}" for p in pages], (username, ids)
         if "audit" not in pages:
             page.goto(f"{console.url}/console/#/audit")
             wait_ready(page, "denied")
         page.get_by_test_id("logout").click()
         wait_ready(page, "login")
         page.close()
+
+
+def test_admin_unlocks_the_locked_account(page: Page, console: Console) -> None:
+    # Runs after the lockout test above (file order): "victim" is locked.
+    login(page, console, "adm", expect="users")
+    row = page.locator("[data-testid=user-row][data-user=victim]")
+    expect(row).to_have_attribute("data-locked", "true")
+    shot(page, "50-users")
+    row.get_by_test_id("user-unlock").click()
+    expect(page.locator("[data-testid=user-row][data-user=victim]")).to_have_attribute("data-locked", "false")
+    page.get_by_test_id("logout").click()
+    login(page, console, "victim", expect="alerts")
 
 
 def test_language_switch(page: Page, console: Console) -> None:

@@ -19,6 +19,7 @@ const ROUTES = {
   compliance: { module: './pages/compliance.js', permission: 'compliance.read', nav: true },
   backups: { module: './pages/backups.js', permission: 'backups.read', nav: true },
   audit: { module: './pages/audit.js', permission: 'audit.read', nav: true },
+  users: { module: './pages/users.js', permission: 'users.read', nav: true },
 };
 const DETAIL_OF = { alerts: 'alert', cases: 'case' };
 

@@ -15,7 +15,7 @@ SOURCES = sorted(STATIC_DIR.rglob("*.js"))
 # Keys built at run time from a prefix and an API value: their expected members.
 DYNAMIC = {
     "alerts.col.": ["time", "level", "rule", "host", "user", "source", "status", "assignee"],
-    "nav.": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit"],
+    "nav.": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit", "users"],
     "role.": ["admin", "sysadmin", "analyst", "auditor"],
     "home.role.": ["admin", "sysadmin", "analyst", "auditor"],
     "level.": ["informational", "low", "medium", "high", "critical"],
