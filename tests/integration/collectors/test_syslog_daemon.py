@@ -79,3 +79,24 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_journald_input_follows_and_saves_its_cursor(settings: Settings, store: Store, prefix: str,
+                                                     tmp_path: Path) -> None:
+    import json
+    import sys
+
+    # A stand-in for `journalctl -o json --follow`: three entries, then it keeps running.
+    fake = tmp_path / "fake_journalctl.py"
+    entries = [{"__CURSOR": f"s=abc;i={i}", "__REALTIME_TIMESTAMP": str(1_700_000_000_000_000 + i),
+                "_HOSTNAME": "vm", "SYSLOG_IDENTIFIER": "app", "MESSAGE": f"entry {i}"} for i in range(3)]
+    fake.write_text("import sys, time\n" + "".join(f"print({json.dumps(json.dumps(e))}, flush=True)\n"
+                                                   for e in entries) + "time.sleep(60)\n")
+    inputs = write_inputs(tmp_path / "inputs.yaml", [
+        {"name": "journal", "type": "journald", "command": [sys.executable, str(fake)]}])
+    with daemon(settings, store, inputs):
+        wait_for(lambda: count(store, prefix) >= 3, 30, "3 journal entries")
+    cursor = Path(settings.data_dir) / "collect" / "state" / "journal" / "cursor"
+    assert cursor.read_text() == "s=abc;i=2"
+    store.refresh(f"{prefix}-events-*")
+    assert store.count(f"{prefix}-events-journald-*") == 3

@@ -127,3 +127,28 @@ def test_inputs_file_validation(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         resolve("no-such-type")
     assert {"file", "syslog", "journald", "pcap_live"} <= set(known_types())
+
+
+def test_journald_entries(tmp_path: Path) -> None:
+    import orjson
+
+    entries = [
+        {"__CURSOR": "s=1;i=1", "__REALTIME_TIMESTAMP": "1700000000123456", "_HOSTNAME": "vm1",
+         "SYSLOG_IDENTIFIER": "sshd", "_PID": "700", "SYSLOG_FACILITY": "10", "PRIORITY": "6",
+         "MESSAGE": "Accepted publickey for vagrant from 10.0.2.2 port 48274 ssh2: ED25519 SHA256:x"},
+        {"__CURSOR": "s=1;i=2", "__REALTIME_TIMESTAMP": "1700000001000000", "_HOSTNAME": "vm1",
+         "SYSLOG_IDENTIFIER": "kernel", "MESSAGE": [104, 105]},
+    ]
+    path = tmp_path / "export.json"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in entries) + b"\n")
+    events = list(iter_file_events(path, parser="journald"))
+    assert [e.dataset for e in events] == ["system.auth", "journald"]
+    auth = events[0].doc
+    assert auth["@timestamp"] == "2023-11-14T22:13:20.123Z" and auth["event"]["outcome"] == "success"
+    assert auth["user"]["name"] == "vagrant" and auth["source"]["ip"] == "10.0.2.2"
+    assert auth["log"]["syslog"]["priority"] == 86
+    assert events[1].doc["message"] == "hi"
+    # The cursor is the identity, wherever the entry was read from.
+    from core.ids import stable_id
+
+    assert events[0].id == stable_id("journald", "s=1;i=1")
