@@ -16,11 +16,16 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import SecretStr
 
+from backup_orchestrator import jobs as backup_jobs
+from compliance import jobs as compliance_jobs
+from core.auditing import Actor, Auditor
 from core.errors import Conflict
 from core.es import Store
 from core.node import ManagedNode
 from core.schema import install_templates
 from core.settings import PLACEHOLDER_SECRET, Settings
+from detections.jobs import register_detection_jobs
+from detections.service import import_own_rules, import_rules
 
 Log = Callable[[str], None]
 
@@ -98,8 +103,26 @@ def start_backend(settings: Settings, log: Log) -> Backend:
     return Backend(store=store, node=node, started_node=started)
 
 
-def build_scheduler(settings: Settings, store: Store) -> BackgroundScheduler:
-    """The platform's scheduled jobs (detections, backups, compliance), not yet started."""
+def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> BackgroundScheduler:
+    """The platform's scheduled jobs, not yet started: detections on their rule intervals (with
+    leases, so several platform processes share the work), due backups and drills with retention
+    and RPO checks, and scheduled compliance runs when a cron is configured."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                   "misfire_grace_time": 300})
+    register_detection_jobs(scheduler, settings, store, auditor)
+    scheduler.add_job(backup_jobs.tick, "interval", seconds=60, args=[settings, store, auditor],
+                      id="backups.tick", replace_existing=True)
+    compliance_jobs.schedule(scheduler, store, settings, auditor)
     return scheduler
+
+
+def load_rules(settings: Settings, store: Store, auditor: Auditor, log: Log) -> None:
+    """The platform's own rules, plus any rule directories the settings name."""
+    actor = Actor.system("soc-up")
+    own = import_own_rules(store, settings.index_prefix, actor=actor, auditor=auditor)["summary"]
+    log(f"Detection rules: {own['loaded']} of the platform's own loaded.")
+    if settings.detect.rules_dirs:
+        report = import_rules(store, settings.index_prefix, [str(p) for p in settings.detect.rules_dirs],
+                              actor=actor, auditor=auditor)["summary"]
+        log(f"Detection rules from {len(settings.detect.rules_dirs)} extra source(s): {report['loaded']} loaded, "
+            f"{report['rejected']} rejected (`soc rules import PATH` prints the lint report).")

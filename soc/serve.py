@@ -8,11 +8,12 @@ from typing import Any
 import uvicorn
 
 from api.app import Bootstrap, create_app
+from audit.trail import AuditTrail
 from collectors.service import ship_events
 from core.i18n import t
 from core.settings import Settings
 from soc.demo import demo_events
-from soc.runtime import Log, build_scheduler, check_port_free, prepare_settings, start_backend
+from soc.runtime import Log, build_scheduler, check_port_free, load_rules, prepare_settings, start_backend
 
 
 def load_demo_data(settings: Settings, store: Any, log: Log) -> int:
@@ -39,9 +40,12 @@ def serve(settings: Settings, log: Log) -> None:
     settings = prepare_settings(settings)
     check_port_free(settings.api.host, settings.api.port, "API server", "SOC_API_PORT")
     backend = start_backend(settings, log)
-    scheduler = build_scheduler(settings, backend.store)
+    scheduler = None
     try:
-        app = create_app(settings, backend.store, bootstrap=True, scheduler=scheduler)
+        auditor = AuditTrail(settings, backend.store)
+        scheduler = build_scheduler(settings, backend.store, auditor)
+        app = create_app(settings, backend.store, auditor=auditor, bootstrap=True, scheduler=scheduler)
+        load_rules(settings, backend.store, auditor, log)
         if settings.demo:
             load_demo_data(settings, backend.store, log)
         scheduler.start()
@@ -55,6 +59,7 @@ def serve(settings: Settings, log: Log) -> None:
         server.run()
     finally:
         log(t("up.stopping", settings.language))
-        with contextlib.suppress(Exception):
-            scheduler.shutdown(wait=False)
+        if scheduler is not None and scheduler.running:
+            with contextlib.suppress(Exception):
+                scheduler.shutdown(wait=False)
         backend.close()
