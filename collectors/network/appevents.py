@@ -139,6 +139,8 @@ class AppBuilder:
                                     "questions": [[q[0], q[1]] for q in msg.questions]}
         if query is not None:
             zeek_dns["query_index"] = index
+            if reply is not None and reply.questions != query.questions:
+                zeek_dns["reply_questions"] = [[q[0], q[1]] for q in reply.questions]
         if reply is not None:
             flags = reply.flags
             dns["header_flags"] = dnsmod.header_flags(flags)

@@ -1,7 +1,7 @@
 """DNS message parsing (RFC 1035) straight from bytes.
 
-Compression pointers must point strictly backwards, which makes loops impossible; names are
-bounded to 255 bytes and 128 labels. A malformed message raises ``DnsError`` (counted by the
+Compression pointers may not revisit an offset (so loops end), names are bounded to 255
+bytes, 128 labels and 32 pointer jumps. A malformed message raises ``DnsError`` (counted by the
 caller); a malformed answer section keeps the header and question that parsed.
 """
 
@@ -25,6 +25,7 @@ RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
           6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE"}
 OPCODES = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE"}
 MAX_ANSWERS = 64
+MAX_JUMPS = 32
 _HDR = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
 
@@ -58,12 +59,16 @@ def type_name(qtype: int) -> str:
 
 
 def read_name(msg: bytes, pos: int) -> tuple[str, int]:
-    """The name at ``pos`` and the offset just after it in the original stream."""
+    """The name at ``pos`` and the offset just after it in the original stream.
+
+    Pointers may go forward (some encoders do that) but never to a place already visited, and
+    at most ``MAX_JUMPS`` times: compression loops end with ``DnsError``.
+    """
     labels: list[str] = []
     end_pos = -1
     total = 0
-    floor = pos  # pointers must go strictly below every label start seen so far
-    for _ in range(128):
+    visited: set[int] = set()
+    for _ in range(128 + MAX_JUMPS):
         if pos >= len(msg):
             raise DnsError("name runs past the end of the message")
         length = msg[pos]
@@ -78,9 +83,10 @@ def read_name(msg: bytes, pos: int) -> tuple[str, int]:
             target = ((length & 0x3F) << 8) | msg[pos + 1]
             if end_pos < 0:
                 end_pos = pos + 2
-            if target >= floor:
+            if target in visited or len(visited) >= MAX_JUMPS or target == pos:
                 raise DnsError("compression pointer loop")
-            pos = floor = target
+            visited.add(target)
+            pos = target
             continue
         if kind:
             raise DnsError("unsupported label type")

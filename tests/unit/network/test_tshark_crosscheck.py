@@ -95,9 +95,11 @@ def _ours(paths: Iterable[Path], into: Tally) -> None:
         doc = event.doc
         if event.dataset == "network.dns":
             z = doc["zeek"]["dns"]
-            seen = int(z["saw_query"]) + int(z["saw_reply"])
-            for name, qtype in z["questions"]:
-                into.dns[(name, qtype)] += seen
+            messages = ([z["questions"]] if z["saw_query"] else []) + (
+                [z.get("reply_questions", z["questions"])] if z["saw_reply"] else [])
+            for questions in messages:
+                for name, qtype in questions:
+                    into.dns[(name, qtype)] += 1
         elif event.dataset == "network.http":
             request = doc.get("http", {}).get("request", {})
             if "method" in request:
