@@ -22,6 +22,10 @@ ZEEK_SERVICE_DATASETS = {"zeek.conn": "network.flow", "zeek.dns": "network.dns",
                          "zeek.ssl": "network.tls"}
 
 
+# Zeek names the TLS service "ssl" (kept in zeek.connection.service); ECS says "tls".
+ECS_PROTOCOL = {"ssl": "tls", "ssdp": "http"}
+
+
 def ip_text(raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
 
@@ -99,7 +103,7 @@ def flow_doc(flow: Flow, uid: str, created: str) -> dict[str, Any]:
     doc["network"].update({"bytes": flow.orig_ip_bytes + flow.resp_ip_bytes,
                            "packets": flow.orig_pkts + flow.resp_pkts})
     if flow.app and flow.app != "none":
-        doc["network"]["protocol"] = flow.app
+        doc["network"]["protocol"] = ECS_PROTOCOL.get(flow.app, flow.app)
     missed = sum(s.missed for s in flow.streams) if flow.streams else 0
     connection: dict[str, Any] = {
         "conn_state": flow.conn_state(), "state": flow.conn_state(), "history": flow.full_history(),

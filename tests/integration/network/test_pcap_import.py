@@ -59,6 +59,10 @@ def test_cli_import_then_reimport_adds_nothing(shared_dir: Path, es_url: str, st
     tls = store.search(events_pattern(prefix, "network.tls"),
                        {"query": {"exists": {"field": "tls.client.ja4"}}, "size": 1})["hits"]["hits"]
     assert tls and tls[0]["_source"]["tls"]["client"]["ja3"]
+    tls_flow = store.search(events_pattern(prefix, "network.flow"),
+                            {"query": {"term": {"zeek.connection.service": "ssl"}}, "size": 1})["hits"]["hits"]
+    assert tls_flow and tls_flow[0]["_source"]["network"]["protocol"] == "tls"
+    assert tls_flow[0]["_source"]["network"]["community_id"].startswith("1:")
     mapping = store.get_mapping(f"{prefix}-events-network.flow-*")
     props = next(iter(mapping.values()))["mappings"]["properties"]
     assert props["id"]["properties"]["resp_h"]["type"] == "ip"
