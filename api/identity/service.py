@@ -7,6 +7,7 @@ direction); users and API keys live in ``<prefix>-users`` and ``<prefix>-apikeys
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
+from cryptography.fernet import Fernet, InvalidToken
 
 from api.identity.models import ApiKey, LoginResult, Session, User
 from api.identity.passwords import check_policy, generate_password, hash_password, verify_password
@@ -176,7 +178,7 @@ class IdentityService:
                 self._audit_login(name, user.role, address, "failure", "second factor missing")
                 raise Unauthenticated("This account needs a one-time code: send `totp_code`.",
                                       detail={"totp_required": True})
-            if not pyotp.TOTP(user.totp_secret or "").verify(totp_code, for_time=now, valid_window=1):
+            if not self._totp_ok(user.totp_secret, totp_code, now):
                 self._record_failure(user, seq, term, now, address, "wrong one-time code")
                 raise Unauthenticated("Wrong one-time code.", detail={"totp_required": True})
         user = replace(user, failures=(), locked_until=None, last_login=iso(now))
@@ -291,13 +293,40 @@ class IdentityService:
 
     # -- TOTP -----------------------------------------------------------------------------------
 
+    def _fernet(self) -> Fernet:
+        # TOTP seeds are encrypted at rest with a key derived from the API secret, which is not
+        # stored in Elasticsearch: reading the users index does not yield second factors.
+        key = hashlib.sha256(b"qinglang-totp:" + self.settings.api.secret_key.get_secret_value().encode()).digest()
+        return Fernet(base64.urlsafe_b64encode(key))
+
+    def _seal_secret(self, secret: str) -> str:
+        return self._fernet().encrypt(secret.encode()).decode()
+
+    def _totp_ok(self, sealed: str | None, code: str, now: datetime) -> bool:
+        secret = self._open_secret(sealed)
+        if not secret:
+            return False
+        try:
+            return bool(pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1))
+        except ValueError:
+            return False
+
+    def _open_secret(self, sealed: str | None) -> str:
+        if not sealed:
+            return ""
+        try:
+            return self._fernet().decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            # The API secret changed since enrolment: the factor cannot be checked any more.
+            return ""
+
     def totp_setup(self, session: Session) -> dict[str, str]:
         """Start enrolment: a new secret (not active until confirmed with a code)."""
         user, seq, term = self._require(session.username)
         if user.totp_enabled:
             raise Conflict("A second factor is already enabled; disable it first.")
         secret = pyotp.random_base32()
-        self._save(replace(user, totp_secret=secret), seq, term)
+        self._save(replace(user, totp_secret=self._seal_secret(secret)), seq, term)
         uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="Qinglang")
         self.auditor.record(session.actor, "auth.totp_setup", user.username)
         return {"secret": secret, "provisioning_uri": uri}
@@ -306,7 +335,7 @@ class IdentityService:
         user, seq, term = self._require(session.username)
         if not user.totp_secret:
             raise Conflict("Start with POST /api/v1/auth/totp/setup to get a secret.")
-        if not pyotp.TOTP(user.totp_secret).verify(code, for_time=self._now(), valid_window=1):
+        if not self._totp_ok(user.totp_secret, code, self._now()):
             raise InvalidInput("Wrong one-time code; check the device clock and try again.",
                                detail=[{"field": "code", "message": "wrong code"}])
         self._save(replace(user, totp_enabled=True), seq, term)

@@ -116,6 +116,8 @@ def test_totp_second_factor(api: Api) -> None:
     assert wrong.status_code == 401
     ok = _login(api, "auditor", "Demo#Inspect2026", totp_code=totp.at(api.clock.now))
     assert ok.status_code == 200
+    stored = api.store.get(api.settings.index("users"), "auditor")["_source"]
+    assert stored["totp_enabled"] and setup["secret"] not in str(stored)  # encrypted at rest
 
 
 def test_api_keys_authenticate_and_can_be_revoked(api: Api) -> None:
