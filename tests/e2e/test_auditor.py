@@ -88,3 +88,16 @@ def test_auditor_verifies_the_audit_trail(page: Page, console: Console) -> None:
     expect(outcome).to_have_attribute("data-ok", "true", timeout=60_000)
     expect(outcome).to_contain_text("Elasticsearch")
     shot(page, "30-audit-verified")
+
+    # Someone edits a record straight in Elasticsearch: the verify button names it.
+    index = console.settings.index("audit")
+    hits = console.store.search(index, {"size": 1, "sort": [{"seq": "asc"}], "query": {"term": {"seq": 3}}})["hits"]["hits"]
+    original = hits[0]["_source"]
+    try:
+        console.store.put(index, hits[0]["_id"], {**original, "actor": "mallory"}, refresh="wait_for")
+        page.get_by_test_id("audit-verify").click()
+        expect(outcome).to_have_attribute("data-ok", "false", timeout=60_000)
+        expect(page.get_by_test_id("audit-first-problem")).to_contain_text("#3")
+        shot(page, "31-audit-tampered")
+    finally:
+        console.store.put(index, hits[0]["_id"], original, refresh="wait_for")
