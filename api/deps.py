@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 
+from api.errors import localized
 from core.auditing import Actor, Auditor
 from core.errors import PermissionDenied, Unauthenticated
 from core.es import Store
@@ -93,8 +94,9 @@ def current_session(request: Request) -> Any:
 def current_actor(request: Request, session: Any = Depends(current_session)) -> Actor:
     """The authenticated ``Actor``; refused while the initial password must still be changed."""
     if session.must_change_password:
-        raise PermissionDenied("Change your password first: POST /api/v1/auth/password "
-                               "(the initial password must be replaced at first login).")
+        raise localized(PermissionDenied("Change your password first: POST /api/v1/auth/password "
+                                         "(the initial password must be replaced at first login)."),
+                        "auth.must_change_password")
     actor: Actor = session.actor
     return actor
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,6 +10,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from core.errors import SocError
+from core.i18n import negotiate, t
+
+E = TypeVar("E", bound=SocError)
+
+
+def localized(exc: E, key: str, **params: Any) -> E:
+    """Attach a catalog key: API callers sending Accept-Language get the message in their
+    language (``zh-CN`` or ``en``); the English ``message`` stays for logs and the CLI."""
+    exc.i18n_key = key  # type: ignore[attr-defined]
+    exc.i18n_params = params  # type: ignore[attr-defined]
+    return exc
 
 
 class ErrorBody(BaseModel):
@@ -31,8 +42,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SocError)
-    async def _soc_error(_request: Request, exc: SocError) -> JSONResponse:
-        return JSONResponse(status_code=exc.http_status, content=exc.to_dict())
+    async def _soc_error(request: Request, exc: SocError) -> JSONResponse:
+        content = exc.to_dict()
+        key = getattr(exc, "i18n_key", None)
+        accept = request.headers.get("accept-language")
+        if key and accept:
+            content["message"] = t(key, negotiate(accept), **getattr(exc, "i18n_params", {}))
+        return JSONResponse(status_code=exc.http_status, content=content)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

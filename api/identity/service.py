@@ -21,6 +21,7 @@ from typing import Any
 import pyotp
 from cryptography.fernet import Fernet, InvalidToken
 
+from api.errors import localized
 from api.identity.models import ApiKey, LoginResult, Session, User
 from api.identity.passwords import check_policy, generate_password, hash_password, verify_password
 from core.auditing import Actor, Auditor
@@ -161,23 +162,24 @@ class IdentityService:
         if found is None:
             verify_password(None, password)  # same work as a real check
             self._audit_login(name or "?", "unknown", address, "failure", "unknown user or wrong password")
-            raise Unauthenticated("Wrong user name or password.")
+            raise localized(Unauthenticated("Wrong user name or password."), "auth.login_failed")
         user, seq, term = found
         if user.locked_until and parse_iso(user.locked_until) > now:
             self._audit_login(name, user.role, address, "failure", "account locked")
-            raise Unauthenticated(f"The account is locked after repeated failures until {user.locked_until}; "
-                                  "wait, or ask an administrator to unlock it.")
+            raise localized(Unauthenticated(f"The account is locked after repeated failures until "
+                                            f"{user.locked_until}; wait, or ask an administrator to unlock it."),
+                            "auth.locked", until=user.locked_until)
         if user.disabled:
             self._audit_login(name, user.role, address, "failure", "account disabled")
             raise Unauthenticated("The account is disabled; ask an administrator.")
         if not verify_password(user.password_hash, password):
             self._record_failure(user, seq, term, now, address, "wrong password")
-            raise Unauthenticated("Wrong user name or password.")
+            raise localized(Unauthenticated("Wrong user name or password."), "auth.login_failed")
         if user.totp_enabled:
             if not totp_code:
                 self._audit_login(name, user.role, address, "failure", "second factor missing")
-                raise Unauthenticated("This account needs a one-time code: send `totp_code`.",
-                                      detail={"totp_required": True})
+                raise localized(Unauthenticated("This account needs a one-time code: send `totp_code`.",
+                                                detail={"totp_required": True}), "auth.totp_required")
             if not self._totp_ok(user.totp_secret, totp_code, now):
                 self._record_failure(user, seq, term, now, address, "wrong one-time code")
                 raise Unauthenticated("Wrong one-time code.", detail={"totp_required": True})
@@ -254,7 +256,8 @@ class IdentityService:
                 expired = False
         if expired:
             self.auditor.record(session.actor, "auth.session_expired", session.username)
-            raise Unauthenticated("The session expired (idle or too old); log in again.")
+            raise localized(Unauthenticated("The session expired (idle or too old); log in again."),
+                            "auth.session_expired")
         if address and session.address != address:
             session = replace(session, address=address)
         return session

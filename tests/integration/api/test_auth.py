@@ -175,3 +175,12 @@ def _admin(api: Api) -> dict[str, str]:
                            json={"old_password": api.admin_password, "new_password": GOOD})
     assert resp.status_code == 200
     return headers
+
+
+def test_messages_follow_accept_language(api: Api) -> None:
+    zh = api.client.post("/api/v1/auth/login", json={"username": "analyst", "password": "nope"},
+                         headers={"accept-language": "zh-CN,zh;q=0.9"})
+    assert zh.status_code == 401 and zh.json()["message"] == "用户名或密码错误。"
+    en = api.client.post("/api/v1/auth/login", json={"username": "analyst", "password": "nope"},
+                         headers={"accept-language": "en-US"})
+    assert en.json()["message"] == "Wrong user name or password."
