@@ -41,7 +41,7 @@ schema = schemathesis.from_pytest_fixture("api_schema", endpoint=OWN_ROUTES)
 
 
 @schema.parametrize()
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck),
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), database=None,
           phases=[Phase.explicit, Phase.generate])
 def test_openapi_contract(case, api: Api) -> None:
     if (case.method.upper(), case.path) in SKIPPED:
