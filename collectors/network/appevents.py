@@ -101,7 +101,9 @@ class AppBuilder:
         self.counts[dataset] = self.counts.get(dataset, 0) + 1
 
     def flow_id(self, flow: Flow) -> str:
-        return stable_id(flow.origin, "flow", flow.key, flow.first_index)
+        if flow.flow_id is None:
+            flow.flow_id = stable_id(flow.origin, "flow", flow.key, flow.first_index)
+        return flow.flow_id
 
     def uid(self, flow: Flow) -> str:
         return "C" + self.flow_id(flow)[:17]

@@ -31,12 +31,21 @@ def ip_text(raw: bytes) -> str:
 
 
 def mac_text(raw: bytes | None) -> str | None:
-    return "-".join(f"{b:02X}" for b in raw) if raw else None
+    return raw.hex("-").upper() if raw else None
+
+
+_last_second: list[Any] = [None, ""]
 
 
 def iso_ts(ts: float) -> str:
-    dt = datetime.fromtimestamp(ts, UTC) if 0 <= ts < 253402300800 else datetime.fromtimestamp(0, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    """``core.timeutil.iso`` for epoch seconds; the formatted second is reused (hot path)."""
+    if not 0 <= ts < 253402300800:
+        ts = 0.0
+    second = int(ts)
+    if _last_second[0] != second:
+        _last_second[0] = second
+        _last_second[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+    return f"{_last_second[1]}{int((ts - second) * 1000):03d}Z"
 
 
 def community_id(proto: int, saddr: bytes, daddr: bytes, sport: int, dport: int, seed: int = 0) -> str:

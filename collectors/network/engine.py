@@ -9,6 +9,7 @@ reassembly bounds and capped ARP tables.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,9 +168,19 @@ class Engine:
             self._end(flow)
 
     def finish(self) -> None:
+        """End every open flow (events go to ``out``; prefer ``finish_iter`` for big tables)."""
+        for _batch in self.finish_iter():
+            pass
+
+    def finish_iter(self, batch: int = 500) -> Iterator[list[Event]]:
+        """End open flows a batch at a time, so a full flow table never becomes one huge list."""
         while self.flows:
-            _key, flow = self.flows.popitem(last=False)
-            self._end(flow)
+            for _ in range(min(batch, len(self.flows))):
+                _key, flow = self.flows.popitem(last=False)
+                self._end(flow)
+            events = list(self.out)
+            self.out.clear()
+            yield events
 
     # -- flow end ------------------------------------------------------------------------
 

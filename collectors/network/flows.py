@@ -40,7 +40,7 @@ class Flow:
                  "orig_pkts", "resp_pkts", "orig_bytes", "resp_bytes", "orig_ip_bytes", "resp_ip_bytes",
                  "orig_seen", "resp_seen", "history", "flipped", "vlan", "orig_mac", "resp_mac", "ipver",
                  "app", "app_tries", "streams", "dns_pending", "dns_tcp", "http", "tls", "closed", "icmp_type",
-                 "icmp_code", "segment", "origin", "isn")
+                 "icmp_code", "segment", "origin", "isn", "flow_id")
 
     def __init__(self, key: tuple[Any, ...], pkt: Packet, index: int, origin: str = "") -> None:
         self.key = key
@@ -71,6 +71,7 @@ class Flow:
         self.closed = False
         self.segment = 0
         self.isn: int | None = None
+        self.flow_id: str | None = None  # event id, computed once
 
     def continue_from(self, old: Flow) -> None:
         """A long connection cut by the active timeout: same sides, same parsers, next segment."""

@@ -80,9 +80,10 @@ class LiveCapture:
                     engine.expire(time.time())
             engine.expire(time.time())
         finally:
-            engine.finish()
-            self._flush(errors_before)
             self.source.close()
+            for events in engine.finish_iter():
+                engine.out.extend(events)
+                errors_before = self._flush(errors_before)
 
     def _flush(self, errors_before: int) -> int:
         events = list(self.engine.out)

@@ -47,9 +47,8 @@ class CaptureReader:
             engine = Engine("", iso(utcnow()), self.config)
             for path in group:
                 yield from self._read_file(engine, path)
-            engine.finish()
-            yield from engine.out
-            engine.out.clear()
+            for events in engine.finish_iter():
+                yield from events
             self._absorb(engine)
 
     def _read_file(self, engine: Engine, path: Path) -> Iterator[Event]:

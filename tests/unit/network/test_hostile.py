@@ -164,3 +164,17 @@ def test_mutated_real_captures_never_crash(shared_dir: Path, tmp_path: Path) -> 
         assert reader.summary().packets >= 0
         runs += 1
     assert runs == 100
+
+
+def test_closing_a_full_flow_table_streams_in_batches(tmp_path: Path) -> None:
+    from collectors.network.engine import Engine
+    from collectors.network.pcapfile import ReadStats, iter_records
+
+    path = g.write_pcap(tmp_path / "open.pcap", _flood(1_000))
+    engine = Engine("test", "2026-01-01T00:00:00.000Z", FlowConfig())
+    with open(path, "rb") as fh:
+        for index, (ts, linktype, data, _orig) in enumerate(iter_records(fh, ReadStats()), start=1):
+            engine.packet(ts, linktype, data, index)
+    assert len(engine.flows) == 1_000 and not engine.out
+    batches = [len(batch) for batch in engine.finish_iter(batch=100)]
+    assert batches == [100] * 10 and not engine.flows
