@@ -20,12 +20,12 @@ from collectors.network import quic
 from collectors.network.appevents import AppBuilder, TlsState
 from collectors.network.decode import ARP_PROTO, TCP, UDP, Decoder, Packet
 from collectors.network.flows import ACK, SYN, Flow, flow_key
+from collectors.network.framing import H2_PREFACE, DnsOverTcp, Http2Frames
 from collectors.network.reassembly import Stream
 from collectors.network.tls import TlsError, looks_like_handshake, parse_client_hello
 
 DNS_PORTS = frozenset((53, 5353, 5355))
-HTTP_UDP_PORTS = frozenset((1900,))
-H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # SSDP: HTTP messages in datagrams
+HTTP_UDP_PORTS = frozenset((1900,))  # SSDP: HTTP messages in datagrams
 MAX_DNS_PENDING = 256
 MAX_ARP_TABLE = 65536
 
@@ -276,13 +276,13 @@ class Engine:
             payload = pkt.payload
             if flow.orig_p in DNS_PORTS or flow.resp_p in DNS_PORTS:
                 flow.app = "dns"
-                flow.dns_tcp = _DnsTcp()
+                flow.dns_tcp = DnsOverTcp()
             elif httpmod.looks_like_request(payload) or payload.startswith(b"HTTP/1."):
                 flow.app = "http"
                 flow.http = httpmod.HttpSession(client_is_orig=from_orig == httpmod.looks_like_request(payload))
             elif payload.startswith(H2_PREFACE):
                 flow.app = "http2"
-                flow.dns_tcp = _Http2Frames()
+                flow.dns_tcp = Http2Frames()
             elif looks_like_handshake(payload):
                 flow.app = "ssl"
                 flow.tls = TlsState()
@@ -316,8 +316,6 @@ class Engine:
         elif flow.app == "dns" or flow.app == "http2":
             for message, mindex in flow.dns_tcp.data(from_orig, chunk, index):
                 self._dns_message(flow, message, ts, mindex)
-            if flow.app == "dns" and not flow.dns_tcp.alive:
-                flow.app = "none"
 
     def _app_gap(self, flow: Flow, from_orig: bool, missing: int) -> None:
         if flow.app == "http":
@@ -351,80 +349,3 @@ class Engine:
         self._arp_table.move_to_end(spa)
         if len(self._arp_table) > MAX_ARP_TABLE:
             self._arp_table.popitem(last=False)
-
-
-class _DnsTcp:
-    """DNS over TCP: two-byte length framing per direction, bounded buffers."""
-
-    def __init__(self) -> None:
-        self.bufs = [bytearray(), bytearray()]
-        self.alive = True
-
-    def data(self, from_orig: bool, chunk: bytes, index: int) -> list[tuple[bytes, int]]:
-        buf = self.bufs[0 if from_orig else 1]
-        buf += chunk
-        out = []
-        while len(buf) >= 2:
-            n = int.from_bytes(buf[:2], "big")
-            if len(buf) < 2 + n:
-                break
-            out.append((bytes(buf[2:2 + n]), index))
-            del buf[:2 + n]
-        if len(buf) > 70000:
-            buf.clear()
-        return out
-
-    def gap(self, from_orig: bool) -> None:
-        self.bufs[0 if from_orig else 1].clear()
-
-
-
-class _Http2Frames:
-    """Cleartext HTTP/2 (h2c): DATA frames that hold a DNS message are DNS over HTTPS (RFC 8484).
-
-    Headers are HPACK-compressed and not decoded; a DATA payload counts as DoH when it parses
-    as a complete DNS message with one question.
-    """
-
-    def __init__(self) -> None:
-        self.bufs = [bytearray(), bytearray()]
-        self.preface = [True, False]
-        self.alive = True
-
-    def data(self, from_orig: bool, chunk: bytes, index: int) -> list[tuple[bytes, int]]:
-        side = 0 if from_orig else 1
-        buf = self.bufs[side]
-        buf += chunk
-        if self.preface[side] and len(buf) >= len(H2_PREFACE):
-            if buf.startswith(H2_PREFACE):
-                del buf[:len(H2_PREFACE)]
-            self.preface[side] = False
-        out = []
-        while len(buf) >= 9:
-            length = int.from_bytes(buf[:3], "big")
-            if len(buf) < 9 + length:
-                break
-            ftype, flags = buf[3], buf[4]
-            payload = bytes(buf[9:9 + length])
-            del buf[:9 + length]
-            if ftype == 0 and length >= 12:
-                if flags & 0x08 and payload:
-                    payload = payload[1:len(payload) - payload[0]]
-                if _is_dns_message(payload):
-                    out.append((payload, index))
-        if len(buf) > 70000:
-            buf.clear()
-        return out
-
-    def gap(self, from_orig: bool) -> None:
-        self.bufs[0 if from_orig else 1].clear()
-
-
-def _is_dns_message(payload: bytes) -> bool:
-    if len(payload) < 17 or payload[4:6] != b"\x00\x01":
-        return False
-    try:
-        dnsmod.parse(payload)
-    except dnsmod.DnsError:
-        return False
-    return True
