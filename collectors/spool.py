@@ -33,6 +33,7 @@ from core.errors import Conflict
 
 _HEADER = struct.Struct(">II")
 SEGMENT_BYTES = 64 * 1024 * 1024
+READ_WINDOW = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,8 @@ class Spool:
         total = 0
         with (self.dir / _seg_name(seg)).open("rb") as fh:
             fh.seek(off)
-            data = fh.read(min(limit - off, max_bytes + (1 << 20)))
+            # A window, not the whole segment: batches are a few MB; a bigger record is read whole below.
+            data = fh.read(min(limit - off, max_bytes, READ_WINDOW))
         pos = 0
         while pos + _HEADER.size <= len(data) and len(records) < max_records:
             length, crc = _HEADER.unpack_from(data, pos)
