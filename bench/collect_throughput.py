@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 import orjson  # noqa: E402
 import psutil  # noqa: E402
 
+from core.auditing import Actor  # noqa: E402
 from core.es import Store  # noqa: E402
 from core.node import ManagedNode  # noqa: E402
 from core.schema import event_index, install_templates  # noqa: E402
@@ -208,7 +209,7 @@ def evtx_scenario(store: Store, url: str, tmp: Path) -> None:
     prefix = "benchevtx" + uuid.uuid4().hex[:6]
     settings = load_settings(data_dir=tmp / prefix, index_prefix=prefix, es={"url": url})
     t0 = time.perf_counter()
-    summary = service.import_evtx(settings, store, files)
+    summary = service.import_evtx(settings, store, files, actor=Actor("cli:bench", "cli"))
     ours_s = time.perf_counter() - t0
     store.delete_indices(f"{prefix}-*")
     store.delete_index_templates(f"{prefix}-*")

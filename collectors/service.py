@@ -22,7 +22,9 @@ from collectors.counters import Counters, pid_alive, read_status
 from collectors.models import Event
 from collectors.shipper import Shipper, encode, ensure_indices
 from collectors.spool import Spool
+from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, SocError, Unavailable
+from core.permissions import requires
 
 APPEND_CHUNK = 500
 
@@ -175,8 +177,9 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
 
 # -- one-shot imports ------------------------------------------------------------------------
 
-def import_files(settings: Any, store: Any, paths: Sequence[Path], *, parser: str = "auto",
-                 encoding: str = "utf-8", timezone: str = "UTC",
+@requires("collectors.manage")
+def import_files(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
+                 parser: str = "auto", encoding: str = "utf-8", timezone: str = "UTC",
                  progress: Callable[[int], None] | None = None) -> ShipSummary:
     """Read whole log files once (ids as the tailer's, so a later tail or re-import adds nothing)."""
     from collectors.config import check_encoding
@@ -198,10 +201,13 @@ def import_files(settings: Any, store: Any, paths: Sequence[Path], *, parser: st
 
     summary = ship_events(settings, store, events(), source="file", progress=progress,
                           parse_failures=lambda: counters.get("file", "parse_failures"))
-    return ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths]})
+    summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths]})
+    _audit(auditor, actor, "collect.import_files", summary)
+    return summary
 
 
-def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *,
+@requires("collectors.manage")
+def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
                 progress: Callable[[int], None] | None = None) -> ShipSummary:
     """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``).
     Unreadable records and files are counted as parse failures; the first reasons are in
@@ -222,13 +228,25 @@ def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *,
     summary = ship_events(settings, store, events(), source="evtx", progress=progress,
                           parse_failures=lambda: sum(st.errors for st in stats))
     samples = [f"{st.path}: {reason}" for st in stats for reason in st.error_samples][:10]
-    return ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths], "warnings": samples})
+    summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths], "warnings": samples})
+    _audit(auditor, actor, "collect.import_evtx", summary)
+    return summary
+
+
+def _audit(auditor: Auditor | None, actor: Actor, action: str, summary: ShipSummary) -> None:
+    if auditor is None:
+        return
+    detail = {k: v for k, v in summary.to_dict().items() if k not in ("warnings",)}
+    auditor.record(actor, action, ", ".join(summary.files)[:1000], "success" if summary.complete else "failure",
+                   detail)
 
 
 # -- daemon ----------------------------------------------------------------------------------
 
-def run_daemon(settings: Any, store: Any, inputs_file: Path | None = None, *,
-               stop: threading.Event | None = None, log: Callable[[str], None] | None = None) -> None:
+@requires("collectors.manage")
+def run_daemon(settings: Any, store: Any, inputs_file: Path | None = None, *, actor: Actor,
+               auditor: Auditor | None = None, stop: threading.Event | None = None,
+               log: Callable[[str], None] | None = None) -> None:
     """Run the inputs of the inputs file until ``stop`` is set (or SIGTERM/SIGINT in the CLI)."""
     from collectors.config import load_inputs
     from collectors.daemon import Daemon
@@ -238,6 +256,8 @@ def run_daemon(settings: Any, store: Any, inputs_file: Path | None = None, *,
         raise InvalidInput("No inputs file: pass `soc collect run --inputs FILE` or set SOC_COLLECT_INPUTS_FILE.")
     entries = load_inputs(Path(path))
     daemon = Daemon(settings, store, entries, log=log)
+    if auditor is not None:
+        auditor.record(actor, "collect.run", str(path), "success", {"inputs": [e["name"] for e in entries]})
     daemon.run(stop or threading.Event())
 
 

@@ -13,6 +13,7 @@ from typing import Any, cast
 import click
 
 from collectors import service
+from core.auditing import Auditor, MemoryAuditor
 from core.i18n import t
 from soc.cli import collect_pcap_cmd
 from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
@@ -21,6 +22,11 @@ from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
 @click.group("collect")
 def collect() -> None:
     """Collect logs into Elasticsearch: daemon, one-shot imports, status."""
+
+
+def _auditor(c: CliContext) -> Auditor:
+    # The CLI context may carry the platform auditor (wired by the lead); otherwise keep a local one.
+    return getattr(c, "auditor", None) or MemoryAuditor()
 
 
 @contextmanager
@@ -63,8 +69,8 @@ def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str,
     """Import log files once (progress bar, then a summary)."""
     store = c.store()
     with _progress(c, t("collect.importing", c.settings.language)) as progress:
-        summary = service.import_files(c.settings, store, list(paths), parser=parser, encoding=encoding,
-                                       timezone=timezone, progress=progress)
+        summary = service.import_files(c.settings, store, list(paths), actor=c.actor, auditor=_auditor(c),
+                                       parser=parser, encoding=encoding, timezone=timezone, progress=progress)
     _emit_summary(c, summary)
 
 
@@ -76,7 +82,8 @@ def evtx_cmd(c: CliContext, paths: tuple[Path, ...]) -> None:
     """Import Windows EVTX files once (progress bar, then a summary)."""
     store = c.store()
     with _progress(c, t("collect.importing", c.settings.language)) as progress:
-        summary = service.import_evtx(c.settings, store, list(paths), progress=progress)
+        summary = service.import_evtx(c.settings, store, list(paths), actor=c.actor, auditor=_auditor(c),
+                                      progress=progress)
     _emit_summary(c, summary)
 
 
@@ -101,7 +108,8 @@ def run_cmd(c: CliContext, inputs_file: Path | None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service.run_daemon(c.settings, c.store(), inputs_file, stop=stop, log=lambda m: click.echo(m, err=True))
+    service.run_daemon(c.settings, c.store(), inputs_file, actor=c.actor, auditor=_auditor(c), stop=stop,
+                       log=lambda m: click.echo(m, err=True))
 
 
 @collect.command("status")

@@ -11,9 +11,12 @@ from evtx import PyEvtxParser
 from collectors import service
 from collectors.models import Event
 from collectors.shipper import deadletter_index
+from core.auditing import Actor
 from core.es import Store
 from core.settings import Settings
 from soc.cli import cli
+
+CLI = Actor("cli:test", "cli")
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -55,7 +58,7 @@ def test_hostile_file_is_stored_not_crashed(settings: Settings, store: Store, pr
         b"<abc>Nov 26 10:00:03 host app[4]: malformed priority",
         b"Nov 26 10:00:04 host app[5]: the end",         # no final newline
     ]))
-    summary = service.import_files(settings, store, [path], parser="syslog")
+    summary = service.import_files(settings, store, [path], actor=CLI, parser="syslog")
     assert summary.failed == 0 and summary.error is None
     assert summary.read == summary.shipped
     assert summary.parse_failures >= 3
@@ -76,7 +79,7 @@ def test_gbk_log_decoded(settings: Settings, store: Store, prefix: str, tmp_path
     path = tmp_path / "messages"
     path.write_bytes("Nov 26 10:00:00 主机 app[1]: 用户 张三 登录失败\n".encode("gbk")
                      + "Nov 26 10:00:01 host app[2]: 日志轮转完成\n".encode("gb18030"))
-    summary = service.import_files(settings, store, [path], parser="syslog", encoding="gb18030")
+    summary = service.import_files(settings, store, [path], actor=CLI, parser="syslog", encoding="gb18030")
     assert summary.shipped == 2 and summary.parse_failures == 0
     store.refresh(f"{prefix}-events-*")
     docs = [h["_source"] for h in store.search(f"{prefix}-events-*", {"sort": [{"process.pid": "asc"}]})["hits"]["hits"]]
@@ -121,7 +124,24 @@ def test_corrupt_evtx_is_reported_not_fatal(settings: Settings, store: Store, sh
     truncated.write_bytes(bytes(data[: len(data) // 2]))
     garbage = tmp_path / "garbage.evtx"
     garbage.write_bytes(b"\x00ElfFile\x00" + bytes(range(256)) * 64)
-    summary = service.import_evtx(settings, store, [truncated, garbage, source])
+    summary = service.import_evtx(settings, store, [truncated, garbage, source], actor=CLI)
     assert summary.failed == 0
     assert summary.read >= sum(1 for _ in PyEvtxParser(str(source)).records_json())
     assert summary.warnings
+
+
+def test_imports_need_the_manage_permission_and_are_audited(settings: Settings, store: Store,
+                                                            tmp_path: Path) -> None:
+    import pytest
+
+    from core.auditing import MemoryAuditor
+    from core.errors import PermissionDenied
+
+    path = tmp_path / "x.log"
+    path.write_text("Nov 26 10:00:00 h app[1]: hello\n")
+    with pytest.raises(PermissionDenied):
+        service.import_files(settings, store, [path], actor=Actor("ann", "analyst"))
+    auditor = MemoryAuditor()
+    summary = service.import_files(settings, store, [path], actor=Actor("sam", "sysadmin"), auditor=auditor)
+    assert summary.shipped == 1
+    assert auditor.records[0]["action"] == "collect.import_files"

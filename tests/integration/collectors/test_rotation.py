@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from collectors import service
+from core.auditing import Actor
 from core.es import Store
 from core.settings import Settings
 from tests.integration.collectors.helpers import Writer, assert_exactly, count, wait_for, write_inputs
@@ -24,7 +25,7 @@ def daemon(settings: Settings, store: Store, inputs: Path) -> Iterator[None]:
 
     def run() -> None:
         try:
-            service.run_daemon(settings, store, inputs, stop=stop)
+            service.run_daemon(settings, store, inputs, actor=Actor("cli:test", "cli"), stop=stop)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
