@@ -65,6 +65,8 @@ def encode(input_name: str, prefix: str, event: Event) -> bytes:
     else:
         head = doc
         ev = {}
+    if "@timestamp" not in head:
+        head = {**head, "@timestamp": iso(utcnow())}
     ev.setdefault("dataset", event.dataset)
     index = _index_for(prefix, event.dataset, doc.get("@timestamp"))
     return b"\0".join((
