@@ -95,8 +95,11 @@ class AppBuilder:
         self.created = created
         self.out = out
         self.counts = counts
+        self.observer: dict[str, Any] = {}  # live capture: hostname and interface
 
     def _emit(self, event_id: str, dataset: str, doc: dict[str, Any]) -> None:
+        if self.observer:
+            doc["observer"].update(self.observer)
         self.out.append(Event(event_id, dataset, doc))
         self.counts[dataset] = self.counts.get(dataset, 0) + 1
 

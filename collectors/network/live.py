@@ -58,6 +58,8 @@ class LiveCapture:
                                  scan_every=1.0)
         source_id = f"live:{socket.gethostname()}:{config.interface}:{time.time_ns()}"
         self.engine = Engine(source_id, iso(utcnow()), flow_config)
+        self.engine.build.observer = {"hostname": socket.gethostname(),
+                                      "ingress": {"interface": {"name": config.interface}}}
 
     def open(self) -> None:
         """Open the capture socket now (raises PermissionDenied / InvalidInput early)."""

@@ -137,6 +137,7 @@ def test_live_capture_dns_and_http_reach_elasticsearch(servers: tuple[str, int, 
                        {"query": {"term": {"dns.question.name": "live-test.qinglang.example"}}})["hits"]["hits"]
     assert dns and dns[0]["_source"]["dns"]["resolved_ip"] == ["192.0.2.55"]
     assert dns[0]["_source"]["destination"]["port"] == dns_port
+    assert dns[0]["_source"]["observer"]["ingress"]["interface"]["name"] == "lo"
     http = store.search(events_pattern(settings.index_prefix, "network.http"),
                         {"query": {"term": {"url.original": "/live/check?probe=1"}}})["hits"]["hits"]
     assert http and http[0]["_source"]["http"]["response"]["status_code"] == 200
