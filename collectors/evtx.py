@@ -181,6 +181,13 @@ def _map_ecs(doc: dict[str, Any], channel: str, event_id: int | None, event_data
         typed = _typed(dst, value)
         if typed is not None:
             set_field(doc, dst, typed)
+    hashes = event_data.get("Hashes")
+    if isinstance(hashes, str) and "=" in hashes:
+        # Winlogbeat's Sysmon module splits "SHA1=..,MD5=..,IMPHASH=.." into hash.* the same way.
+        for item in hashes.split(","):
+            alg, _, digest = item.partition("=")
+            if alg.strip() and digest.strip():
+                set_field(doc, f"hash.{alg.strip().lower()}", digest.strip().lower())
     exe = doc.get("process", {}).get("executable")
     if isinstance(exe, str) and "name" not in doc["process"]:
         doc["process"]["name"] = exe.replace("/", "\\").rsplit("\\", 1)[-1]

@@ -158,6 +158,9 @@ class Compiler:
         parts = value.s
         if len(parts) == 1 and parts[0] == SpecialChars.WILDCARD_MULTI:
             return {"exists": {"field": field}}
+        hashed = _hash_term(field, value)
+        if hashed is not None:
+            return hashed
         # Case-insensitive matching runs on the ``.lower`` subfield (lowercase normalizer) with a
         # lowercased pattern: a case_insensitive automaton of a long wildcard costs many times more
         # to build on every shard.
@@ -303,6 +306,45 @@ def _and(items: list[dict[str, Any]]) -> dict[str, Any]:
     return flat[0] if len(flat) == 1 else {"bool": {"filter": flat}}
 
 
+_HASH_VALUE = re.compile(r"^(md5|sha1|sha256|imphash)=([0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+def _hash_term(field: str, value: SigmaString) -> dict[str, Any] | None:
+    """``Hashes|contains: 'MD5=<hex>'`` → a term on ``hash.md5`` (``collectors.evtx`` splits the
+    Sysmon Hashes list like Winlogbeat). A full digest inside the comma-separated list equals
+    that algorithm's value, and a term is far cheaper than thousands of ``*…*`` automata."""
+    if not field.endswith("Hashes") or isinstance(value, SigmaCasedString):
+        return None
+    parts = value.s
+    if not (len(parts) == 3 and parts[0] == SpecialChars.WILDCARD_MULTI and parts[2] == SpecialChars.WILDCARD_MULTI
+            and isinstance(parts[1], str)):
+        return None
+    m = _HASH_VALUE.match(parts[1].lower())
+    if not m:
+        return None
+    return {"term": {f"hash.{m.group(1)}": {"value": m.group(2)}}}
+
+
+def _merge_terms(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OR-ed ``term`` clauses on one field become one ``terms`` query (one lookup, not N)."""
+    by_field: dict[str, list[Any]] = {}
+    rest: list[dict[str, Any]] = []
+    for item in items:
+        term = item.get("term") if len(item) == 1 else None
+        if isinstance(term, dict) and len(term) == 1:
+            (field, spec), = term.items()
+            if isinstance(spec, dict) and set(spec) == {"value"}:
+                by_field.setdefault(field, []).append(spec["value"])
+                continue
+            if not isinstance(spec, dict):
+                by_field.setdefault(field, []).append(spec)
+                continue
+        rest.append(item)
+    merged = [{"terms": {f: vals}} if len(vals) > 1 else {"term": {f: {"value": vals[0]}}}
+              for f, vals in by_field.items()]
+    return merged + rest
+
+
 def _or(items: list[dict[str, Any]]) -> dict[str, Any]:
     flat: list[dict[str, Any]] = []
     for item in items:
@@ -317,6 +359,7 @@ def _or(items: list[dict[str, Any]]) -> dict[str, Any]:
             flat.append(item)
     if not flat:
         return MATCH_NONE
+    flat = _merge_terms(flat)
     return flat[0] if len(flat) == 1 else {"bool": {"should": flat, "minimum_should_match": 1}}
 
 
@@ -339,6 +382,7 @@ _UNSUPPORTED_REGEX = (
 )
 _LUCENE_RESERVED = set('@&~<>#"')
 MAX_BOUNDED_REPEAT = 16
+MAX_MIN_REPEAT = 100
 
 
 def translate_regex(pattern: str) -> tuple[str, bool]:
@@ -445,6 +489,9 @@ def translate_regex(pattern: str) -> tuple[str, bool]:
             raise UnsupportedRule("regular expression uses $ inside the pattern", "unsupported_regex")
         if c == "{":
             m = re.match(r"\{(\d+),(\d*)\}", pattern[i:])
+            if m and int(m.group(1)) > MAX_MIN_REPEAT:
+                raise UnsupportedRule(f"regular expression repeats at least {m.group(1)} times; Lucene's "
+                                      "automaton for it is too large", "unsupported_regex")
             if m and (not m.group(2) or int(m.group(2)) > MAX_BOUNDED_REPEAT):
                 # A large bounded repeat explodes the automaton on every shard; {n,} matches a
                 # superset, which is what an unanchored search around it accepts anyway.

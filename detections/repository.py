@@ -184,6 +184,26 @@ def update_stats(store: Store, prefix: str, stats: dict[str, dict[str, Any]]) ->
         store.bulk_index(writes)
 
 
+def chunked(items: Sequence[Any], max_items: int, body: Any, max_bytes: int = 1_500_000) -> list[list[Any]]:
+    """Split into ``_msearch`` batches by count and by payload size: a few rules carry thousands
+    of hashes, and one huge request trips the node's request circuit breaker."""
+    import orjson
+
+    out: list[list[Any]] = []
+    current: list[Any] = []
+    size = 0
+    for item in items:
+        n = len(orjson.dumps(body(item), default=str))
+        if current and (len(current) >= max_items or size + n > max_bytes):
+            out.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += n
+    if current:
+        out.append(current)
+    return out
+
+
 # -- validation -------------------------------------------------------------------------------
 
 def _leaf_fields(query: Any, out: set[str]) -> None:
@@ -235,8 +255,7 @@ def validate_queries(store: Store, prefix: str, rules: Sequence[CompiledRule],
     # One document so every shard really builds each query.
     store.put(index, "probe", {}, refresh=True)
     bad: dict[str, str] = {}
-    for start in range(0, len(queries), batch):
-        chunk = queries[start:start + batch]
+    for chunk in chunked(queries, batch, lambda r: r.query):
         for rule, reason in _validate_chunk(store, index, chunk):
             bad[rule.id] = reason
     store.delete_indices(index)

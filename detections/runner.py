@@ -121,8 +121,7 @@ def run_rules_window(store: Store, cfg: RunnerConfig, items: list[tuple[Compiled
     """Run query rules over their windows in ``_msearch`` batches; write their alerts."""
     results: list[RuleRunResult] = []
     size = min(cfg.max_alerts_per_run, 10000)
-    for start in range(0, len(items), cfg.batch_size):
-        batch = items[start:start + cfg.batch_size]
+    for batch in repo.chunked(items, cfg.batch_size, lambda item: item[0].query):
         searches = [(rule.indices(cfg.prefix), _search_body(rule, doc, lo, hi, size, cfg.search_timeout))
                     for rule, doc, lo, hi in batch]
         began = time.monotonic()
