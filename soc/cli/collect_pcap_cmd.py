@@ -50,7 +50,7 @@ def pcap_cmd(c: CliContext, paths: tuple[Path, ...], max_flows: int | None) -> N
     if summary.error:
         lines.append(t("network.ship_error", lang, error=summary.error))
     c.emit(summary.to_dict(), "\n".join(lines))
-    if summary.failed or summary.error:
+    if summary.failed or summary.error or cap.file_errors:
         raise click.exceptions.Exit(1)
 
 

@@ -79,10 +79,17 @@ def test_cli_import_then_reimport_adds_nothing(shared_dir: Path, es_url: str, st
     assert human.returncode == 0 and "packets" in human.stdout and "parse errors" in human.stdout
 
 
-def test_missing_path_is_a_clear_error(es_url: str, prefix: str, tmp_path: Path) -> None:
+def test_missing_path_and_bad_file_are_reported(es_url: str, prefix: str, tmp_path: Path, shared_dir: Path) -> None:
     env = {"SOC_ES_URL": es_url, "SOC_DATA_DIR": str(tmp_path / "data"), "SOC_INDEX_PREFIX": prefix}
     proc = _soc("collect", "pcap", str(tmp_path / "nope.pcap"), env=env)
     assert proc.returncode != 0 and "Check the paths" in proc.stderr
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"definitely not a capture")
+    proc = _soc("collect", "pcap", str(junk), _samples(shared_dir)[0], "--json", env=env)
+    summary = json.loads(proc.stdout)
+    assert proc.returncode == 1  # one file skipped: scripts notice, the other file is imported
+    assert summary["file_errors"] and "junk.pcap" in summary["file_errors"][0]
+    assert summary["shipped"] == summary["total_events"] > 0
 
 
 def _zeek_rule_query(rule_file: Path) -> str:
