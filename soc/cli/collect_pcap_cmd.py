@@ -51,7 +51,9 @@ def pcap_cmd(c: CliContext, paths: tuple[Path, ...], max_flows: int | None) -> N
         lines.append(t("network.ship_error", lang, error=summary.error))
     c.emit(summary.to_dict(), "\n".join(lines))
     if summary.failed or summary.error or cap.file_errors:
-        raise click.exceptions.Exit(1)
+        # SystemExit, not click's Exit: soc.cli.main runs click with standalone_mode=False,
+        # where click returns Exit's code instead of exiting and main() drops it.
+        raise SystemExit(1)
 
 
 COMMANDS: list[click.Command] = [pcap_cmd]
