@@ -411,6 +411,7 @@ def translate_regex(pattern: str) -> tuple[str, bool]:
     n = len(pattern)
     top_alternation = False
     loosened: list[str] = []
+    optional: list[bool] = []
     while i < n:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
@@ -459,6 +460,7 @@ def translate_regex(pattern: str) -> tuple[str, bool]:
             continue
         if c == "(":
             depth += 1
+            optional.append(False)
             if pattern.startswith("(?:", i):
                 out.append("(")
                 i += 3
@@ -471,6 +473,13 @@ def translate_regex(pattern: str) -> tuple[str, bool]:
         if c == ")":
             depth -= 1
             out.append(")")
+            if optional and optional.pop():
+                out.append("?")
+            i += 1
+            continue
+        if c == "|" and depth > 0 and (pattern[i + 1:i + 2] == ")" or out[-1] == "("):
+            # An empty alternative, "(a|)": Lucene has none, so the group becomes optional.
+            optional[-1] = True
             i += 1
             continue
         if c == "|" and depth == 0:

@@ -28,7 +28,8 @@ def test_offsite_copy_retention_and_drill_from_offsite(env: Env, tmp_path: Path,
     plan_id = env.plan(id="both", assets={"paths": [str(src)], "elasticsearch": {"indices": [f"{prefix}-events-*"]}},
                        primary={"restic": str(tmp_path / "rp")}, offsite={"restic": str(tmp_path / "ro")},
                        retention={"keep_last": 1, "keep_daily": 2}, objectives={"rpo": "2d", "rto": "10m"})
-    clock = FakeClock(datetime.now(UTC) - timedelta(days=3, hours=1))
+    # 10:00 UTC four days ago: the first two points share a UTC day whatever the time of the run
+    clock = FakeClock((datetime.now(UTC) - timedelta(days=4)).replace(hour=10, minute=0, second=0, microsecond=0))
     ctx = env.ctx(clock=clock)
     runs = []
     for step in range(3):  # day 0 twice, then day 1 (all in the past of the real clock)

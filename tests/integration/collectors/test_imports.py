@@ -145,3 +145,19 @@ def test_imports_need_the_manage_permission_and_are_audited(settings: Settings, 
     summary = service.import_files(settings, store, [path], actor=Actor("sam", "sysadmin"), auditor=auditor)
     assert summary.shipped == 1
     assert auditor.records[0]["action"] == "collect.import_files"
+
+
+def test_events_left_by_an_interrupted_import_are_sent_by_the_next(settings: Settings, store: Store,
+                                                                   prefix: str) -> None:
+    from collectors.shipper import encode
+    from collectors.spool import Spool
+
+    # What a killed import leaves behind: spooled, never acknowledged.
+    left = Spool(Path(settings.spool_dir) / "imports" / "file-crashed", max_bytes=1 << 20)
+    left.append([encode("file", prefix, Event("left-1", "test.ds", {"@timestamp": "2026-11-26T10:00:00.000Z"}))])
+    left.close()
+    summary = service.ship_events(settings, store, [Event("new-1", "test.ds", {"@timestamp": "2026-11-26T10:00:01.000Z"})],
+                                  source="unit")
+    assert summary.shipped == 1
+    assert store.get(f"{prefix}-events-test.ds-2026.11.26", "left-1") is not None
+    assert not (Path(settings.spool_dir) / "imports" / "file-crashed").exists()
