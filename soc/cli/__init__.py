@@ -47,7 +47,10 @@ for module in (es_cmd, config_cmd, up_cmd, collect_cmd, rules_cmd, alerts_cmd, a
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="soc", standalone_mode=False)
+        # Without standalone mode click returns ``ctx.exit(code)``'s code instead of exiting.
+        rv = cli.main(args=argv, prog_name="soc", standalone_mode=False)
+        if isinstance(rv, int) and not isinstance(rv, bool):
+            return rv
     except SocError as exc:
         click.echo(f"error: {exc.message}", err=True)
         return EXIT_ERROR
