@@ -53,6 +53,14 @@ ROUTES: dict[tuple[str, str], str] = {
     # audit
     ("GET", "/api/v1/audit"): "audit.read",
     ("GET", "/api/v1/audit/verify"): "audit.verify",
+    # rules (detections)
+    ("GET", "/api/v1/rules"): "rules.read",
+    ("POST", "/api/v1/rules/enabled"): "rules.manage",
+    ("GET", "/api/v1/rules/{rule_id}"): "rules.read",
+    ("PUT", "/api/v1/rules/{rule_id}/suppression"): "rules.manage",
+    ("GET", "/api/v1/rules/{rule_id}/exceptions"): "rules.read",
+    ("POST", "/api/v1/rules/{rule_id}/exceptions"): "exceptions.manage",
+    ("DELETE", "/api/v1/rules/{rule_id}/exceptions/{exception_id}"): "exceptions.manage",
     # alerts
     ("GET", "/api/v1/alerts"): "alerts.read",
     ("GET", "/api/v1/alerts/export"): "alerts.read",
