@@ -75,8 +75,18 @@ class Daemon:
                     self.log(f"Elasticsearch not ready, events wait in the spool: {exc.message}")
                 ship_stop.wait(min(10.0, 0.5 * 2 ** min(attempt, 5)))
                 attempt += 1
+        self._drain_import_leftovers()
         while not ship_stop.is_set():
             self.shipper.ship_next(ship_stop, wait=0.5)
+
+    def _drain_import_leftovers(self) -> None:
+        """Events of one-shot imports that stopped before Elasticsearch took them all."""
+        from collectors.service import drain_leftovers
+
+        try:
+            drain_leftovers(self.settings, self.store, 60.0)
+        except SocError as exc:
+            self.log(f"left-over import spool not drained yet: {exc.message}")
 
     def _status(self, state: str) -> None:
         try:

@@ -76,7 +76,7 @@ def _ship_loop(shipper: Shipper, spool: Spool, done: threading.Event, gave_up: t
             return
 
 
-def _drain_leftovers(settings: Any, store: Any, give_up_after: float) -> None:
+def drain_leftovers(settings: Any, store: Any, give_up_after: float) -> None:
     """Spools of earlier imports that stopped before everything was acknowledged."""
     root = _imports_root(settings)
     if not root.is_dir():
@@ -120,7 +120,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
     prefix = settings.index_prefix
     give_up = float(give_up_after if give_up_after is not None else settings.collect.give_up_seconds)
     ensure_indices(store, prefix)
-    _drain_leftovers(settings, store, give_up)
+    drain_leftovers(settings, store, give_up)
     counters = Counters()
     counters.declare(source, "import")
     spool_dir = _imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
