@@ -226,12 +226,16 @@ def iter_evtx_events(path: str | Path, stats: EvtxStats | None = None) -> Iterat
         return
     while stats.errors < MAX_RECORD_ERRORS:
         try:
-            record = next(records)
+            raw = next(records)
         except StopIteration:
             return
         except (RuntimeError, ValueError, OSError) as exc:
             stats.error(f"unreadable record: {exc}")
             continue
+        if not isinstance(raw, dict):
+            stats.error("unreadable record: empty")
+            continue
+        record: dict[str, Any] = raw
         try:
             data = orjson.loads(record["data"])
             doc = record_to_doc(data, source_path=str(p))

@@ -8,10 +8,10 @@ duplicate keys rejected) before pySigma sees it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +221,7 @@ def compile_correlation(rule: SigmaCorrelationRule, base_rules: list[SigmaRule],
         if r.name:
             by_name[r.name] = r
     refs: list[str] = []
-    for ref in rule.rules:
+    for ref in rule.rules or []:
         name = getattr(ref, "reference", None) or str(ref)
         target = by_name.get(str(name))
         if target is None:
@@ -232,7 +232,7 @@ def compile_correlation(rule: SigmaCorrelationRule, base_rules: list[SigmaRule],
     value_field = None
     if rule.condition is not None and ctype not in ("temporal", "temporal_ordered") or (
             rule.condition is not None and getattr(rule.condition, "count", None) is not None):
-        cond = rule.condition
+        cond: Any = rule.condition
         op = str(cond.op.name if hasattr(cond.op, "name") else cond.op).lower()
         condition = {{"gte": "gte", "gt": "gt", "lte": "lte", "lt": "lt", "eq": "eq"}.get(op, op): int(cond.count)}
         value_field = getattr(cond, "fieldref", None)

@@ -138,7 +138,8 @@ def _zeek() -> ProcessingPipeline:
         for service, dataset in ZEEK_DATASETS.items()
     ]
     # Insert after the category→service changes so the service condition sees the new log source.
-    first_mapping = next(i for i, item in enumerate(items) if not item.identifier.startswith("zeek_mapping_category"))
+    first_mapping = next(i for i, item in enumerate(items)
+                         if not (item.identifier or "").startswith("zeek_mapping_category"))
     return ProcessingPipeline(name="qinglang ecs_zeek_beats", priority=20,
                               items=items[:first_mapping] + dataset_items + items[first_mapping:])
 
@@ -147,7 +148,7 @@ def _linux() -> ProcessingPipeline:
     items = [
         ProcessingItem(
             identifier="qinglang_linux_field_mapping",
-            transformation=FieldMappingTransformation(LINUX_FIELDS),
+            transformation=FieldMappingTransformation(dict(LINUX_FIELDS)),  # type: ignore[arg-type]
             rule_conditions=[LogsourceCondition(product="linux")],
         ),
         # Unmapped auditd fields get the prefix; mapped ones (and dotted names) are left alone.

@@ -11,6 +11,7 @@ import orjson
 
 from core.auditing import MemoryAuditor
 from core.errors import InvalidInput
+from core.i18n import t
 from core.ids import stable_id
 from soc.cli.context import CliContext, json_option, pass_ctx
 
@@ -27,14 +28,14 @@ def _auditor(ctx: CliContext) -> Any:
         return MemoryAuditor()
 
 
-def _lint_text(report: dict[str, Any], verbose: bool) -> str:
+def _lint_text(report: dict[str, Any], verbose: bool, lang: str) -> str:
     s = report["summary"]
-    lines = [f"rules: {s['total']}  loaded: {s['loaded']}  rejected: {s['rejected']}"]
+    lines = [t("detections.lint.summary", lang, total=s["total"], loaded=s["loaded"], rejected=s["rejected"])]
     for reason, n in s.get("rejected_by_reason", {}).items():
-        lines.append(f"  rejected ({reason}): {n}")
+        label = t(f"detections.lint.category.{reason}", lang)
+        lines.append("  " + t("detections.lint.rejected", lang, reason=label, count=n))
     if "stored" in s:
-        st = s["stored"]
-        lines.append(f"stored: {st['created']} new, {st['updated']} updated, {st['unchanged']} unchanged")
+        lines.append(t("detections.lint.stored", lang, **s["stored"]))
     for e in report["entries"]:
         if e["status"] == "rejected":
             lines.append(f"REJECTED {e['source']} [{e['rule_id'] or '-'}] {e['category']}: {e['reason']}")
@@ -62,7 +63,7 @@ def import_cmd(ctx: CliContext, paths: tuple[Path, ...], disabled: bool, no_vali
 
     report = import_rules(ctx.store(), ctx.settings.index_prefix, list(paths), actor=ctx.actor,
                           auditor=_auditor(ctx), enabled=not disabled, validate=not no_validate)
-    ctx.emit(report, _lint_text(report, verbose))
+    ctx.emit(report, _lint_text(report, verbose, ctx.settings.language))
 
 
 @rules.command("lint")
@@ -76,7 +77,7 @@ def lint_cmd(ctx: CliContext, paths: tuple[Path, ...], verbose: bool) -> None:
 
     rep = lint(list(paths))
     report = {"summary": rep.summary(), "entries": [e.to_dict() for e in rep.entries]}
-    ctx.emit(report, _lint_text(report, verbose))
+    ctx.emit(report, _lint_text(report, verbose, ctx.settings.language))
 
 
 @rules.command("list")
@@ -249,7 +250,8 @@ def test_cmd(ctx: CliContext, rule: str, event_files: tuple[Path, ...], max_matc
 
     out = test_rule(ctx.store(), ctx.settings.index_prefix, rule, read_event_files(list(event_files)),
                     actor=ctx.actor, max_matches=max_matches)
-    human = [f"{out['rule']['title']} ({out['rule']['id']}): {out['match_count']} of {out['events']} events match"]
+    human = [t("detections.test.summary", ctx.settings.language, title=out["rule"]["title"],
+               matches=out["match_count"], events=out["events"])]
     for m in out["matches"][:20]:
         human.append(f"  {m.get('@timestamp')}  {orjson.dumps(m).decode()[:200]}")
     ctx.emit(out, "\n".join(human))
@@ -265,8 +267,8 @@ def run_once_cmd(ctx: CliContext, force: bool) -> None:
 
     result = detection_cycle(ctx.settings, ctx.store(), _auditor(ctx), force=force)
     out = result.to_dict() | {"results": [r.__dict__ for r in result.results if r.error or r.alerts_created]}
-    ctx.emit(out, f"ran {result.rules_run} rules in {result.took_ms} ms (partitions {list(result.partitions)}): "
-                  f"{result.alerts_created} new alerts, {result.errors} errors")
+    ctx.emit(out, t("detections.cycle.summary", ctx.settings.language, rules=result.rules_run, ms=result.took_ms,
+                    alerts=result.alerts_created, errors=result.errors))
 
 
 COMMANDS: list[click.Command] = [rules]

@@ -7,8 +7,6 @@ import random
 import string
 from typing import Any
 
-import pytest
-
 from core.auditing import Actor, MemoryAuditor
 from detections.runner import run_cycle
 from detections.service import import_own_rules
