@@ -72,7 +72,7 @@ LINUX_FIELDS: dict[str, str | list[str]] = {
     "res": "event.outcome", "terminal": "user.terminal", "addr": "source.address",
     # auth/syslog
     "host": "host.hostname", "hostname": "host.hostname", "program": "process.name",
-    "pam_user": "user.name", "src_ip": "source.ip",
+    "pam_user": "user.name", "src_ip": "source.ip", "USER": "system.auth.sudo.user",
 }
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import click
 import orjson
 
-from core.auditing import MemoryAuditor
 from core.errors import InvalidInput
 from core.i18n import t
 from core.ids import stable_id
@@ -19,13 +18,9 @@ MAX_JSON_LINE = 16 * 1024 * 1024
 
 
 def _auditor(ctx: CliContext) -> Any:
-    """The real audit trail when the audit domain offers one, else an in-memory stand-in."""
-    try:
-        from audit.service import trail_for  # type: ignore[import-not-found,unused-ignore]
+    from audit.trail import AuditTrail
 
-        return trail_for(ctx.settings, ctx.store())
-    except Exception:
-        return MemoryAuditor()
+    return AuditTrail(ctx.settings, ctx.store())
 
 
 def _lint_text(report: dict[str, Any], verbose: bool, lang: str) -> str:
