@@ -79,8 +79,36 @@ class Compiler:
     def __init__(self) -> None:
         self.warnings: list[str] = []
         self.fields: set[str] = set()
+        self.names: list[str] = []
+        self.bare_field_prefix = ""
 
     # -- tree -----------------------------------------------------------------------------
+
+    def compile_residual(self, node: Any, negated: bool = False) -> tuple[dict[str, Any], Any]:
+        """For rules with ``|fieldref`` (field-to-field comparison needs scripts on the node):
+        an ES query that matches a superset, with every other leaf named, and a logic tree that
+        ``residual_matches`` evaluates on each hit with its ``matched_queries``."""
+        if isinstance(node, ConditionAND | ConditionOR):
+            parts = [self.compile_residual(a, negated) for a in node.args]
+            combine = _and if isinstance(node, ConditionAND) else _or
+            return combine([p[0] for p in parts]), ["and" if isinstance(node, ConditionAND) else "or",
+                                                      [p[1] for p in parts]]
+        if isinstance(node, ConditionNOT):
+            query, logic = self.compile_residual(node.args[0], not negated)
+            return _not(query), ["not", logic]
+        if isinstance(node, ConditionFieldEqualsValueExpression) and isinstance(node.value, SigmaFieldReference):
+            ref = node.value
+            field, other = normalise_field(node.field), normalise_field(ref.field)
+            # Pipelines map the compared field but not the referenced one.
+            if "." not in other and self.bare_field_prefix:
+                other = self.bare_field_prefix + other
+            self.fields.update((field, other))
+            # Superset for the node: anything where it could hold (or could fail, under NOT).
+            return (MATCH_NONE if negated else MATCH_ALL), ["fieldref", field, other, ref.starts_with, ref.ends_with]
+        name = f"q{len(self.names)}"
+        self.names.append(name)
+        query = self.compile(node)
+        return {"bool": {"filter": [query], "_name": name}}, ["leaf", name]
 
     def compile(self, node: Any) -> dict[str, Any]:
         if isinstance(node, ConditionAND):
@@ -245,6 +273,31 @@ class Compiler:
         if isinstance(value, SigmaRegularExpression):
             raise UnsupportedRule("regular expressions without a field are not supported")
         raise UnsupportedRule(f"keyword value of type {type(value).__name__} is not supported")
+
+
+def residual_matches(logic: Any, source: dict[str, Any], matched: set[str]) -> bool:
+    """Evaluate a ``compile_residual`` logic tree on one hit."""
+    from core.schema import get_field
+
+    kind = logic[0]
+    if kind == "leaf":
+        return logic[1] in matched
+    if kind == "and":
+        return all(residual_matches(x, source, matched) for x in logic[1])
+    if kind == "or":
+        return any(residual_matches(x, source, matched) for x in logic[1])
+    if kind == "not":
+        return not residual_matches(logic[1], source, matched)
+    _kind, field, other, starts, ends = logic
+    value, ref = get_field(source, field), get_field(source, other)
+    if value is None or ref is None:
+        return False
+    a, b = str(value).lower(), str(ref).lower()
+    if starts:
+        return a.startswith(b)
+    if ends:
+        return a.endswith(b)
+    return a == b
 
 
 # -- helpers ----------------------------------------------------------------------------------

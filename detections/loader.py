@@ -192,7 +192,18 @@ def compile_rule(rule: SigmaRule, source: str, version: str, text: str = "") -> 
             "pipeline maps it to our event fields", "unmapped_logsource")
     pipeline(route.pipeline).apply(rule)
     compiler = Compiler()
-    queries = [compiler.compile(cond.parsed) for cond in rule.detection.parsed_condition]
+    residual = None
+    try:
+        queries = [compiler.compile(cond.parsed) for cond in rule.detection.parsed_condition]
+    except UnsupportedRule as exc:
+        if "fieldref" not in exc.reason:
+            raise
+        compiler = Compiler()
+        compiler.bare_field_prefix = "winlog.event_data." if route.pipeline == "ecs_windows" else ""
+        pairs = [compiler.compile_residual(cond.parsed) for cond in rule.detection.parsed_condition]
+        queries = [q for q, _l in pairs]
+        residual = ["or", [lg for _q, lg in pairs]]
+        compiler.warnings.append("|fieldref is checked on each candidate hit after the search")
     query = _or(queries)
     if route.pipeline == "linux":
         missing = sorted(f for f in compiler.fields if "." not in f and f not in _TOP_LEVEL_FIELDS)
@@ -206,7 +217,7 @@ def compile_rule(rule: SigmaRule, source: str, version: str, text: str = "") -> 
                                       ("service", rule.logsource.service)) if v},
         pipeline=route.pipeline, datasets=route.datasets, kind="query", query=query, source=source,
         version=version, description=rule.description or "", suppression=_suppression(rule),
-        warnings=tuple(dict.fromkeys(compiler.warnings)), sigma=text,
+        warnings=tuple(dict.fromkeys(compiler.warnings)), sigma=text, residual=residual,
     )
 
 

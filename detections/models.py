@@ -80,6 +80,8 @@ class CompiledRule:
     # evaluated by the correlation, not alerted on their own.
     generate: bool = True
     correlation_generates: bool = False
+    # Logic checked on each hit for what the node can't search (|fieldref); see compiler.
+    residual: Any = None
 
     @property
     def techniques(self) -> list[str]:

@@ -38,6 +38,7 @@ RULES_MAPPING: dict[str, Any] = {
         "warnings": {"type": "text"},
         "sigma": {"type": "text", "index": False},
         "interval_seconds": {"type": "long"}, "generate": {"type": "boolean"},
+        "residual": {"type": "object", "enabled": False},
         "created": _DATE, "updated": _DATE,
         "stats": {"properties": {
             "last_run": _DATE, "last_duration_ms": {"type": "long"}, "last_hits": {"type": "long"},
@@ -88,6 +89,7 @@ def to_doc(rule: CompiledRule, *, enabled: bool, now: str) -> dict[str, Any]:
         "suppression": rule.suppression.to_dict() if rule.suppression else None,
         "warnings": list(rule.warnings), "sigma": rule.sigma, "created": now, "updated": now,
         "exceptions": [], "exceptions_version": 0, "revision": 1, "generate": rule.generate,
+        "residual": rule.residual,
     }
 
 
@@ -101,6 +103,7 @@ def from_doc(doc: dict[str, Any]) -> CompiledRule:
         correlation=Correlation.from_dict(doc.get("correlation")),
         suppression=Suppression.from_dict(doc.get("suppression")), warnings=tuple(doc.get("warnings") or ()),
         sigma=doc.get("sigma", ""), generate=bool(doc.get("generate", True)),
+        residual=doc.get("residual"),
     )
 
 

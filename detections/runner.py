@@ -27,6 +27,7 @@ from core.es import Store
 from core.timeutil import iso, parse_iso, utcnow
 from detections import repository as repo
 from detections.alerts import event_alert, suppressed_alerts, write_alerts
+from detections.compiler import residual_matches
 from detections.correlation import run_correlation
 from detections.exceptions import compile_all
 from detections.models import CompiledRule, CycleResult, RuleRunResult
@@ -151,6 +152,10 @@ def _handle_response(store: Store, cfg: RunnerConfig, rule: CompiledRule, lo: st
         return RuleRunResult(rule.id, lo, hi, 0, 0, 0, took_batch, error)
     hits = resp["hits"]["hits"]
     total = int(resp["hits"]["total"]["value"])
+    if rule.residual is not None:
+        hits = [h for h in hits if residual_matches(rule.residual, h.get("_source") or {},
+                                                    set(h.get("matched_queries") or ()))]
+        total = len(hits) if total <= len(resp["hits"]["hits"]) else total
     took = int(resp.get("took", took_batch))
     overflow = max(0, total - len(hits))
     try:

@@ -41,7 +41,7 @@ def test_or_of_terms_becomes_terms():
     ("title: x\n  bad: [", "yaml_error"),
     ("title: x\ntitle: y\n", "yaml_error"),
     (rule("    sel:\n        Image: x\n    condition: sel", "product: aws\n    service: cloudtrail"), "unmapped_logsource"),
-    (rule("    sel:\n        Image|fieldref: ParentImage\n    condition: sel"), "unsupported_modifier"),
+    (rule("    sel:\n        Image|expand: '%tools%'\n    condition: sel"), "unresolved_placeholder"),
     (rule("    sel:\n        Image|re: '(?<=a)b'\n    condition: sel"), "unsupported_regex"),
     (rule("    sel:\n        Foo: x\n    condition: sel", "product: linux\n    category: process_creation"),
      "unmapped_field"),
@@ -79,3 +79,17 @@ def test_regex_flags_and_unsupported():
         translate_regex(r"\bword\b")
     with pytest.raises(UnsupportedRule):
         translate_regex(r"a.{1000,}")
+
+
+def test_fieldref_is_a_superset_search_plus_a_residual_check():
+    from detections.compiler import residual_matches
+
+    rep = compile_one(rule("    sel:\n        Image: x\n    same:\n        User|fieldref: ParentUser\n"
+                           "    condition: sel and not same"))
+    compiled = rep.rules[0]
+    assert compiled.residual is not None
+    leaf_names = {"q0", "q1", "q2"}
+    same = {"user": {"name": "Bob"}, "winlog": {"event_data": {"ParentUser": "bob"}}}
+    other = {"user": {"name": "Bob"}, "winlog": {"event_data": {"ParentUser": "alice"}}}
+    assert not residual_matches(compiled.residual, same, leaf_names)
+    assert residual_matches(compiled.residual, other, leaf_names)
