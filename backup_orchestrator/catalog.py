@@ -77,9 +77,10 @@ class Catalog:
         self.ensure()
         self.store.put(self.runs_index, doc["run_id"], doc, refresh=refresh)
 
-    def update_run(self, run_id: str, partial: dict[str, Any]) -> None:
-        # Progress only: GET by id is real-time, searches can wait for the next refresh.
-        self.store.update(self.runs_index, run_id, partial, refresh=False)
+    def update_run(self, run_id: str, partial: dict[str, Any], *, refresh: bool = False) -> None:
+        # Progress needs no refresh (GET by id is real-time); state changes that searches
+        # decide on (pruned) pass refresh=True.
+        self.store.update(self.runs_index, run_id, partial, refresh=refresh)
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         self.ensure()

@@ -152,7 +152,7 @@ def _prune(ctx: BackupContext, plan: Plan, *, dry_run: bool) -> dict[str, Any]:
             off = (p.get("offsite") or {}).get("restic") or {}
             if off.get("snapshot_id"):
                 forget_offsite.append(off["snapshot_id"])
-            ctx.catalog.update_run(run_id, {"pruned": True, "pruned_at": iso(ctx.clock())})
+            ctx.catalog.update_run(run_id, {"pruned": True, "pruned_at": iso(ctx.clock())}, refresh=True)
         except SocError as exc:
             out["errors"].append({"run_id": run_id, "error": exc.message})
     try:
