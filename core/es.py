@@ -436,6 +436,19 @@ class Store:
             return BulkResult()
         return self._bulk(b"\n".join(lines) + b"\n", keys, refresh)
 
+    def bulk_update(self, docs: Iterable[tuple[str, str, Mapping[str, Any]]], *,
+                    refresh: bool | str = False) -> BulkResult:
+        """Partial updates ``(index, id, fields)`` of existing documents (missing ones are rejected)."""
+        lines: list[bytes] = []
+        keys: list[tuple[str, str]] = []
+        for index, doc_id, partial in docs:
+            lines.append(b'{"update":{"_index":' + _dumps(index) + b',"_id":' + _dumps(doc_id) + b"}}")
+            lines.append(_dumps({"doc": partial}))
+            keys.append((index, doc_id))
+        if not keys:
+            return BulkResult()
+        return self._bulk(b"\n".join(lines) + b"\n", keys, refresh)
+
     def _bulk(self, payload: bytes, keys: list[tuple[str, str]], refresh: bool | str) -> BulkResult:
         with _translated(f"Bulk write of {len(keys)} documents"):
             resp = self._client.bulk(body=payload, refresh=refresh)  # type: ignore[arg-type]

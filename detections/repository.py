@@ -157,34 +157,9 @@ def list_rule_docs(store: Store, prefix: str, *, enabled_only: bool = False,
 
 
 def update_stats(store: Store, prefix: str, stats: dict[str, dict[str, Any]]) -> None:
-    """Record per-rule run statistics (informational: last writer wins)."""
-    if not stats:
-        return
-    ids = list(stats)
-    index = rules_index(prefix)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        docs = store.mget(index, chunk)
-        writes = []
-        for rid, old in zip(chunk, docs, strict=True):
-            if old is None:
-                continue
-            src = old["_source"]
-            prev = src.get("stats") or {}
-            new = stats[rid]
-            merged = {
-                **prev, **{k: v for k, v in new.items() if k not in ("alerts", "hits", "error")},
-                "last_hits": new.get("hits", 0), "last_alerts": new.get("alerts", 0),
-                "total_alerts": int(prev.get("total_alerts") or 0) + int(new.get("alerts", 0)),
-                "runs": int(prev.get("runs") or 0) + 1,
-                "errors": int(prev.get("errors") or 0) + (1 if new.get("error") else 0),
-                "overflow": int(prev.get("overflow") or 0) + int(new.get("overflow", 0)),
-            }
-            if new.get("error"):
-                merged["last_error"] = new["error"]
-            src["stats"] = merged
-            writes.append((index, rid, src))
-        store.bulk_index(writes)
+    """Write each rule's run statistics (partial updates; informational, last writer wins)."""
+    if stats:
+        store.bulk_update((rules_index(prefix), rid, {"stats": st}) for rid, st in stats.items())
 
 
 def chunked(items: Sequence[Any], max_items: int, body: Any, max_bytes: int = 1_500_000) -> list[list[Any]]:

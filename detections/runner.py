@@ -222,21 +222,30 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
         results = run_rules_window(store, cfg, query_items)
         results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run)
                     for rule, _doc, lo, hi in corr_items]
+        stats: dict[str, dict[str, Any]] = {}
         for res in results:
             entry = dict(lease.checkpoints.get(res.rule_id) or {})
             entry["last_run"] = iso(now)
             if res.error is None:
                 entry["checkpoint"] = res.window_end
+            # Running totals live with the checkpoint (committed under the lease) and are
+            # copied to the rule document for display.
+            totals = dict(entry.get("totals") or {})
+            for key, add in (("runs", 1), ("total_alerts", res.alerts_created), ("overflow", res.overflow),
+                             ("errors", 1 if res.error else 0)):
+                totals[key] = int(totals.get(key) or 0) + add
+            entry["totals"] = totals
             lease.checkpoints[res.rule_id] = entry
+            stats[res.rule_id] = {**totals, "last_run": iso(now), "last_duration_ms": res.took_ms,
+                                  "last_hits": res.hits, "last_alerts": res.alerts_created,
+                                  "window_end": entry.get("checkpoint"),
+                                  **({"last_error": res.error} if res.error else {})}
         live = {d["id"] for d in by_partition.get(partition, [])}
         lease.checkpoints = {k: v for k, v in lease.checkpoints.items() if k in live}
         committed = _commit(store, cfg, lease, clock())
         if committed:
             all_results.extend(results)
-            repo.update_stats(store, cfg.prefix, {
-                r.rule_id: {"last_run": iso(now), "last_duration_ms": r.took_ms, "hits": r.hits,
-                            "alerts": r.alerts_created, "overflow": r.overflow, "error": r.error,
-                            "window_end": r.window_end} for r in results})
+            repo.update_stats(store, cfg.prefix, stats)
         if on_partition_done is not None:
             on_partition_done(partition)
     return CycleResult(
