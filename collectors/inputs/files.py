@@ -104,6 +104,7 @@ class _Reader:
         self.input_name = input_name
         self.carry = b""
         self.notes: dict[int, str] = {}
+        self._parsed = self._failed = 0
 
     def feed(self, chunk: bytes, base: int, *, final: bool) -> list[Event]:
         lines, used = split_lines(chunk, base, self.max_line)
@@ -114,25 +115,38 @@ class _Reader:
         created = iso(utcnow())
         out: list[Event] = []
         self.counters.add(self.input_name, "read", len(lines))
+        push = self.assembler.push
         for offset, end, raw in lines:
             text, note = decode(raw, self.encoding)
             if note:
                 self.notes[offset] = note
-            for ev_offset, _ev_end, texts in self.assembler.push(offset, end, text):
+            for ev_offset, _ev_end, texts in push(offset, end, text):
                 out.append(self._event(ev_offset, texts, created))
+        self._count()
         return out
 
     def finish(self) -> list[Event]:
         created = iso(utcnow())
-        return [self._event(off, texts, created) for off, _end, texts in self.assembler.flush()]
+        out = [self._event(off, texts, created) for off, _end, texts in self.assembler.flush()]
+        self._count()
+        return out
+
+    def _count(self) -> None:
+        # Counters take a lock: add once per chunk, not once per event.
+        self.counters.add(self.input_name, "parsed", self._parsed)
+        self.counters.add(self.input_name, "parse_failures", self._failed)
+        self._parsed = self._failed = 0
 
     def _event(self, offset: int, texts: list[str], created: str) -> Event:
-        note = self.notes.pop(offset, None)
+        note = self.notes.pop(offset, None) if self.notes else None
         event, ok = build_event(
             self.parser, texts, event_id=file_event_id(self.id_base, offset), created=created,
             extra={"log": {"file": {"path": self.path}, "offset": offset}, "input": {"type": "log"}},
             notes=[note] if note else None)
-        self.counters.add(self.input_name, "parsed" if ok else "parse_failures")
+        if ok:
+            self._parsed += 1
+        else:
+            self._failed += 1
         if len(self.notes) > 10000:
             self.notes.clear()
         return event

@@ -85,6 +85,7 @@ class SyslogInput:
         parser = self.parser()
         created = iso(utcnow())
         out = []
+        parsed = 0
         self.ctx.count("read", len(frames))
         for raw in frames:
             text, enc_note = decode(raw.rstrip(b"\n"), self.cfg.encoding)
@@ -94,8 +95,11 @@ class SyslogInput:
                 event_id=stable_id("syslog", self.receiver, self.run_id, sender, next(self._seq)),
                 extra={"log": {"source": {"address": sender}}, "input": {"type": self.cfg.protocol}},
                 notes=notes or None)
-            self.ctx.count("parsed" if ok and not note else "parse_failures")
+            if ok and not note:
+                parsed += 1
             out.append(event)
+        self.ctx.count("parsed", parsed)
+        self.ctx.count("parse_failures", len(frames) - parsed)
         return out
 
     # -- servers ------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -134,20 +135,12 @@ def add_related(doc: dict[str, Any], kind: str, value: Any) -> None:
         values.append(value)
 
 
-@lru_cache(maxsize=65536)
 def is_ip(text: str) -> bool:
-    """A valid IPv4 or IPv6 address (hot path: cached, IPv4 checked without ``ipaddress``)."""
-    parts = text.split(".")
-    if len(parts) == 4:
-        return all(p.isascii() and p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts)
-    if ":" not in text:
-        return False
-    import ipaddress
-
+    """A valid IPv4 or IPv6 address (hot path: ``inet_pton`` is strict and fast)."""
     try:
-        ipaddress.ip_address(text)
+        socket.inet_pton(socket.AF_INET6 if ":" in text else socket.AF_INET, text)
         return True
-    except ValueError:
+    except (OSError, ValueError):
         return False
 
 
