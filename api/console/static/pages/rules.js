@@ -22,45 +22,50 @@ export default async function render(main, _params, ctx) {
     button.disabled = true;
     const enabled = Boolean(rule.enabled);
     try {
-      await post(`/rules/${enc(ruleId(rule))}/${enabled ? 'disable' : 'enable'}`, {});
+      const res = await post('/rules/enabled', { ids: [ruleId(rule)], enabled: !enabled });
+      const failed = (res.results || []).filter((r) => !r.ok);
+      if (failed.length) throw new Error(failed[0].error);
       rule.enabled = !enabled;
       renderRules();
+      renderInventory();
     } catch (err) { ctx.flash(errorText(err), 'error'); button.disabled = false; }
   }
 
-  async function exceptionsRow(rule) {
+  function exceptionsRow(rule) {
     const body = h('div', { class: 'card', 'data-testid': 'rule-exceptions' }, h('span', { class: 'muted' }, '…'));
     const tr = h('tr', { class: 'exceptions-row' }, h('td', { colspan: 8 }, body));
-    (async () => {
+    const path = `/rules/${enc(ruleId(rule))}/exceptions`;
+    async function change(fn) {
+      try { await fn(); } catch (err) { ctx.flash(errorText(err), 'error'); }
+      await reload();
+    }
+    async function addException() {
+      const values = await askDialog(t('rules.addException'), [
+        { name: 'field', label: t('rules.exField'), required: true },
+        { name: 'op', label: t('rules.exOp'), options: OPS.map((o) => [o, o]) },
+        { name: 'values', label: t('rules.exValue'), required: true },
+        { name: 'comment', label: t('rules.exReason'), required: true },
+      ], t('common.save'), 'exception-dialog');
+      if (!values) return;
+      await change(() => post(path, { field: values.field, op: values.op, values: values.values.split(',').map((v) => v.trim()).filter(Boolean), comment: values.comment }));
+    }
+    async function reload() {
       let data;
-      try { data = await get(`/rules/${enc(ruleId(rule))}/exceptions`); } catch (err) { fill(body, h('div', { class: 'form-error' }, errorText(err))); return; }
+      try { data = await get(path); } catch (err) { fill(body, h('div', { class: 'form-error' }, errorText(err))); return; }
       const items = data.exceptions || listItems(data);
-      const addBtn = canExcept ? h('button', { type: 'button', 'data-testid': 'exception-add', onclick: async () => {
-        const values = await askDialog(t('rules.addException'), [
-          { name: 'field', label: t('rules.exField'), required: true },
-          { name: 'op', label: t('rules.exOp'), options: OPS.map((o) => [o, o]) },
-          { name: 'values', label: t('rules.exValue'), required: true },
-          { name: 'comment', label: t('rules.exReason'), required: true },
-        ], t('common.save'), 'exception-dialog');
-        if (!values) return;
-        try {
-          await post(`/rules/${enc(ruleId(rule))}/exceptions`, { field: values.field, op: values.op, values: values.values.split(',').map((v) => v.trim()).filter(Boolean), comment: values.comment });
-          fill(tr.firstChild, await exceptionsRow(rule).then((r) => r.firstChild.firstChild));
-        } catch (err) { ctx.flash(errorText(err), 'error'); }
-      } }, t('rules.addException')) : null;
-      fill(body, h('div', { class: 'row' }, h('h3', {}, t('rules.exceptions')), h('span', { class: 'spacer' }), addBtn),
-        items.length ? h('table', {}, h('thead', {}, h('tr', {}, ['field', 'op', 'value', 'reason', 'by', ''].map((c) => h('th', {}, c ? t(`rules.exCol.${c}`) : '')))),
-          h('tbody', {}, items.map((x) => h('tr', { 'data-testid': 'exception-row' }, h('td', {}, x.field), h('td', {}, x.op), h('td', {}, fmtValue(x.values ?? x.value)),
-            h('td', {}, x.comment || ''), h('td', {}, `${x.created_by || ''} ${fmtTime(x.created)}`),
-            h('td', {}, canExcept ? h('button', { type: 'button', onclick: async () => {
-              try { await del(`/rules/${enc(ruleId(rule))}/exceptions/${enc(x.id)}`); fill(tr.firstChild, await exceptionsRow(rule).then((r) => r.firstChild.firstChild)); } catch (err) { ctx.flash(errorText(err), 'error'); }
-            } }, t('common.delete')) : null)))))
-          : h('p', { class: 'muted' }, t('rules.noExceptions')));
-    })();
+      fill(body, h('div', { class: 'row' }, h('h3', {}, t('rules.exceptions')), h('span', { class: 'spacer' }),
+        canExcept ? h('button', { type: 'button', 'data-testid': 'exception-add', onclick: addException }, t('rules.addException')) : null),
+      items.length ? h('table', {}, h('thead', {}, h('tr', {}, ['field', 'op', 'value', 'reason', 'by', ''].map((c) => h('th', {}, c ? t(`rules.exCol.${c}`) : '')))),
+        h('tbody', {}, items.map((x) => h('tr', { 'data-testid': 'exception-row' }, h('td', {}, x.field), h('td', {}, x.op), h('td', {}, fmtValue(x.values ?? x.value)),
+          h('td', {}, x.comment || ''), h('td', {}, `${x.created_by || ''} ${fmtTime(x.created)}`),
+          h('td', {}, canExcept ? h('button', { type: 'button', 'data-testid': 'exception-delete', onclick: () => change(() => del(`${path}/${enc(x.id)}`)) }, t('common.delete')) : null)))))
+        : h('p', { class: 'muted' }, t('rules.noExceptions')));
+    }
+    reload();
     return tr;
   }
 
-  async function renderRules() {
+  function renderRules() {
     const needle = q.value.trim().toLowerCase();
     const wanted = enabledSel.value;
     const shown = rules.filter((r) => (!needle || `${r.title} ${ruleId(r)} ${(r.techniques || []).join(' ')}`.toLowerCase().includes(needle))
@@ -76,7 +81,7 @@ export default async function render(main, _params, ctx) {
           const next = tr.nextSibling;
           if (next && next.classList && next.classList.contains('exceptions-row')) { next.remove(); open = null; return; }
           open = ruleId(r);
-          tr.after(await exceptionsRow(r));
+          tr.after(exceptionsRow(r));
         } },
       h('td', {}, h('strong', {}, r.title || ruleId(r)), h('div', { class: 'muted' }, ruleId(r), r.techniques && r.techniques.length ? ` · ${r.techniques.join(', ')}` : '')),
       h('td', {}, sevBadge(r.level)),
@@ -87,27 +92,32 @@ export default async function render(main, _params, ctx) {
       h('td', { class: 'num' }, pick(r, 'exceptions_version') ? String(r.exceptions_version) : ''),
       h('td', {}, canManage ? toggleBtn : null));
       add(rows, tr);
-      if (open === ruleId(r)) tr.after(await exceptionsRow(r));
+      if (open === ruleId(r)) tr.after(exceptionsRow(r));
     }
   }
 
-  function renderReport(rep) {
-    const r = rep.report || rep;
-    const summary = r.summary || r;
-    const entries = (r.entries || []).filter((e) => e.status !== 'loaded');
+  // The API does not publish the last import's lint report (``soc rules import`` prints it); the
+  // console shows what was stored: counts by level, Sigma status, source and state.
+  function renderInventory() {
+    const count = (key) => rules.reduce((acc, r) => { const v = typeof key === 'function' ? key(r) : r[key]; acc[v] = (acc[v] || 0) + 1; return acc; }, {});
+    const line = (label, counts, fmt = (v) => v) => [h('dt', {}, label), h('dd', {}, Object.entries(counts).map(([k, n]) => `${fmt(k)} ${n}`).join(' · '))];
     fill(report, h('h2', {}, t('rules.importReport')),
-      h('dl', { class: 'kv' }, ['total', 'loaded', 'rejected'].filter((k) => summary[k] !== undefined).map((k) => [h('dt', {}, t(`rules.report.${k}`)), h('dd', {}, fmtValue(summary[k]))])),
-      summary.rejected_by_reason ? h('p', { class: 'muted' }, Object.entries(summary.rejected_by_reason).map(([k, v]) => `${k}: ${v}`).join(' · ')) : null,
-      entries.length ? h('details', {}, h('summary', {}, t('rules.problems')), h('ul', {}, entries.slice(0, 200).map((e) => h('li', {}, `${e.title || e.rule_id || e.source}: ${e.reason || e.category || ''}`)))) : null);
+      h('dl', { class: 'kv', 'data-testid': 'rules-inventory' },
+        line(t('rules.report.total'), { [t('rules.report.stored')]: rules.length }),
+        line(t('rules.col.level'), count('level'), (v) => tv('level', v)),
+        line(t('rules.col.status'), count('status'), (v) => tv('rules.sigmaStatus', v)),
+        line(t('rules.report.state'), count((r) => (r.enabled ? 'on' : 'off')), (v) => (v === 'on' ? t('rules.enabled') : t('rules.disabled'))),
+        line(t('rules.report.errors'), { [t('rules.report.withErrors')]: rules.filter((r) => (r.stats || {}).errors).length })),
+      h('p', { class: 'muted' }, t('rules.reportNote')));
   }
 
   async function load() {
     try {
       rules = listItems(await get('/rules', { limit: 10000 }));
     } catch (err) { fill(rows, emptyRow(8, errorText(err))); markReady('rules'); return; }
-    await renderRules();
+    renderRules();
+    renderInventory();
     markReady('rules');
-    get('/rules/import-report').then(renderReport).catch(() => fill(report, h('h2', {}, t('rules.importReport')), h('p', { class: 'muted' }, t('rules.noReport'))));
   }
 
   q.addEventListener('input', renderRules);
