@@ -109,7 +109,8 @@ class Collector:
         inputs_file = self.data / "inputs.yaml"
         inputs_file.write_text(dumps({"inputs": inputs}))
         env = {**os.environ, "SOC_ES_URL": url, "SOC_DATA_DIR": str(self.data), "SOC_INDEX_PREFIX": self.prefix,
-               "SOC_COLLECT_BATCH_SIZE": str(batch), "SOC_COLLECT_STATUS_SECONDS": "0.1"}
+               "SOC_COLLECT_BATCH_SIZE": str(batch), "SOC_COLLECT_STATUS_SECONDS": "0.1",
+               "SOC_AUDIT_SECRET_KEY": uuid.uuid4().hex * 2}
         env.pop("SOC_CONFIG", None)
         self.proc = subprocess.Popen([sys.executable, "-m", "soc", "collect", "run", "--inputs", str(inputs_file)],  # noqa: S603
                                      env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

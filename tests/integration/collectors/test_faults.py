@@ -21,7 +21,7 @@ import pytest
 from core.es import Store
 from core.node import ManagedNode
 from core.settings import load_settings
-from tests.conftest import free_port, node_data_dir
+from tests.conftest import TEST_SECRET, free_port, node_data_dir
 from tests.integration.collectors.helpers import Writer, assert_exactly, count, wait_for, write_inputs
 
 N = 100_000
@@ -42,7 +42,8 @@ def own_node() -> Iterator[ManagedNode]:
 
 def _collector(tmp: Path, url: str, prefix: str, inputs: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SOC_ES_URL": url, "SOC_DATA_DIR": str(tmp / "data"), "SOC_INDEX_PREFIX": prefix,
-           "SOC_COLLECT_BATCH_SIZE": "1000", "SOC_COLLECT_STATUS_SECONDS": "0.5", "PYTHONPATH": str(ROOT)}
+           "SOC_COLLECT_BATCH_SIZE": "1000", "SOC_COLLECT_STATUS_SECONDS": "0.5", "PYTHONPATH": str(ROOT),
+           "SOC_AUDIT_SECRET_KEY": TEST_SECRET}
     env.pop("SOC_CONFIG", None)
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "soc", "collect", "run", "--inputs", str(inputs)],  # noqa: S603

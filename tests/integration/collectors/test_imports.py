@@ -15,13 +15,16 @@ from core.auditing import Actor
 from core.es import Store
 from core.settings import Settings
 from soc.cli import cli
+from tests.conftest import TEST_SECRET
 
 CLI = Actor("cli:test", "cli")
 
 
 def _env(settings: Settings) -> dict[str, str]:
     return {"SOC_ES_URL": settings.es_url, "SOC_INDEX_PREFIX": settings.index_prefix,
-            "SOC_DATA_DIR": str(settings.data_dir), "SOC_LANGUAGE": "en"}
+            "SOC_DATA_DIR": str(settings.data_dir), "SOC_LANGUAGE": "en",
+            # CLI actions are recorded in the audit trail, which needs its key.
+            "SOC_AUDIT_SECRET_KEY": TEST_SECRET}
 
 
 def test_collect_file_cli_summary_and_reimport_adds_nothing(settings: Settings, store: Store, prefix: str,
