@@ -42,7 +42,7 @@ def test_five_wrong_passwords_lock_the_account(page: Page, console: Console) -> 
     login(page, console, "victim")
     error = page.get_by_test_id("login-error")
     expect(error).to_have_attribute("data-kind", "locked")
-    expect(error).to_contain_text(re.compile("lock", re.I))
+    expect(error).to_contain_text(re.compile("lock|锁定", re.I))
     shot(page, "02-login-locked")
     assert page.evaluate("sessionStorage.getItem('qinglang.token')") is None
 

@@ -8,6 +8,7 @@ load (not a same-document hash change). Each page is loaded three times; the fig
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -64,6 +65,8 @@ def test_every_page_is_usable_within_one_second_with_100k_alerts(context: Browse
     results["login"] = _measure(login_page, console, "login", "login")
 
     print(f"\n100k alerts bulk-loaded in {load_seconds:.1f} s ({ALERTS / load_seconds:,.0f} alerts/s)")
+    # The figures depend on what else the machine is doing; print its load with them.
+    print(f"machine load average (1/5/15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(f"{'page':40s} {'median ms':>10s} {'max ms':>8s}  loads")
     for name, figures in results.items():
         print(f"{name:40s} {statistics.median(figures):10.0f} {max(figures):8.0f}  {', '.join(f'{f:.0f}' for f in figures)}")

@@ -130,9 +130,14 @@ function checkIdle() {
 }
 
 async function start() {
-  const resp = await fetch('config.json', { cache: 'no-store' });
-  state.config = await resp.json();
-  await initI18n(state.config.default_language, state.config.languages);
+  // Everything the first screen needs is requested at once: settings, both catalogs and the
+  // module of the page in the address bar (the browser caches it for route()).
+  const first = ROUTES[parseHash().name];
+  if (first) import(first.module).catch(() => null);
+  const configRequest = fetch('config.json', { cache: 'no-store' }).then((r) => r.json());
+  const catalogs = initI18n(configRequest);
+  state.config = await configRequest;
+  await catalogs;
   checkIdle();
   for (const ev of ['mousedown', 'keydown', 'wheel', 'touchstart']) window.addEventListener(ev, touch, { passive: true });
   if (session() && !sessionStorage.getItem(ACTIVITY_KEY)) touch();

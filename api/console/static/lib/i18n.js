@@ -5,13 +5,19 @@ const catalogs = {};
 let current = 'zh-CN';
 const listeners = new Set();
 
-export async function initI18n(defaultLanguage, languages) {
+// Both catalogs are fetched while the settings are still on their way; the settings decide
+// the default language.
+export async function initI18n(configRequest) {
+  const known = ['zh-CN', 'en'];
+  const loads = known.map(async (code) => {
+    const resp = await fetch(`locales/${code}.json`);
+    catalogs[code] = resp.ok ? await resp.json() : {};
+  });
+  const config = await configRequest;
+  const languages = config.languages || known;
   const stored = localStorage.getItem(LANG_KEY);
-  current = languages.includes(stored) ? stored : (defaultLanguage || 'zh-CN');
-  await Promise.all(languages.map(async (lang) => {
-    const resp = await fetch(`locales/${lang}.json`);
-    catalogs[lang] = resp.ok ? await resp.json() : {};
-  }));
+  current = languages.includes(stored) ? stored : (config.default_language || 'zh-CN');
+  await Promise.all(loads);
   document.documentElement.lang = current;
 }
 

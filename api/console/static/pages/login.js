@@ -39,10 +39,10 @@ export default function render(main, _params, ctx) {
         ctx.navigate(ctx.user.must_change_password ? '#/password' : '#/');
       } catch (err) {
         password.value = '';
-        if (err instanceof ApiError && (err.body.detail && err.body.detail.totp_required || /one-time code/i.test(err.message)) && totpRow.hidden) {
+        if (err instanceof ApiError && (err.body.detail && err.body.detail.totp_required || /one-time code|一次性验证码/i.test(err.message)) && totpRow.hidden) {
           totpRow.hidden = false;
           message.textContent = t('login.totpNeeded');
-        } else if (err instanceof ApiError && (err.status === 423 || err.code === 'locked' || /lock/i.test(err.message))) {
+        } else if (err instanceof ApiError && (err.status === 423 || (err.body.detail && err.body.detail.locked_until) || /lock|锁定/i.test(err.message))) {
           message.textContent = `${t('login.locked')} ${errorText(err)}`;
           message.dataset.kind = 'locked';
         } else if (err instanceof ApiError && err.status === 401) {
