@@ -54,17 +54,25 @@ def _persisted_secret(path: Path) -> str:
     return value
 
 
+def resolve_secrets(settings: Settings) -> Settings:
+    """Fill placeholder secrets from ``<data_dir>/secrets`` (written by a demo run), generating
+    them there in demo mode, so the CLI and the server sign the audit chain with the same key."""
+    keys = settings.data_dir / "secrets"
+    for section, name in (("api", "api.key"), ("audit", "audit.key")):
+        current = getattr(settings, section)
+        if current.secret_key.get_secret_value() != PLACEHOLDER_SECRET:
+            continue
+        path = keys / name
+        if path.exists() or settings.demo:
+            value = _persisted_secret(path)
+            settings = settings.model_copy(
+                update={section: current.model_copy(update={"secret_key": SecretStr(value)})})
+    return settings
+
+
 def prepare_settings(settings: Settings) -> Settings:
-    """In demo mode, replace placeholder secrets by generated ones; then refuse placeholders."""
-    if settings.demo:
-        keys = settings.data_dir / "secrets"
-        if settings.api.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
-            api = settings.api.model_copy(update={"secret_key": SecretStr(_persisted_secret(keys / "api.key"))})
-            settings = settings.model_copy(update={"api": api})
-        if settings.audit.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
-            audit = settings.audit.model_copy(
-                update={"secret_key": SecretStr(_persisted_secret(keys / "audit.key"))})
-            settings = settings.model_copy(update={"audit": audit})
+    """Resolve secrets, then refuse placeholders outside demo mode (the server's start-up)."""
+    settings = resolve_secrets(settings)
     settings.check_secrets()
     return settings
 

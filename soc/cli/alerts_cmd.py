@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from audit.trail import AuditTrail
 from core.alerting import CLOSE_REASONS, LEVELS, STATUSES
 from detections.triage import alerts as svc
 from soc.cli.context import CliContext, json_option, pass_ctx
@@ -51,7 +50,7 @@ def show(ctx: CliContext, alert_id: str) -> None:
 @pass_ctx
 def set_status(ctx: CliContext, alert_id: str, status: str, reason: str | None) -> None:
     store = ctx.store()
-    out = svc.set_status(store, ctx.settings, AuditTrail(ctx.settings, store), alert_id, status, actor=ctx.actor,
+    out = svc.set_status(store, ctx.settings, ctx.auditor, alert_id, status, actor=ctx.actor,
                          close_reason=reason)
     ctx.emit(out, f"{alert_id}: {out['alert']['status']}")
 
@@ -64,7 +63,7 @@ def set_status(ctx: CliContext, alert_id: str, status: str, reason: str | None) 
 def assign(ctx: CliContext, alert_id: str, assignee: str | None) -> None:
     """Assign (or, without ASSIGNEE, unassign) an alert."""
     store = ctx.store()
-    out = svc.assign(store, ctx.settings, AuditTrail(ctx.settings, store), alert_id, assignee, actor=ctx.actor)
+    out = svc.assign(store, ctx.settings, ctx.auditor, alert_id, assignee, actor=ctx.actor)
     ctx.emit(out, f"{alert_id}: assigned to {out['alert'].get('assignee') or 'nobody'}")
 
 
@@ -75,7 +74,7 @@ def assign(ctx: CliContext, alert_id: str, assignee: str | None) -> None:
 @pass_ctx
 def comment(ctx: CliContext, alert_id: str, text: str) -> None:
     store = ctx.store()
-    out = svc.add_comment(store, ctx.settings, AuditTrail(ctx.settings, store), alert_id, text, actor=ctx.actor)
+    out = svc.add_comment(store, ctx.settings, ctx.auditor, alert_id, text, actor=ctx.actor)
     ctx.emit(out, f"{alert_id}: {len(out['alert'].get('comments') or [])} comments")
 
 

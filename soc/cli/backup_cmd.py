@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
-from core.auditing import Auditor, MemoryAuditor
+from core.auditing import Auditor
 from core.i18n import t
 from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
 
 
 def _auditor(ctx: CliContext) -> Auditor:
     # The audit module attaches its trail to the CLI context; until then records stay in memory.
-    return getattr(ctx, "auditor", None) or MemoryAuditor()
+    return ctx.auditor
 
 
 def _bctx(ctx: CliContext) -> Any:

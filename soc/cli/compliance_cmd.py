@@ -8,14 +8,13 @@ from typing import Any
 
 import click
 
-from audit.trail import AuditTrail
 from core.auditing import Auditor
 from core.i18n import t
 from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
 
 
 def _auditor(ctx: CliContext) -> Auditor:
-    return AuditTrail(ctx.settings, ctx.store())
+    return ctx.auditor
 
 
 @click.group("compliance")

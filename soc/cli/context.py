@@ -10,9 +10,10 @@ from typing import Any
 
 import click
 
-from core.auditing import Actor
+from core.auditing import Actor, Auditor
+from core.errors import InvalidInput
 from core.es import Store
-from core.settings import Settings, load_settings
+from core.settings import PLACEHOLDER_SECRET, Settings, load_settings
 
 
 @dataclass
@@ -21,13 +22,30 @@ class CliContext:
     as_json: bool = False
     _settings: Settings | None = None
     _store: Store | None = None
+    _auditor: Auditor | None = None
     _closers: list[Any] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config_file)
+            from soc.runtime import resolve_secrets
+
+            self._settings = resolve_secrets(load_settings(self.config_file))
         return self._settings
+
+    @property
+    def auditor(self) -> Auditor:
+        """The platform's audit trail: CLI actions are recorded like the API's."""
+        if self._auditor is None:
+            from audit.trail import AuditTrail
+
+            if self.settings.audit.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+                raise InvalidInput(
+                    "This command records to the audit trail, whose key is not set: set SOC_AUDIT_SECRET_KEY "
+                    "(the same value the server uses), or run `soc up` once in demo mode to generate one."
+                )
+            self._auditor = AuditTrail(self.settings, self.store())
+        return self._auditor
 
     def store(self, *, check: bool = True) -> Store:
         """The Elasticsearch connection; for the managed node, it must be running."""

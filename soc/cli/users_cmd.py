@@ -5,14 +5,13 @@ from __future__ import annotations
 import click
 
 from api.identity.service import IdentityService
-from audit.trail import AuditTrail
 from core.permissions import ROLES
 from soc.cli.context import CliContext, json_option, pass_ctx
 
 
 def _identity(ctx: CliContext) -> IdentityService:
     store = ctx.store()
-    return IdentityService(ctx.settings, store, AuditTrail(ctx.settings, store))
+    return IdentityService(ctx.settings, store, ctx.auditor)
 
 
 @click.group("users")

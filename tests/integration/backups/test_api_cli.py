@@ -90,6 +90,7 @@ def test_cli_backup_drill_list_prune_and_report(env: Env, tmp_path: Path) -> Non
     s = env.settings
     config = tmp_path / "soc.yaml"
     config.write_text(json.dumps({"data_dir": str(s.data_dir), "index_prefix": s.index_prefix, "es": {"url": s.es_url},
+                                  "audit": {"secret_key": s.audit.secret_key.get_secret_value()},
                                   "backup": {"plans_file": str(s.backup.plans_file),
                                              "restic_password_file": str(s.backup.restic_password_file)}}))
     runner = CliRunner()

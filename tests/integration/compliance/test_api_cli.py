@@ -81,6 +81,7 @@ def test_cli_run_list_assess_report(settings: Settings, store: Store, tmp_path: 
     monkeypatch.setenv("SOC_ES_URL", settings.es_url)
     monkeypatch.setenv("SOC_INDEX_PREFIX", settings.index_prefix)
     monkeypatch.setenv("SOC_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SOC_AUDIT_SECRET_KEY", settings.audit.secret_key.get_secret_value())
     runner = CliRunner()
     res = runner.invoke(cli, ["--json", "compliance", "run", "--level", "3", "--target", f"root:{tree}", "--no-platform"])
     assert res.exit_code == 0, res.output

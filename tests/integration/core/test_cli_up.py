@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 
 from core.es import Store
-from tests.conftest import TEST_SECRET, free_port
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -60,8 +60,10 @@ def test_placeholder_secrets_refused_outside_demo(tmp_path: Path, es_url: str) -
 
 def test_up_detached_with_demo_data_then_down(tmp_path: Path, es_url: str, store: Store, prefix: str) -> None:
     port = free_port()
+    # No secrets given: demo mode generates them once under the data directory, and later CLI
+    # commands sign and verify the audit chain with the same key.
     env = {"SOC_ES_URL": es_url, "SOC_DATA_DIR": str(tmp_path), "SOC_API_PORT": str(port),
-           "SOC_INDEX_PREFIX": prefix, "SOC_AUDIT_SECRET_KEY": TEST_SECRET}
+           "SOC_INDEX_PREFIX": prefix}
     started = soc("up", "--detach", env=env)
     assert started.returncode == 0, started.stdout + started.stderr
     pid = int((tmp_path / "run" / "soc-up.pid").read_text())
@@ -72,6 +74,13 @@ def test_up_detached_with_demo_data_then_down(tmp_path: Path, es_url: str, store
         store.refresh(f"{prefix}-events-*")
         assert store.count(f"{prefix}-events-system.auth-*", {"term": {"source.ip": "203.0.113.50"}}) >= 30
         assert store.count(f"{prefix}-events-network.flow-*") > 500
+        assert store.count(f"{prefix}-rules") >= 10
+        created = soc("users", "create", "cli-made-analyst", "--role", "analyst", "--json", env=env)
+        assert created.returncode == 0, created.stderr
+        verified = soc("audit", "verify", "--json", env=env)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        report = json.loads(verified.stdout)
+        assert report["ok"] is True and report["records"]["elasticsearch"] >= 5
     finally:
         stopped = soc("down", env=env)
     assert stopped.returncode == 0, stopped.stderr
