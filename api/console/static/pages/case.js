@@ -30,7 +30,10 @@ export default async function render(main, params, ctx) {
 
   function describe(e) {
     if (e.action === 'note') { const n = notes[e.note_id]; return n ? n.text : ''; }
-    if (e.from !== undefined || e.to !== undefined) return `${fmtValue(e.from) || '∅'} → ${fmtValue(e.to) || '∅'}`;
+    if (e.from !== undefined || e.to !== undefined) {
+      const show = (v) => (e.action === 'status' ? tv('case_status', v) : e.action === 'severity' ? tv('level', v) : fmtValue(v)) || '∅';
+      return `${show(e.from)} → ${show(e.to)}`;
+    }
     if (e.case_id) return e.case_id;
     if (e.alerts) return t('case.alertCount', { n: e.alerts.length });
     return '';
