@@ -59,7 +59,7 @@ def synthetic(i: int, rng: random.Random, ingested: str) -> dict:
 
 
 def ensure_events(store: Store, n: int) -> tuple[int, str]:
-    index = f"{PREFIX}-events-windows.sysmon-bench"
+    index = f"{PREFIX}-events-windows.sysmon-bench{n}"
     install_templates(store, PREFIX)
     if store.index_exists(index) and store.count(index) >= n:
         return store.count(index), index

@@ -120,7 +120,7 @@ def _upsert_group(store: Store, index: str, rule: CompiledRule, key: str, group:
         existing = store.get(index, alert_id)
         if existing is None:
             try:
-                store.put(index, alert_id, doc, create=True, refresh="wait_for")
+                store.put(index, alert_id, doc, create=True)
                 return 1
             except Conflict:
                 continue
@@ -137,7 +137,7 @@ def _upsert_group(store: Store, index: str, rule: CompiledRule, key: str, group:
             "last_event_ingested": _ingested(fresh[-1]), "updated": iso(utcnow()),
         }}
         try:
-            store.update(index, alert_id, partial, refresh="wait_for", if_seq_no=existing["_seq_no"],
+            store.update(index, alert_id, partial, if_seq_no=existing["_seq_no"],
                          if_primary_term=existing["_primary_term"])
             return 0
         except Conflict:

@@ -148,6 +148,6 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
     alerts = alerts[:cap]
     created = 0
     if alerts:
-        result = store.bulk_create([(alerts_index(prefix), a, d) for a, d in alerts], refresh="wait_for")
+        result = store.bulk_create([(alerts_index(prefix), a, d) for a, d in alerts])
         created = result.created
     return RuleRunResult(rule.id, lo, hi, len(new_hits), created, overflow, int((time.monotonic() - began) * 1000))

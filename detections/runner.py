@@ -18,15 +18,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.alerting import alerts_index
 from core.errors import Conflict, SocError
 from core.es import Store
 from core.timeutil import iso, parse_iso, utcnow
 from detections import repository as repo
-from detections.alerts import event_alert, suppressed_alerts, write_alerts
+from detections.alerts import event_alert, suppressed_alerts
 from detections.compiler import residual_matches
 from detections.correlation import run_correlation
 from detections.exceptions import compile_all
@@ -119,7 +120,8 @@ def _search_body(rule: CompiledRule, doc: dict[str, Any], lo: str, hi: str, size
 
 def run_rules_window(store: Store, cfg: RunnerConfig, items: list[tuple[CompiledRule, dict[str, Any], str, str]]
                      ) -> list[RuleRunResult]:
-    """Run query rules over their windows in ``_msearch`` batches; write their alerts."""
+    """Run query rules over their windows in ``_msearch`` batches; write each batch's alerts in
+    one bulk request (no refresh wait: alerts need not be searchable within the same second)."""
     results: list[RuleRunResult] = []
     size = min(cfg.max_alerts_per_run, 10000)
     for batch in repo.chunked(items, cfg.batch_size, lambda item: item[0].query):
@@ -131,13 +133,38 @@ def run_rules_window(store: Store, cfg: RunnerConfig, items: list[tuple[Compiled
         except SocError as exc:
             responses = [{"error": {"reason": exc.message}} for _ in batch]
         took_batch = int((time.monotonic() - began) * 1000)
+        pending: list[tuple[int, list[tuple[str, dict[str, Any]]]]] = []
+        batch_results: list[RuleRunResult] = []
         for (rule, _doc, lo, hi), resp in zip(batch, responses, strict=True):
-            results.append(_handle_response(store, cfg, rule, lo, hi, resp, took_batch))
+            res, to_write = _handle_response(store, cfg, rule, lo, hi, resp, took_batch)
+            if to_write:
+                pending.append((len(batch_results), to_write))
+            batch_results.append(res)
+        if pending:
+            flat = [alert for _i, alerts in pending for alert in alerts]
+            try:
+                created_ids = _write(store, cfg.prefix, flat)
+                for i, alerts in pending:
+                    created = sum(1 for aid, _d in alerts if aid in created_ids)
+                    batch_results[i] = replace(batch_results[i], alerts_created=created)
+            except (SocError, RuntimeError) as exc:
+                for i, _alerts in pending:
+                    batch_results[i] = replace(batch_results[i], error=f"writing alerts failed: {exc}")
+        results.extend(batch_results)
     return results
 
 
+def _write(store: Store, prefix: str, alerts: list[tuple[str, dict[str, Any]]]) -> set[str]:
+    result = store.bulk_create([(alerts_index(prefix), aid, doc) for aid, doc in alerts])
+    problems = result.rejected + result.retry
+    if problems:
+        raise RuntimeError(f"{len(problems)} alerts not written: {problems[0].error}")
+    return {item.id for item in result.items if item.outcome == "created"}
+
+
 def _handle_response(store: Store, cfg: RunnerConfig, rule: CompiledRule, lo: str, hi: str,
-                     resp: dict[str, Any], took_batch: int) -> RuleRunResult:
+                     resp: dict[str, Any], took_batch: int
+                     ) -> tuple[RuleRunResult, list[tuple[str, dict[str, Any]]]]:
     error = None
     if "error" in resp:
         err = resp["error"]
@@ -149,7 +176,7 @@ def _handle_response(store: Store, cfg: RunnerConfig, rule: CompiledRule, lo: st
         failure = (resp["_shards"].get("failures") or [{}])[0]
         error = str((failure.get("reason") or {}).get("reason") or "shard failure")
     if error:
-        return RuleRunResult(rule.id, lo, hi, 0, 0, 0, took_batch, error)
+        return RuleRunResult(rule.id, lo, hi, 0, 0, 0, took_batch, error), []
     hits = resp["hits"]["hits"]
     total = int(resp["hits"]["total"]["value"])
     if rule.residual is not None:
@@ -158,14 +185,13 @@ def _handle_response(store: Store, cfg: RunnerConfig, rule: CompiledRule, lo: st
         total = len(hits) if total <= len(resp["hits"]["hits"]) else total
     took = int(resp.get("took", took_batch))
     overflow = max(0, total - len(hits))
-    try:
-        if rule.suppression is not None and rule.suppression.fields:
+    if rule.suppression is not None and rule.suppression.fields:
+        try:
             created = suppressed_alerts(store, cfg.prefix, rule, hits)
-        else:
-            created, _dupes = write_alerts(store, cfg.prefix, [event_alert(rule, h) for h in hits])
-    except (SocError, RuntimeError) as exc:
-        return RuleRunResult(rule.id, lo, hi, total, 0, overflow, took, f"writing alerts failed: {exc}")
-    return RuleRunResult(rule.id, lo, hi, total, created, overflow, took)
+        except (SocError, RuntimeError) as exc:
+            return RuleRunResult(rule.id, lo, hi, total, 0, overflow, took, f"writing alerts failed: {exc}"), []
+        return RuleRunResult(rule.id, lo, hi, total, created, overflow, took), []
+    return RuleRunResult(rule.id, lo, hi, total, 0, overflow, took), [event_alert(rule, h) for h in hits]
 
 
 def _window_start(cp: dict[str, Any] | None, doc: dict[str, Any], now: datetime, cfg: RunnerConfig) -> str:

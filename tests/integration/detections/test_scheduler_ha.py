@@ -45,12 +45,14 @@ def expected_pairs(docs: list[dict]) -> set[tuple[str, str]]:
             if d["labels"]["ha"] != "miss"}
 
 
+# The window end lags "now" by the settle time: an event stamped event.ingested=t is only
+# searchable after its bulk write and a refresh (1 s), so the settle must exceed both.
 def spawn(settings, *extra: str) -> subprocess.Popen:
     env = dict(os.environ)
     env.update({"SOC_INDEX_PREFIX": settings.index_prefix, "SOC_ES_URL": settings.es_url,
                 "SOC_DATA_DIR": str(settings.data_dir), "SOC_DETECT_TICK_SECONDS": "1",
                 "SOC_DETECT_INTERVAL_SECONDS": "1", "SOC_DETECT_LEASE_SECONDS": "4",
-                "SOC_DETECT_SETTLE_SECONDS": "0.5", "SOC_DETECT_PARTITIONS": "4", "PYTHONPATH": str(ROOT)})
+                "SOC_DETECT_SETTLE_SECONDS": "3", "SOC_DETECT_PARTITIONS": "4", "PYTHONPATH": str(ROOT)})
     env.pop("SOC_CONFIG", None)
     return subprocess.Popen([sys.executable, "-m", "tests.integration.detections.worker", *extra],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
