@@ -17,6 +17,7 @@ from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.identity.service import IdentityService
 from api.middleware import Metrics, ObserveRequests, RequestSizeLimit
 from api.routes import discover_routers
+from collectors.counters import register_metrics as register_collector_metrics
 from core.auditing import Auditor
 from core.es import Store
 from core.settings import Settings, load_settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
         return JSONResponse(status_code=299, content={"probe": "allowed"})
 
     metrics = Metrics()
+    register_collector_metrics(metrics.registry, settings)
     app.state.metrics = metrics
 
     @app.get("/health", tags=["health"])

@@ -36,6 +36,9 @@ def test_served_by_uvicorn(api: Api) -> None:
             metrics = client.get("/metrics").text
             assert 'soc_api_requests_total{method="POST",route="/cases",status="201"} 1.0' in metrics
             assert "soc_api_request_seconds_bucket" in metrics
+            # The collectors' per-input counters are part of the same scrape.
+            assert "qinglang_collect_up 0.0" in metrics
+            assert "# TYPE qinglang_collect_dead_lettered_total counter" in metrics
         trail = api.app.state.auditor.search(actor=_auditor(), size=50)["items"]
         actions = {(r["action"], r["actor"], r["outcome"]) for r in trail}
         assert ("auth.login", "analyst", "success") in actions
