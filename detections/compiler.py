@@ -398,6 +398,76 @@ def _merge_terms(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged + rest
 
 
+MERGE_WILDCARDS_AT = 4
+WILDCARDS_PER_REGEXP = 32
+MAX_REGEX_CHARS = 900
+_REGEX_SPECIAL = set('.?+*|{}[]()"\\#@&<>~^$')
+
+
+def _wildcard_to_regexp(pattern: str) -> str:
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append("\\" + nxt if nxt in _REGEX_SPECIAL else nxt)
+            i += 2
+            continue
+        out.append(".*" if c == "*" else "." if c == "?" else ("\\" + c if c in _REGEX_SPECIAL else c))
+        i += 1
+    return "".join(out)
+
+
+def _shape(pattern: str) -> tuple[str, str] | None:
+    """('contains'|'endswith'|'startswith', literal) for ``*x*``, ``*x``, ``x*`` without other wildcards."""
+    lead, trail = pattern.startswith("*"), pattern.endswith("*") and not pattern.endswith("\\*")
+    core = pattern[1 if lead else 0: len(pattern) - (1 if trail else 0)]
+    stripped = core.replace("\\\\", "").replace("\\*", "").replace("\\?", "")
+    if not core or "*" in stripped or "?" in stripped:
+        return None
+    kind = "contains" if lead and trail else "endswith" if lead else "startswith" if trail else None
+    return (kind, core) if kind else None
+
+
+def _merge_wildcards(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Many OR-ed contains/endswith/startswith wildcards on one field become a few regexps such
+    as ``.*(a|b|c).*``: each wildcard clause walks the field's whole term dictionary on every
+    shard, a union walks it once."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    rest: list[dict[str, Any]] = []
+    for item in items:
+        wc = item.get("wildcard") if len(item) == 1 else None
+        if isinstance(wc, dict) and len(wc) == 1:
+            (field, spec), = wc.items()
+            shape = _shape(spec["value"]) if isinstance(spec, dict) and set(spec) == {"value"} else None
+            if shape is not None:
+                groups.setdefault((field, shape[0]), []).append(shape[1])
+                continue
+        rest.append(item)
+    merged: list[dict[str, Any]] = []
+    for (field, kind), cores in groups.items():
+        if len(cores) < MERGE_WILDCARDS_AT:
+            for c in cores:
+                value = {"contains": f"*{c}*", "endswith": f"*{c}", "startswith": f"{c}*"}[kind]
+                merged.append({"wildcard": {field: {"value": value}}})
+            continue
+        # Indices refuse regexps longer than index.max_regex_length (1000 by default).
+        chunks: list[list[str]] = []
+        length = 0
+        for c in (_wildcard_to_regexp(c) for c in cores):
+            if not chunks or len(chunks[-1]) >= WILDCARDS_PER_REGEXP or length + len(c) + 1 > MAX_REGEX_CHARS:
+                chunks.append([])
+                length = 8
+            chunks[-1].append(c)
+            length += len(c) + 1
+        for chunk in chunks:
+            union = "(" + "|".join(chunk) + ")"
+            value = {"contains": f".*{union}.*", "endswith": f".*{union}", "startswith": f"{union}.*"}[kind]
+            merged.append({"regexp": {field: {"value": value, "flags": "NONE"}}})
+    return merged + rest
+
+
 def _or(items: list[dict[str, Any]]) -> dict[str, Any]:
     flat: list[dict[str, Any]] = []
     for item in items:
@@ -412,7 +482,7 @@ def _or(items: list[dict[str, Any]]) -> dict[str, Any]:
             flat.append(item)
     if not flat:
         return MATCH_NONE
-    flat = _merge_terms(flat)
+    flat = _merge_wildcards(_merge_terms(flat))
     return flat[0] if len(flat) == 1 else {"bool": {"should": flat, "minimum_should_match": 1}}
 
 
