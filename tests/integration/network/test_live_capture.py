@@ -24,7 +24,7 @@ from collectors.service import ship_events
 from core.es import Store
 from core.schema import events_pattern
 from core.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import TEST_SECRET, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -186,7 +186,8 @@ def test_soc_collect_run_with_a_pcap_live_input(servers: tuple[str, int, int], e
     inputs.write_text("inputs:\n"
                       f"  - {{name: wire, type: pcap_live, interface: lo, filter: 'tcp port {http_port}'}}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOC_")}
-    env.update({"SOC_ES_URL": es_url, "SOC_DATA_DIR": str(tmp_path / "data"), "SOC_INDEX_PREFIX": prefix})
+    env.update({"SOC_ES_URL": es_url, "SOC_DATA_DIR": str(tmp_path / "data"), "SOC_INDEX_PREFIX": prefix,
+                "SOC_AUDIT_SECRET_KEY": TEST_SECRET})
     daemon = subprocess.Popen([sys.executable, "-m", "soc", "collect", "run", "--inputs", str(inputs)], cwd=ROOT,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     pattern = events_pattern(prefix, "network.http")
