@@ -167,7 +167,8 @@ class IdentityService:
         if user.locked_until and parse_iso(user.locked_until) > now:
             self._audit_login(name, user.role, address, "failure", "account locked")
             raise localized(Unauthenticated(f"The account is locked after repeated failures until "
-                                            f"{user.locked_until}; wait, or ask an administrator to unlock it."),
+                                            f"{user.locked_until}; wait, or ask an administrator to unlock it.",
+                                            detail={"locked_until": user.locked_until}),
                             "auth.locked", until=user.locked_until)
         if user.disabled:
             self._audit_login(name, user.role, address, "failure", "account disabled")

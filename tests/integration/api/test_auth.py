@@ -66,6 +66,7 @@ def test_lockout_after_five_failures_in_ten_minutes(api: Api) -> None:
         assert resp.status_code == 401
     locked = _login(api, "analyst", "Demo#Analyze2026")
     assert locked.status_code == 401 and "locked" in locked.json()["message"]
+    assert locked.json()["detail"]["locked_until"] > "2000"  # machine-readable for clients
     api.clock.advance(minutes=16)
     assert _login(api, "analyst", "Demo#Analyze2026").status_code == 200
     trail = api.app.state.auditor
