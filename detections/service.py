@@ -43,7 +43,32 @@ def import_rules(store: Store, prefix: str, paths: Sequence[str | Path], *, acto
     final = LintReport(tuple(entries), tuple(rules))
     summary = final.summary() | {"stored": counts}
     auditor.record(actor, "rules.import", ",".join(str(p) for p in paths), detail=summary)
-    return {"summary": summary, "entries": [e.to_dict() for e in final.entries]}
+    report = {"summary": summary, "entries": [e.to_dict() for e in final.entries]}
+    _keep_import_report(store, prefix, [str(p) for p in paths], actor, report)
+    return report
+
+
+_REPORTS_MAPPING = {"dynamic": False, "properties": {"@timestamp": {"type": "date"}, "actor": {"type": "keyword"}}}
+_MAX_KEPT_ENTRIES = 5000
+
+
+def _keep_import_report(store: Store, prefix: str, sources: list[str], actor: Actor,
+                        report: dict[str, Any]) -> None:
+    """The last lint reports stay readable for the console (``soc rules import`` prints them)."""
+    index = f"{prefix}-rules-imports"
+    store.ensure_index(index, mappings=_REPORTS_MAPPING)
+    entries = report["entries"]
+    store.put(index, None, {"@timestamp": iso(utcnow()), "actor": actor.name, "sources": sources,
+                            "summary": report["summary"], "entries": entries[:_MAX_KEPT_ENTRIES],
+                            "entries_truncated": max(0, len(entries) - _MAX_KEPT_ENTRIES)}, refresh="wait_for")
+
+
+@requires("rules.read")
+def last_import_report(store: Store, prefix: str, *, actor: Actor) -> dict[str, Any]:
+    """The newest stored lint report, or ``{"report": None}`` when nothing was imported yet."""
+    hits = store.search(f"{prefix}-rules-imports", {"size": 1, "sort": [{"@timestamp": "desc"}],
+                                                    "query": {"match_all": {}}})["hits"]["hits"]
+    return {"report": hits[0]["_source"] if hits else None}
 
 
 @requires("rules.read")

@@ -51,6 +51,13 @@ def list_rules(enabled: bool | None = Query(None), level: Level | None = Query(N
     return {"total": len(items), "items": items}
 
 
+@router.get("/import-report", **uses(svc.last_import_report))
+def import_report(actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
+                  settings: Settings = Depends(get_settings)) -> Any:
+    """The last rule import's lint report: every rule loaded or rejected with its reason."""
+    return svc.last_import_report(store, settings.index_prefix, actor=actor)
+
+
 @router.post("/enabled", **uses(svc.set_enabled))
 def set_enabled(body: EnableBody, actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
                 settings: Settings = Depends(get_settings), auditor: Auditor = Depends(get_auditor)) -> Any:

@@ -22,6 +22,7 @@ def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Con
     rows = page.get_by_test_id("rule-row")
     expect(rows).to_have_count(stored)
     expect(page.get_by_test_id("rules-inventory")).to_contain_text(str(stored))
+    expect(page.get_by_test_id("rules-import-last")).to_contain_text(str(stored))
 
     first = rows.first
     rule_id = first.get_attribute("data-rule")

@@ -55,6 +55,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/audit/verify"): "audit.verify",
     # rules (detections)
     ("GET", "/api/v1/rules"): "rules.read",
+    ("GET", "/api/v1/rules/import-report"): "rules.read",
     ("POST", "/api/v1/rules/enabled"): "rules.manage",
     ("GET", "/api/v1/rules/{rule_id}"): "rules.read",
     ("PUT", "/api/v1/rules/{rule_id}/suppression"): "rules.manage",

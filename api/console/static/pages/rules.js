@@ -96,12 +96,28 @@ export default async function render(main, _params, ctx) {
     }
   }
 
-  // The API does not publish the last import's lint report (``soc rules import`` prints it); the
-  // console shows what was stored: counts by level, Sigma status, source and state.
-  function renderInventory() {
+  // The last import's lint report (every rule loaded or rejected with its reason), then what is
+  // stored: counts by level, Sigma status and state.
+  function renderImport(last) {
+    if (!last) return h('p', { class: 'muted', 'data-testid': 'rules-import-none' }, t('rules.report.none'));
+    const s = last.summary || {};
+    const rejected = (last.entries || []).filter((e) => e.status !== 'loaded');
+    const reasons = Object.entries(s.rejected_by_reason || {}).map(([k, n]) => `${k} ${n}`).join(' · ');
+    return h('div', { 'data-testid': 'rules-import-last' },
+      h('dl', { class: 'kv' },
+        h('dt', {}, t('rules.report.when')), h('dd', {}, fmtTime(last['@timestamp']), ' · ', last.actor || ''),
+        h('dt', {}, t('rules.report.loaded')), h('dd', {}, String(s.loaded ?? 0)),
+        h('dt', {}, t('rules.report.rejected')), h('dd', {}, `${s.rejected ?? 0}${reasons ? ` (${reasons})` : ''}`)),
+      rejected.length ? h('table', { 'data-testid': 'rules-import-rejected' },
+        h('thead', {}, h('tr', {}, h('th', {}, t('rules.col.rule')), h('th', {}, t('rules.report.reason')))),
+        h('tbody', {}, rejected.slice(0, 200).map((e) => h('tr', {},
+          h('td', {}, e.title || e.source || e.rule_id || ''), h('td', {}, `${e.category || ''}: ${e.reason || ''}`))))) : null);
+  }
+
+  function renderInventory(last) {
     const count = (key) => rules.reduce((acc, r) => { const v = typeof key === 'function' ? key(r) : r[key]; acc[v] = (acc[v] || 0) + 1; return acc; }, {});
     const line = (label, counts, fmt = (v) => v) => [h('dt', {}, label), h('dd', {}, Object.entries(counts).map(([k, n]) => `${fmt(k)} ${n}`).join(' · '))];
-    fill(report, h('h2', {}, t('rules.importReport')),
+    fill(report, h('h2', {}, t('rules.importReport')), renderImport(last),
       h('dl', { class: 'kv', 'data-testid': 'rules-inventory' },
         line(t('rules.report.total'), { [t('rules.report.stored')]: rules.length }),
         line(t('rules.col.level'), count('level'), (v) => tv('level', v)),
@@ -116,7 +132,9 @@ export default async function render(main, _params, ctx) {
       rules = listItems(await get('/rules', { limit: 10000 }));
     } catch (err) { fill(rows, emptyRow(8, errorText(err))); markReady('rules'); return; }
     renderRules();
-    renderInventory();
+    let last = null;
+    try { last = (await get('/rules/import-report')).report; } catch (_err) { last = null; }
+    renderInventory(last);
     markReady('rules');
   }
 
