@@ -43,9 +43,9 @@ def import_rules(store: Store, prefix: str, paths: Sequence[str | Path], *, acto
     final = LintReport(tuple(entries), tuple(rules))
     summary = final.summary() | {"stored": counts}
     auditor.record(actor, "rules.import", ",".join(str(p) for p in paths), detail=summary)
-    report = {"summary": summary, "entries": [e.to_dict() for e in final.entries]}
-    _keep_import_report(store, prefix, [str(p) for p in paths], actor, report)
-    return report
+    result: dict[str, Any] = {"summary": summary, "entries": [e.to_dict() for e in final.entries]}
+    _keep_import_report(store, prefix, [str(p) for p in paths], actor, result)
+    return result
 
 
 _REPORTS_MAPPING = {"dynamic": False, "properties": {"@timestamp": {"type": "date"}, "actor": {"type": "keyword"}}}
