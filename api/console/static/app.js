@@ -123,11 +123,12 @@ export async function logout(reasonKey) {
 // Idle timeout: the API expires idle tokens; the console also leaves on its own so an unattended
 // screen does not keep showing data. Activity is kept in sessionStorage so a reload honours it.
 function touch() { sessionStorage.setItem(ACTIVITY_KEY, String(Date.now())); }
-function checkIdle() {
-  if (!session() || !state.config) return;
+function idleExpired() {
+  if (!session() || !state.config) return false;
   const last = Number(sessionStorage.getItem(ACTIVITY_KEY) || Date.now());
-  if (Date.now() - last > state.config.idle_timeout_minutes * 60000) logout('login.idle');
+  return Date.now() - last > state.config.idle_timeout_minutes * 60000;
 }
+function checkIdle() { if (idleExpired()) logout('login.idle'); }
 
 async function start() {
   // Everything the first screen needs is requested at once: settings, both catalogs and the
@@ -138,7 +139,9 @@ async function start() {
   const catalogs = initI18n(configRequest);
   state.config = await configRequest;
   await catalogs;
-  checkIdle();
+  // Decided before the first render: a page started with the stale session could finish after
+  // the logout and paint over the login screen.
+  const expiredAtStart = idleExpired();
   for (const ev of ['mousedown', 'keydown', 'wheel', 'touchstart']) window.addEventListener(ev, touch, { passive: true });
   if (session() && !sessionStorage.getItem(ACTIVITY_KEY)) touch();
   state.idleTimer = setInterval(checkIdle, 5000);
@@ -150,7 +153,8 @@ async function start() {
   document.getElementById('lang-switch').addEventListener('change', (e) => setLang(e.target.value));
   document.getElementById('logout').addEventListener('click', () => logout());
   window.addEventListener('hashchange', route);
-  await route();
+  if (expiredAtStart) await logout('login.idle');
+  else await route();
 }
 
 start().catch((err) => {
