@@ -109,6 +109,7 @@ class DetectSettings(_Section):
                                 "out is split until the slow rule is alone")
     max_clauses: int = Field(1000, ge=10, le=100000, description="leaf clauses per grouped search (keep under "
                              "the node's indices.query.bool.max_clause_count)")
+    search_concurrency: int = Field(2, ge=1, le=32, description="grouped searches in flight at once")
     max_window_seconds: int = Field(7 * 86400, gt=0, description="longest window a rule catches up; older "
                                     "events are skipped, recorded as a gap and alerted")
     max_backoff_seconds: int = Field(3600, gt=0, description="longest wait before retrying a failing rule")

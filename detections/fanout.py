@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,7 @@ class Limits:
     page: int = 1000
     cap: int = 1000
     timeout: str = "30s"
+    concurrency: int = 2
     splits: int = 0
 
 
@@ -145,8 +147,15 @@ class GroupRun:
         self.searches = 0
 
     def run(self, works: list[Work]) -> dict[str, Outcome]:
-        for chunk in self._chunks(works):
-            self._chunk(chunk)
+        chunks = self._chunks(works)
+        if self.limits.concurrency <= 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                self._chunk(chunk)
+            return self.out
+        # A few chunks in flight keep the node's search threads busy; each writes only its
+        # own rules' outcomes.
+        with ThreadPoolExecutor(max_workers=self.limits.concurrency) as pool:
+            list(pool.map(self._chunk, chunks))
         return self.out
 
     # -- chunking ------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ class RunnerConfig:
     search_timeout: str = "30s"
     max_window_seconds: int = 7 * 86400
     max_clauses: int = 1000
+    search_concurrency: int = 2
     page_size: int = 1000
     max_backoff_seconds: int = 3600
     alert_after_failures: int = 3
@@ -63,6 +64,7 @@ class RunnerConfig:
                    batch_size=d.batch_size, max_alerts_per_run=d.max_alerts_per_run,
                    initial_lookback_seconds=d.initial_lookback_seconds, search_timeout=d.search_timeout,
                    max_window_seconds=d.max_window_seconds, max_clauses=d.max_clauses,
+                   search_concurrency=d.search_concurrency,
                    max_backoff_seconds=d.max_backoff_seconds, alert_after_failures=d.alert_after_failures)
 
 
@@ -119,7 +121,8 @@ def run_rules_window(store: Store, cfg: RunnerConfig, items: list[tuple[Compiled
                      ) -> list[RuleRunResult]:
     """Run query rules over their windows: rules sharing indices and window in few named-clause
     searches (``detections.fanout``); alerts written in bulk (no refresh wait)."""
-    limits = Limits(max_leaves=cfg.max_clauses, max_rules=cfg.batch_size, page=cfg.page_size, cap=cfg.max_alerts_per_run,
+    limits = Limits(max_leaves=cfg.max_clauses, max_rules=cfg.batch_size, page=cfg.page_size,
+                    concurrency=cfg.search_concurrency, cap=cfg.max_alerts_per_run,
                     timeout=cfg.search_timeout)
     groups: dict[tuple[str, str, str], list[Work]] = {}
     for rule, doc, lo, hi in items:

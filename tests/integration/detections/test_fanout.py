@@ -14,6 +14,7 @@ from detections import repository as repo
 from detections.health import RuleStatusCollector
 from detections.loader import load_sources
 from detections.runner import run_cycle
+from soc.cli import main
 from tests.integration.detections.conftest import alerts, ts, write_events
 
 RULE = ("title: {title}\nid: {id}\nstatus: test\nlogsource:\n    product: linux\n    service: auth\n"
@@ -29,7 +30,8 @@ def platform_alerts(store, prefix, kind):
     return [a for a in alerts(store, prefix) if a["rule"]["id"] == f"platform.detections.{kind}"]
 
 
-def test_failing_rule_isolated_retried_with_backoff_and_reported(store, prefix, runner_cfg):
+def test_failing_rule_isolated_retried_with_backoff_and_reported(store, prefix, runner_cfg, settings, capsys,
+                                                                 monkeypatch):
     good = [rule(i) for i in range(1, 12)]
     # Fails only when the shard runs it: the whole grouped search fails, bisection isolates it.
     bad = replace(rule(99), title="bad", query={"regexp": {"message": {"value": "((", "flags": "NONE"}}})
@@ -61,6 +63,15 @@ def test_failing_rule_isolated_retried_with_backoff_and_reported(store, prefix, 
     registry.register(RuleStatusCollector(store, prefix))
     text = generate_latest(registry).decode()
     assert 'soc_detection_rules{status="failing"} 1.0' in text
+    monkeypatch.setenv("SOC_ES_URL", settings.es_url)
+    monkeypatch.setenv("SOC_INDEX_PREFIX", prefix)
+    monkeypatch.setenv("SOC_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SOC_LANGUAGE", "en")
+    assert main(["rules", "list"]) == 0
+    listing = capsys.readouterr().out
+    bad_line = next(line for line in listing.splitlines() if bad.id in line)
+    assert "failing x3" in bad_line and "last error" in listing and "next retry" in listing
+    assert all(" ok " in line for line in listing.splitlines() if any(g.id in line for g in good))
     assert f"soc_detection_rule_failing{{rule_id=\"{bad.id}\"}} 3.0" in text, text
 
 
