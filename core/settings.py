@@ -110,6 +110,10 @@ class DetectSettings(_Section):
 class AuditSettings(_Section):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     mirror_path: Path | None = Field(None, description="default: <data_dir>/audit/audit.log")
+    head_path: Path | None = Field(None, description="sealed head of the trail; default: <data_dir>/audit/head.log")
+    append_only: bool | None = Field(None, description="chattr +a on the mirror and head file; default: when root")
+    syslog_address: str | None = Field(None, pattern=r"^(udp://)?[\w.\-\[\]:]+:\d+$|^(unix:)?/",
+                                       description="also send sealed heads to this syslog (host:port, unix:/path)")
     retention_days: int = Field(185, ge=185)
 
 
@@ -220,6 +224,10 @@ class Settings(BaseSettings):
     @property
     def audit_mirror_path(self) -> Path:
         return self.audit.mirror_path or self.data_dir / "audit" / "audit.log"
+
+    @property
+    def audit_head_path(self) -> Path:
+        return self.audit.head_path or self.audit_mirror_path.with_name("head.log")
 
     @property
     def java_home_dir(self) -> Path | None:
