@@ -78,6 +78,9 @@ TYPED_FIELDS: dict[str, dict[str, Any]] = {
     "winlog.process.pid": _LONG,
     "winlog.process.thread.id": _LONG,
     "auditd.sequence": _LONG,
+    # personal information found at ingest (core.pii); the values themselves are keywords
+    "pii.count": _LONG,
+    "pii.policy_violation": {"type": "boolean"},
 }
 
 

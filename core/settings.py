@@ -106,6 +106,9 @@ class ApiSettings(_Section):
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    cli_roles: dict[str, Literal["admin", "sysadmin", "analyst", "auditor"]] = Field(
+        default_factory=dict,
+        description="OS user -> platform role for `soc` commands; unmapped local operators act as `cli`")
 
 
 class CollectSettings(_Section):
@@ -167,6 +170,23 @@ class ComplianceSettings(_Section):
     carry_manual_days: int = Field(365, ge=0, description="manual results carried into later runs")
 
 
+class PiiRuleSettings(_Section):
+    dataset: str = "*"
+    field: str = "*"
+    type: str = "*"
+    action: Literal["keep", "mask", "hash", "drop"]
+
+
+class PiiSettings(_Section):
+    enabled: bool = Field(True, description="scan every event for personal information at ingest")
+    hash_key: SecretStr = Field(SecretStr(PLACEHOLDER_SECRET),
+                                description="HMAC key of the 'hash' action; never stored in Elasticsearch")
+    rules: list[PiiRuleSettings] = Field(default_factory=list,
+                                         description="tried before the defaults (identity/bank/passport masked)")
+    forbidden_datasets: list[str] = Field(default_factory=list, description="datasets that must carry no PI")
+    unmask_minutes: int = Field(30, gt=0, le=480, description="how long an unmask grant lasts")
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
         super().__init__(settings_cls)
@@ -208,6 +228,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     backup: BackupSettings = BackupSettings()
     compliance: ComplianceSettings = ComplianceSettings()
+    pii: PiiSettings = PiiSettings()
 
     @field_validator("data_dir")
     @classmethod
