@@ -72,3 +72,54 @@ class IndexAdmin(Connection):
         with _translated(f"Reading mapping of {index}"):
             return dict(self._client.indices.get_mapping(index=index).body)
 
+
+    # -- aliases, rollover, shard usage --------------------------------------------------------
+
+    def create_index(self, name: str, *, aliases: Mapping[str, Any] | None = None) -> bool:
+        """Create ``name`` from the matching index templates; False if it already exists."""
+        try:
+            self._client.indices.create(index=name, aliases=dict(aliases) if aliases else None)
+            return True
+        except BadRequestError as exc:
+            if "resource_already_exists_exception" in str(exc):
+                return False
+            raise translate(exc, f"Creating index {name}") from exc
+        except (ApiError, TransportError) as exc:
+            raise translate(exc, f"Creating index {name}") from exc
+
+    def aliases(self, pattern: str) -> dict[str, dict[str, bool]]:
+        """``{alias: {index: is_write_index}}`` for aliases matching ``pattern``."""
+        try:
+            body = self._client.indices.get_alias(name=pattern, expand_wildcards="open").body
+        except NotFoundError:
+            return {}
+        except (ApiError, TransportError) as exc:
+            raise translate(exc, f"Reading aliases {pattern}") from exc
+        out: dict[str, dict[str, bool]] = {}
+        for index, entry in body.items():
+            for alias, meta in (entry.get("aliases") or {}).items():
+                out.setdefault(alias, {})[index] = bool((meta or {}).get("is_write_index"))
+        return out
+
+    def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        with _translated("Updating aliases"):
+            self._client.indices.update_aliases(actions=actions)
+
+    def rollover(self, alias: str, conditions: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Server-core ``_rollover`` of a write alias; ``rolled_over`` says whether it happened."""
+        with _translated(f"Rolling over {alias}"):
+            return dict(self._client.indices.rollover(alias=alias, conditions=dict(conditions) if conditions else None).body)
+
+    def shard_limits(self) -> tuple[int, int, int]:
+        """``(shards in use incl. unassigned, max_shards_per_node, data nodes)``."""
+        with _translated("Reading the cluster's shard limits"):
+            health = self._client.cluster.health().body
+            sets = self._client.cluster.get_settings(include_defaults=True, flat_settings=True).body
+        per_node = 1000
+        for scope in ("transient", "persistent", "defaults"):
+            value = (sets.get(scope) or {}).get("cluster.max_shards_per_node")
+            if value is not None:
+                per_node = int(value)
+                break
+        used = sum(int(health.get(k) or 0) for k in ("active_shards", "initializing_shards", "unassigned_shards"))
+        return used, per_node, max(1, int(health.get("number_of_data_nodes") or 1))

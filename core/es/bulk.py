@@ -67,15 +67,17 @@ class BulkOps(Connection):
         return self._bulk(b"\n".join(lines) + b"\n", keys, refresh)
 
     def bulk_create_raw(self, docs: Sequence[tuple[str, str, bytes]], *,
-                        refresh: bool | str = False) -> BulkResult:
+                        refresh: bool | str = False, require_alias: bool = False) -> BulkResult:
         """Like ``bulk_create`` with sources already serialised as JSON bytes (hot paths that
-        keep events encoded, e.g. the collectors' spool), so nothing is decoded and re-encoded."""
+        keep events encoded, e.g. the collectors' spool), so nothing is decoded and re-encoded.
+        ``require_alias``: fail an item (404) rather than auto-create an index named like the target."""
         if not docs:
             return BulkResult()
         parts: list[bytes] = []
         keys: list[tuple[str, str]] = []
+        tail = b',"require_alias":true}}\n' if require_alias else b"}}\n"
         for index, doc_id, source in docs:
-            parts.append(b'{"create":{"_index":' + _dumps(index) + b',"_id":' + _dumps(doc_id) + b"}}\n")
+            parts.append(b'{"create":{"_index":' + _dumps(index) + b',"_id":' + _dumps(doc_id) + tail)
             parts.append(source + b"\n")
             keys.append((index, doc_id))
         return self._bulk(b"".join(parts), keys, refresh)

@@ -6,12 +6,13 @@ import pytest
 
 from core.errors import Conflict, NotFound
 from core.es import Store
-from core.schema import event_index, install_templates
+from core.event_layout import backing_index, events_alias
+from core.schema import install_templates
 
 
 def test_bulk_create_reports_every_item(store: Store, prefix: str) -> None:
     install_templates(store, prefix)
-    idx = event_index(prefix, "system.auth", "2026-11-26T10:00:00Z")
+    idx = backing_index(events_alias(prefix, "system.auth"))
     docs = [
         (idx, "a", {"@timestamp": "2026-11-26T10:00:00Z", "source": {"ip": "10.0.0.1"}}),
         (idx, "b", {"@timestamp": "2026-11-26T10:00:01Z", "source": {"ip": "not-an-ip"}}),
@@ -26,7 +27,7 @@ def test_bulk_create_reports_every_item(store: Store, prefix: str) -> None:
 
 def test_event_template_maps_types_and_lowercase_subfield(store: Store, prefix: str) -> None:
     install_templates(store, prefix)
-    idx = event_index(prefix, "windows.sysmon", "2026-11-26T10:00:00Z")
+    idx = backing_index(events_alias(prefix, "windows.sysmon"))
     store.bulk_create([(idx, "1", {"@timestamp": "2026-11-26T10:00:00Z", "user": {"name": "ADMINISTRATOR"},
                                    "winlog": {"event_data": {"ProcessId": 4242}}})], refresh=True)
     mapping = store.get_mapping(idx)[idx]["mappings"]["properties"]
