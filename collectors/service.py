@@ -25,6 +25,7 @@ from collectors.spool import Spool
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, SocError, Unavailable
 from core.permissions import requires
+from core.pii.config import guard_from_settings
 from core.shard_budget import require_room
 
 APPEND_CHUNK = 500
@@ -125,6 +126,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
     # Refused before anything is read: an import never stops half-way on the shard limit.
     require_room(store, settings.events, 1, f"Importing {source} events")
     drain_leftovers(settings, store, give_up)
+    guard = guard_from_settings(settings)
     counters = Counters()
     counters.declare(source, "import")
     spool_dir = _imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
@@ -149,7 +151,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
 
     try:
         for event in events:
-            buf.append(encode(source, prefix, event))
+            buf.append(encode(source, prefix, event, guard))
             read += 1
             if len(buf) >= APPEND_CHUNK and not flush():
                 break

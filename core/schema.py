@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.replicas import index_settings
+
 EVENT_DATASETS_HINT = (
     "system.auth", "system.syslog", "auditd.log", "nginx.access", "apache.access", "journald",
     "windows.sysmon", "windows.security", "network.flow", "network.dns", "network.http", "network.tls",
@@ -74,6 +76,9 @@ TYPED_FIELDS: dict[str, dict[str, Any]] = {
     "winlog.process.pid": _LONG,
     "winlog.process.thread.id": _LONG,
     "auditd.sequence": _LONG,
+    # personal information found at ingest (core.pii); the values themselves are keywords
+    "pii.count": _LONG,
+    "pii.policy_violation": {"type": "boolean"},
 }
 
 
@@ -94,13 +99,11 @@ def events_template(prefix: str) -> dict[str, Any]:
         "index_patterns": [f"{prefix}-events-*"],
         "priority": 200,
         "template": {
-            "settings": {
-                "number_of_shards": 1,
-                "number_of_replicas": 0,
+            "settings": index_settings(**{
                 "refresh_interval": "1s",
                 "mapping.total_fields.limit": 10000,
                 "mapping.depth.limit": 32,
-            },
+            }),
             "mappings": {
                 "dynamic_templates": [
                     # Windows event data and other free-form maps: always keyword, whatever the

@@ -16,6 +16,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import SecretStr
 
+from audit import jobs as audit_jobs
 from backup_orchestrator import jobs as backup_jobs
 from compliance import jobs as compliance_jobs
 from core import event_lifecycle
@@ -131,6 +132,7 @@ def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> Backg
     scheduler.add_job(event_lifecycle.maintenance_job, "interval", seconds=settings.events.maintenance_seconds,
                       args=[settings, store], id="events.maintenance", replace_existing=True)
     compliance_jobs.schedule(scheduler, store, settings, auditor)
+    audit_jobs.schedule(scheduler, settings, store)
     return scheduler
 
 

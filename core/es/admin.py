@@ -14,6 +14,7 @@ from core.es._base import (
     _translated,
     translate,
 )
+from core.replicas import index_settings
 
 
 class IndexAdmin(Connection):
@@ -26,7 +27,7 @@ class IndexAdmin(Connection):
     def ensure_index(self, name: str, *, mappings: Mapping[str, Any] | None = None,
                      settings: Mapping[str, Any] | None = None) -> bool:
         """Create the index if missing; returns True when created. Safe under races."""
-        body_settings = {"number_of_shards": 1, "number_of_replicas": 0, **(settings or {})}
+        body_settings = index_settings(**(settings or {}))
         try:
             self._client.indices.create(index=name, mappings=dict(mappings or {}), settings=body_settings)
             return True
