@@ -25,6 +25,7 @@ from collectors.spool import Spool
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, SocError, Unavailable
 from core.permissions import requires
+from core.pii.config import guard_from_settings
 
 APPEND_CHUNK = 500
 
@@ -121,6 +122,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
     give_up = float(give_up_after if give_up_after is not None else settings.collect.give_up_seconds)
     ensure_indices(store, prefix)
     drain_leftovers(settings, store, give_up)
+    guard = guard_from_settings(settings)
     counters = Counters()
     counters.declare(source, "import")
     spool_dir = _imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
@@ -145,7 +147,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
 
     try:
         for event in events:
-            buf.append(encode(source, prefix, event))
+            buf.append(encode(source, prefix, event, guard))
             read += 1
             if len(buf) >= APPEND_CHUNK and not flush():
                 break

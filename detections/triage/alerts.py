@@ -145,22 +145,62 @@ def list_alerts(store: Store, settings: Settings, *, actor: Actor, status: list[
     return out
 
 
+MIN_PREFIX = 6
+
+
+def resolve_alert_id(store: Store, settings: Settings, ref: str) -> str:
+    """The full id for ``ref``: the id itself or a unique prefix of it (as ``soc alerts list`` prints)."""
+    index = alerts_index(settings.index_prefix)
+    ref = (ref or "").strip()
+    if not ref:
+        raise InvalidInput("Give an alert id.", detail=[{"field": "alert_id", "message": "empty"}])
+    if store.get(index, ref) is not None or len(ref) < MIN_PREFIX:
+        return ref
+    try:
+        resp = store.search(index, {"size": 2, "_source": False, "query": {"prefix": {"alert.id": ref}}})
+    except NotFound:
+        return ref
+    ids = [h["_id"] for h in resp["hits"]["hits"]]
+    if len(ids) > 1:
+        raise InvalidInput(f"More than one alert id starts with {ref!r}; give more characters.",
+                           detail=[{"field": "alert_id", "message": "ambiguous prefix"}])
+    return ids[0] if ids else ref
+
+
+def _source_event(store: Store, settings: Settings, ref: dict[str, Any]) -> dict[str, Any] | None:
+    """The event an alert cites; found by id across the event indices when its index is gone
+    (events migrated or rolled into another backing index)."""
+    if not ref.get("id"):
+        return None
+    hits: list[dict[str, Any]] = []
+    try:
+        if ref.get("index"):
+            found = store.get(str(ref["index"]), str(ref["id"]))
+            if found is not None:
+                hits = [found]
+        if not hits:
+            resp = store.search(settings.index("events-*"),
+                                {"size": 1, "query": {"ids": {"values": [str(ref["id"])]}}})
+            hits = resp["hits"]["hits"]
+    except SocError:
+        return None
+    if not hits:
+        return None
+    return {"_id": hits[0]["_id"], "_index": hits[0]["_index"], **hits[0]["_source"]}
+
+
 @requires("alerts.read")
 def get_alert(store: Store, settings: Settings, alert_id: str, *, actor: Actor) -> dict[str, Any]:
     """One alert with its history, comments and the source event(s)."""
+    alert_id = resolve_alert_id(store, settings, alert_id)
     doc = store.get(alerts_index(settings.index_prefix), alert_id)
     if doc is None:
         raise NotFound(f"No alert {alert_id!r}; list alerts with GET /api/v1/alerts.")
     alert = doc["_source"]
     events: list[dict[str, Any]] = []
-    ref = alert.get("source_event") or {}
-    if ref.get("id") and ref.get("index"):
-        try:
-            found = store.get(str(ref["index"]), str(ref["id"]))
-        except SocError:
-            found = None
-        if found is not None:
-            events.append({"_id": found["_id"], "_index": found["_index"], **found["_source"]})
+    found = _source_event(store, settings, alert.get("source_event") or {})
+    if found is not None:
+        events.append(found)
     if not events and alert.get("event_copy"):
         events.append(dict(alert["event_copy"]))
     return {"alert": alert, "events": events, "history": alert.get("alert", {}).get("history", []),
@@ -226,6 +266,7 @@ def _comment_change(alert: dict[str, Any], actor: Actor, text: str, now: str) ->
 def _apply(store: Store, settings: Settings, auditor: Auditor, actor: Actor, alert_id: str, action: str,
            make: Any, detail: dict[str, Any]) -> dict[str, Any]:
     index = alerts_index(settings.index_prefix)
+    alert_id = resolve_alert_id(store, settings, alert_id)
     try:
         result = optimistic_update(store, index, alert_id, make, "alert")
     except SocError as exc:

@@ -61,9 +61,10 @@ class CliContext:
 
     @property
     def actor(self) -> Actor:
-        import getpass
-
-        return Actor(name=f"cli:{getpass.getuser()}", role="cli")
+        """The acting OS user (the one behind sudo, not root) with the role mapped to it in
+        ``api.cli_roles``; a mapped user is held to that role's permissions like in the console."""
+        user = os_user()
+        return Actor(name=f"cli:{user}", role=self.settings.api.cli_roles.get(user, "cli"), address="local")
 
     def emit(self, data: Any, human: str | None = None) -> None:
         """Print ``data`` as JSON with ``--json``, otherwise the human text (or pretty data)."""
@@ -77,6 +78,16 @@ class CliContext:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def os_user() -> str:
+    import getpass
+    import os
+
+    sudo_user = os.environ.get("SUDO_USER")
+    if sudo_user and os.geteuid() == 0:
+        return sudo_user
+    return getpass.getuser()
 
 
 pass_ctx = click.make_pass_decorator(CliContext)
