@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from collectors.models import Event
 from collectors.network.engine import Engine, FlowConfig
@@ -66,7 +66,7 @@ class CaptureReader:
             return
         # tcpdump/dumpcap rotations are often gzipped: read them as they are, progress in
         # compressed bytes (what the bar's total counts).
-        fh: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if _is_gzip(raw) else raw
+        fh: BinaryIO = cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb")) if _is_gzip(raw) else raw
         file_path = str(path.resolve())
         stats = ReadStats()
         out = engine.out
