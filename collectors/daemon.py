@@ -19,6 +19,7 @@ from collectors.registry import Input, InputContext, resolve
 from collectors.shipper import Shipper, encode, ensure_indices
 from collectors.spool import Spool
 from core.errors import SocError
+from core.pii.config import guard_from_settings
 
 DRAIN_ON_STOP_SECONDS = 5.0
 
@@ -31,6 +32,7 @@ class Daemon:
         self.prefix = settings.index_prefix
         self.log = log or (lambda _m: None)
         self.counters = Counters()
+        self.guard = guard_from_settings(settings)
         self.stop = threading.Event()
         self.spool = Spool(Path(settings.spool_dir) / "daemon", max_bytes=settings.collect.spool_max_bytes,
                            fsync=settings.collect.spool_fsync)
@@ -56,7 +58,7 @@ class Daemon:
     def _emit(self, input_name: str, events: Sequence[Event], block: bool) -> bool:
         if not events:
             return True
-        bodies = [encode(input_name, self.prefix, e) for e in events]
+        bodies = [encode(input_name, self.prefix, e, self.guard) for e in events]
         if self.spool.append(bodies, block=block, stop=self.stop):
             return True
         if not block:

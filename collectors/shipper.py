@@ -25,6 +25,7 @@ from collectors.counters import Counters
 from collectors.models import Event
 from collectors.spool import Spool, SpoolBatch
 from core.errors import SocError, Unavailable
+from core.pii.guard import Guard
 from core.schema import event_index
 from core.timeutil import iso, utcnow
 
@@ -56,8 +57,10 @@ def ensure_indices(store: Any, prefix: str) -> None:
     store.ensure_index(deadletter_index(prefix), mappings=_DEADLETTER_MAPPINGS)
 
 
-def encode(input_name: str, prefix: str, event: Event) -> bytes:
-    doc = event.doc
+def encode(input_name: str, prefix: str, event: Event, guard: Guard | None = None) -> bytes:
+    # Personal information is masked here, before the first write: the clear value of a masked,
+    # hashed or dropped field never reaches the spool, the dead-letter index or Elasticsearch.
+    doc = event.doc if guard is None else guard.protect(event.dataset, event.doc)
     ev = doc.get("event")
     if isinstance(ev, dict):
         head = {k: v for k, v in doc.items() if k != "event"}

@@ -19,6 +19,8 @@ import orjson
 from elasticsearch import Elasticsearch
 
 from core.errors import Conflict, InvalidInput, NotFound, SocError, Unavailable
+from core.replicas import index_settings
+from core.urls import redact_url, split_urls
 
 SUPPORTED_MAJOR = 8
 
@@ -128,6 +130,7 @@ class Store:
 
     def __init__(self, client: Elasticsearch, url: str) -> None:
         self._client = client
+        # For display only: credentials in the URL are redacted.
         self.url = url
 
     # -- connection -------------------------------------------------------------------------
@@ -135,7 +138,7 @@ class Store:
     @classmethod
     def from_url(
         cls,
-        url: str,
+        url: str | Sequence[str],
         *,
         username: str | None = None,
         password: str | None = None,
@@ -143,34 +146,50 @@ class Store:
         ca_cert: str | None = None,
         verify_certs: bool = True,
         request_timeout: float = 30.0,
-        max_retries: int = 0,
+        max_retries: int | None = None,
     ) -> Store:
+        """``url`` is one node or several of one cluster (a list or comma-separated).
+
+        With several nodes the client's node pool spreads requests, marks a node that fails
+        as dead (backoff doubling from 1 s up to 30 s before it is tried again) and retries
+        the request on another node — also after a timeout: every write the platform makes
+        is idempotent (deterministic ids, ``op_type=create``, ``if_seq_no``). One node: no
+        in-client retry; the callers back off themselves.
+        """
+        urls = split_urls(url) if isinstance(url, str) else [u.strip() for u in url if u.strip()]
+        if not urls:
+            raise InvalidInput("No Elasticsearch URL given. Set SOC_ES_URL to http(s)://host:port[,host:port…].")
+        several = len(urls) > 1
         kwargs: dict[str, Any] = {
             "request_timeout": request_timeout,
-            "max_retries": max_retries,
-            "retry_on_timeout": False,
+            "max_retries": (len(urls) - 1 if several else 0) if max_retries is None else max_retries,
+            "retry_on_timeout": several,
+            "dead_node_backoff_factor": 1.0,
+            "max_dead_node_backoff": 30.0,
             "http_compress": False,
         }
         if username:
             kwargs["basic_auth"] = (username, password or "")
         if api_key:
             kwargs["api_key"] = api_key
-        if url.startswith("https"):
+        if urls[0].startswith("https"):
             kwargs["verify_certs"] = verify_certs
             if ca_cert:
                 kwargs["ca_certs"] = ca_cert
+        display = redact_url(",".join(urls))
         try:
-            client = Elasticsearch(url, **kwargs)
+            client = Elasticsearch(urls, **kwargs)
         except (ValueError, TypeError) as exc:
-            raise InvalidInput(f"Invalid Elasticsearch URL {url!r}: {exc}. Set SOC_ES_URL to http(s)://host:port.") from exc
-        return cls(client, url)
+            raise InvalidInput(f"Invalid Elasticsearch URL {display!r}: {exc}. Set SOC_ES_URL to "
+                               "http(s)://host:port (several nodes: comma-separated).") from exc
+        return cls(client, display)
 
     @classmethod
     def connect(cls, settings: Any) -> Store:
         """From ``core.settings.Settings`` (typed loosely so ``core.es`` stays import-light)."""
         es = settings.es
         return cls.from_url(
-            settings.es_url,
+            settings.es_urls,
             username=es.username,
             password=es.password.get_secret_value() if es.password else None,
             api_key=es.api_key.get_secret_value() if es.api_key else None,
@@ -227,7 +246,7 @@ class Store:
     def ensure_index(self, name: str, *, mappings: Mapping[str, Any] | None = None,
                      settings: Mapping[str, Any] | None = None) -> bool:
         """Create the index if missing; returns True when created. Safe under races."""
-        body_settings = {"number_of_shards": 1, "number_of_replicas": 0, **(settings or {})}
+        body_settings = index_settings(**(settings or {}))
         try:
             self._client.indices.create(index=name, mappings=dict(mappings or {}), settings=body_settings)
             return True

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from core.replicas import index_settings
 from core.timeutil import parse_iso
 
 EVENT_DATASETS_HINT = (
@@ -77,6 +78,9 @@ TYPED_FIELDS: dict[str, dict[str, Any]] = {
     "winlog.process.pid": _LONG,
     "winlog.process.thread.id": _LONG,
     "auditd.sequence": _LONG,
+    # personal information found at ingest (core.pii); the values themselves are keywords
+    "pii.count": _LONG,
+    "pii.policy_violation": {"type": "boolean"},
 }
 
 
@@ -97,13 +101,11 @@ def events_template(prefix: str) -> dict[str, Any]:
         "index_patterns": [f"{prefix}-events-*"],
         "priority": 200,
         "template": {
-            "settings": {
-                "number_of_shards": 1,
-                "number_of_replicas": 0,
+            "settings": index_settings(**{
                 "refresh_interval": "1s",
                 "mapping.total_fields.limit": 10000,
                 "mapping.depth.limit": 32,
-            },
+            }),
             "mappings": {
                 "dynamic_templates": [
                     # Windows event data and other free-form maps: always keyword, whatever the

@@ -16,6 +16,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import SecretStr
 
+from audit import jobs as audit_jobs
 from backup_orchestrator import jobs as backup_jobs
 from compliance import jobs as compliance_jobs
 from core.auditing import Actor, Auditor
@@ -121,6 +122,7 @@ def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> Backg
     scheduler.add_job(backup_jobs.tick, "interval", seconds=60, args=[settings, store, auditor],
                       id="backups.tick", replace_existing=True)
     compliance_jobs.schedule(scheduler, store, settings, auditor)
+    audit_jobs.schedule(scheduler, settings, store)
     return scheduler
 
 

@@ -13,7 +13,7 @@ from soc.cli.context import CliContext, json_option, pass_ctx
 def _node(c: CliContext) -> ManagedNode:
     if not c.settings.managed_es:
         raise InvalidInput(
-            f"SOC_ES_URL is set ({c.settings.es_url}): the platform uses that cluster and manages no node. "
+            f"SOC_ES_URL is set ({c.settings.es_url_display}): the platform uses that cluster and manages no node. "
             "Unset SOC_ES_URL to use the managed node."
         )
     return ManagedNode(c.settings)
@@ -69,8 +69,8 @@ def status(c: CliContext) -> None:
         human = f"{st.url}: {st.detail}" + (f" (pid {st.pid})" if st.pid else "")
     else:
         info = c.store().check()
-        data = {"managed": False, "url": c.settings.es_url, **info.__dict__}
-        human = f"{c.settings.es_url}: Elasticsearch {info.version}, cluster {info.cluster_name}, {info.status}"
+        data = {"managed": False, "url": c.settings.es_url_display, **info.__dict__}
+        human = f"{c.settings.es_url_display}: Elasticsearch {info.version}, cluster {info.cluster_name}, {info.status}"
     c.emit(data, human)
 
 
