@@ -1,7 +1,7 @@
 // Personal information (个人信息保护): the inventory of where it is processed, the masking policy
 // in force, and — for the security administrator — a time-limited, audited unmask of one event.
 import { download, errorText, get, post } from '../lib/api.js';
-import { add, fill, fmtTime, fmtValue, h, markReady } from '../lib/dom.js';
+import { add, fill, fmtTime, h, markReady } from '../lib/dom.js';
 import { t } from '../lib/i18n.js';
 import { emptyRow } from '../lib/ui.js';
 
@@ -58,7 +58,7 @@ export default async function render(main, _params, ctx) {
         const res = await get(`/privacy/events/${encodeURIComponent(index.value.trim())}/${encodeURIComponent(eventId.value.trim())}`, { grant: grant.id });
         fill(out, h('div', { class: 'muted' }, t('privacy.grantUntil', { at: fmtTime(grant.expires_at), id: grant.case_id })),
           res.not_recoverable.length ? h('div', { class: 'muted' }, t('privacy.notRecoverable', { list: res.not_recoverable.join(', ') })) : null,
-          h('pre', {}, fmtValue(res.event)));
+          h('pre', { style: 'white-space: pre-wrap; word-break: break-all' }, JSON.stringify(res.event, null, 2)));
       } catch (err) {
         fill(out, h('div', { class: 'form-error' }, errorText(err)));
       }
