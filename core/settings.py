@@ -137,6 +137,18 @@ class DetectSettings(_Section):
     initial_lookback_seconds: int = Field(3600, ge=0, description="first window of a new rule")
 
 
+class EventsSettings(_Section):
+    """Event storage: one write alias per dataset, rolled over at ingest time by the platform."""
+
+    rollover_max_size: str = Field("10gb", pattern=r"^\d+(b|kb|mb|gb|tb)$",
+                                   description="roll over when a primary shard reaches this size")
+    rollover_max_age: str = Field("1d", pattern=r"^\d+(s|m|h|d)$",
+                                  description="roll over a non-empty write index older than this")
+    retention_days: int | None = Field(None, ge=1, description="delete indices whose newest event is older; unset = keep")
+    shard_budget: int | None = Field(None, ge=1, description="default: 80% of max_shards_per_node x data nodes")
+    maintenance_seconds: int = Field(300, gt=0, description="how often rollover and retention run")
+
+
 class AuditSettings(_Section):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     mirror_path: Path | None = Field(None, description="default: <data_dir>/audit/audit.log")
@@ -229,6 +241,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     collect: CollectSettings = CollectSettings()
     detect: DetectSettings = DetectSettings()
+    events: EventsSettings = EventsSettings()
     audit: AuditSettings = AuditSettings()
     backup: BackupSettings = BackupSettings()
     compliance: ComplianceSettings = ComplianceSettings()
