@@ -20,7 +20,8 @@ from core.alerting import alerts_index
 from core.cluster import ManagedCluster
 from core.errors import Unavailable
 from core.es import Store
-from core.schema import event_index, install_templates
+from core.event_layout import EventWriter, backing_index, events_alias
+from core.schema import install_templates
 from core.settings import Settings
 from core.timeutil import iso, utcnow
 from detections import repository as repo
@@ -38,7 +39,7 @@ def test_indices_get_one_replica(cluster: ManagedCluster, cluster_store: Store,
     info = cluster_store.check()
     assert info.nodes == 3
     install_templates(cluster_store, cluster_prefix)
-    idx = event_index(cluster_prefix, "system.auth", "2026-11-26T10:00:00Z")
+    idx = backing_index(events_alias(cluster_prefix, "system.auth"))
     cluster_store.bulk_create([(idx, str(i), {"n": i}) for i in range(50)], refresh=True)
     cluster_store.ensure_index(f"{cluster_prefix}-plain")
     cluster_store.wait_for_status("green", "60s", index=f"{cluster_prefix}-*")
@@ -172,8 +173,8 @@ def _load(store: Store, prefix: str) -> None:
     for i in range(RULES * HITS_PER_RULE):
         doc = {"@timestamp": stamp, "event": {"dataset": "system.auth", "ingested": stamp},
                "labels": {"k": f"r{i % RULES}"}, "message": f"event {i}"}
-        docs.append((event_index(prefix, "system.auth", stamp), f"ev-{i}", doc))
-    result = store.bulk_create(docs, refresh="wait_for")
+        docs.append((events_alias(prefix, "system.auth"), f"ev-{i}", doc))
+    result = EventWriter(store).create(docs, refresh="wait_for")
     assert result.created == len(docs)
     repo.save_rules(store, prefix, _rules())
 
