@@ -73,6 +73,19 @@ def _dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=str)
 
 
+def _check_text(obj: Any) -> None:
+    """Refuse text that is not valid Unicode (a lone surrogate): the last line before storage.
+    Elasticsearch would accept its escaped form, and every later read of the document would fail."""
+    try:
+        orjson.dumps(obj, default=str)
+    except TypeError as exc:
+        if "surrogates" in str(exc):
+            raise InvalidInput("A text value contains a lone surrogate (\\ud800-\\udfff), which is not valid "
+                               "Unicode; remove it and send the request again.",
+                               detail=[{"field": "body", "message": "lone surrogate"}]) from exc
+        raise
+
+
 def translate(exc: Exception, what: str = "Elasticsearch request") -> SocError:
     """Map a client exception to the platform's errors; the message says what to do next."""
     if isinstance(exc, SocError):
@@ -315,6 +328,7 @@ class Store:
             refresh: bool | str = False, if_seq_no: int | None = None,
             if_primary_term: int | None = None) -> dict[str, Any]:
         """Index one document. ``create=True`` raises ``Conflict`` when the id exists."""
+        _check_text(doc)
         params: dict[str, Any] = {"index": index, "document": dict(doc), "refresh": refresh}
         if doc_id is not None:
             params["id"] = doc_id
@@ -328,6 +342,7 @@ class Store:
 
     def update(self, index: str, doc_id: str, partial: Mapping[str, Any], *, refresh: bool | str = False,
                if_seq_no: int | None = None, if_primary_term: int | None = None) -> dict[str, Any]:
+        _check_text(partial)
         params: dict[str, Any] = {"index": index, "id": doc_id, "doc": dict(partial), "refresh": refresh}
         if if_seq_no is not None:
             params["if_seq_no"] = if_seq_no
