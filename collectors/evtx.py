@@ -219,6 +219,7 @@ def iter_evtx_events(path: str | Path, stats: EvtxStats | None = None) -> Iterat
     stats = stats if stats is not None else EvtxStats(str(p))
     try:
         digest = file_digest(str(p))
+        source_path = str(p.resolve())
         parser = PyEvtxParser(str(p))
         records = iter(parser.records_json())
     except (OSError, RuntimeError, ValueError) as exc:
@@ -238,7 +239,7 @@ def iter_evtx_events(path: str | Path, stats: EvtxStats | None = None) -> Iterat
         record: dict[str, Any] = raw
         try:
             data = orjson.loads(record["data"])
-            doc = record_to_doc(data, source_path=str(p))
+            doc = record_to_doc(data, source_path=source_path)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             stats.error(f"record {record.get('event_record_id')}: {exc}")
             continue

@@ -210,29 +210,53 @@ def import_files(settings: Any, store: Any, paths: Sequence[Path], *, actor: Act
 
 @requires("collectors.manage")
 def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
-                progress: Callable[[int], None] | None = None) -> ShipSummary:
+                progress: Callable[[int], None] | None = None, ids: list[str] | None = None) -> ShipSummary:
     """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``).
-    Unreadable records and files are counted as parse failures; the first reasons are in
-    ``error``."""
+
+    A directory is searched recursively for ``*.evtx`` (as Hayabusa/Chainsaw do). Unreadable
+    records and files are counted as parse failures; the first reasons are in ``error``.
+    ``ids`` (if given) receives the id of every event read, stored now or before: what a
+    hunt over exactly this import searches."""
     try:
         from collectors import evtx
     except ImportError as exc:
         raise Unavailable(f"The EVTX parser is not available in this installation ({exc}).") from exc
-    missing = [str(p) for p in paths if not Path(p).is_file()]
-    if missing:
-        raise InvalidInput(f"Not a readable file: {', '.join(missing)}. Check the paths.")
-    stats = [evtx.EvtxStats(str(p)) for p in paths]
+    files = evtx_files(paths)
+    stats = [evtx.EvtxStats(str(p)) for p in files]
 
     def events() -> Iterator[Event]:
-        for path, st in zip(paths, stats, strict=True):
-            yield from evtx.iter_evtx_events(Path(path), st)
+        for path, st in zip(files, stats, strict=True):
+            for event in evtx.iter_evtx_events(path, st):
+                if ids is not None:
+                    ids.append(event.id)
+                yield event
 
     summary = ship_events(settings, store, events(), source="evtx", progress=progress,
                           parse_failures=lambda: sum(st.errors for st in stats))
     samples = [f"{st.path}: {reason}" for st in stats for reason in st.error_samples][:10]
-    summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths], "warnings": samples})
+    summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in files], "warnings": samples})
     _audit(auditor, actor, "collect.import_evtx", summary)
     return summary
+
+
+def evtx_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, directories expanded to their ``*.evtx`` files (recursively, by name)."""
+    files: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".evtx" and p.is_file())
+            if not found:
+                raise InvalidInput(f"No *.evtx files in {path} (searched recursively). Check the directory.")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(str(path))
+    if missing:
+        raise InvalidInput(f"Not a readable file or directory: {', '.join(missing)}. Check the paths.")
+    return files
 
 
 def _audit(auditor: Auditor | None, actor: Actor, action: str, summary: ShipSummary) -> None:

@@ -103,6 +103,9 @@ def route_for(logsource: SigmaLogSource) -> Route | None:
         if category in LINUX_CATEGORY_DATASETS:
             return Route("linux", tuple(LINUX_CATEGORY_DATASETS[category]))
         return None
+    if product == "qinglang":
+        # the platform's own fields (pii.*, event.dataset) on every dataset, as written
+        return Route("qinglang", ())
     if product == "zeek" or (not product and category in NETWORK_CATEGORIES):
         if product == "zeek" and service and service not in ZEEK_DATASETS:
             return None
@@ -165,7 +168,11 @@ def _linux() -> ProcessingPipeline:
     return ProcessingPipeline(name="qinglang linux (Filebeat system/auditd layout)", priority=20, items=items)
 
 
-_BUILDERS = {"ecs_windows": _windows, "ecs_zeek_beats": _zeek, "linux": _linux}
+def _platform() -> ProcessingPipeline:
+    return ProcessingPipeline(name="qinglang platform fields", priority=20, items=[])
+
+
+_BUILDERS = {"ecs_windows": _windows, "ecs_zeek_beats": _zeek, "linux": _linux, "qinglang": _platform}
 
 
 _CACHE: dict[str, ProcessingPipeline] = {}

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.pii.detectors import ALPHA_PATTERNS, EMAIL, NUMERIC_BY_LENGTH, Detector
+import re2
+
+from core.pii.detectors import ALPHA_PATTERNS, EMAIL, NUMERIC_BY_LENGTH, RESIDENT_ID, Detector, ric_shaped
 
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FOLD[0x3000] = 0x20
@@ -28,8 +30,9 @@ _WORD = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 
 # Bytes pre-scan over serialised JSON: a superset of the above (no left boundary, since the
 # character before a value may be the letter of an escape such as ``\n``); full-width text and any
-# ``@`` send the event to the full scan.
-PRESCAN = re.compile(
+# ``@`` send the event to the full scan. RE2 (a DFA) runs this alternation in one pass: about 5x
+# faster than ``re`` on real logs (bench/pii.py).
+PRESCAN = re2.compile(
     rb"[0-9](?:[ -]?[0-9]){9,22}|[ECGWHMNAY1-9][A-Z0-9][0-9]{7}|@[A-Za-z0-9\-]+\.[A-Za-z]|\xef\xbc|\xe3\x80\x80"
 )
 
@@ -59,6 +62,8 @@ def _numeric(text: str, start: int, end: int) -> Finding | None:
         value = det.validate(span)
         if value is not None:
             return Finding(det, start, end, value)
+        if det is RESIDENT_ID and digits == 18 and ric_shaped(span):
+            return None
     return None
 
 

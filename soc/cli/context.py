@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,3 +106,23 @@ def json_option(f: Any) -> Any:
 
 def progress_enabled() -> bool:
     return sys.stderr.isatty()
+
+
+@contextmanager
+def counting_progress(label: str, *, enabled: bool = True,
+                      total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr when it is a terminal; yields ``update(n)`` or None.
+
+    With no ``total`` the bar counts (position only): click's bar needs an iterable or a
+    length, and an endless counter gives it one whose length is unknown.
+    """
+    if not (enabled and progress_enabled()):
+        yield None
+        return
+    bar: Any
+    if total is None:
+        bar = click.progressbar(itertools.count(), label=label, file=sys.stderr, show_pos=True)
+    else:
+        bar = click.progressbar(length=total, label=label, file=sys.stderr, show_percent=True, show_eta=True)
+    with bar:
+        yield bar.update
