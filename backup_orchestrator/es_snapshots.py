@@ -132,12 +132,33 @@ def snapshot_info(store: Store, repo: str, snapshot: str) -> dict[str, Any]:
     return dict(snaps[0])
 
 
+def snapshot_status(store: Store, repo: str, snapshot: str) -> dict[str, Any]:
+    """``_status`` of a finished snapshot: it reads each shard's metadata back from the repository."""
+    data = store.request("GET", f"/_snapshot/{repo}/{snapshot}/_status")
+    snap = ((data or {}).get("snapshots") or [{}])[0]
+    shards = snap.get("shards_stats", {})
+    total = snap.get("stats", {}).get("total", {})
+    return {"state": snap.get("state"), "done_shards": int(shards.get("done", 0)),
+            "failed_shards": int(shards.get("failed", 0)), "file_count": int(total.get("file_count", 0)),
+            "size_bytes": int(total.get("size_in_bytes", 0))}
+
+
 def create_snapshot(store: Store, repo: str, snapshot: str, indices: list[str], *, timeout: float,
                     progress: Progress | None = None) -> dict[str, Any]:
     """Take a snapshot of ``indices`` and wait for it; returns the info plus sizes from ``_status``."""
+    start_snapshot(store, repo, snapshot, indices)
+    return wait_snapshot(store, repo, snapshot, timeout=timeout, progress=progress)
+
+
+def start_snapshot(store: Store, repo: str, snapshot: str, indices: list[str]) -> None:
+    """Start a snapshot; Elasticsearch copies the files while the caller does other work."""
     body = {"indices": ",".join(indices), "include_global_state": False, "ignore_unavailable": False,
             "partial": False}
     store.request("PUT", f"/_snapshot/{repo}/{snapshot}", body=body, params={"wait_for_completion": "false"})
+
+
+def wait_snapshot(store: Store, repo: str, snapshot: str, *, timeout: float,
+                  progress: Progress | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     info: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -181,14 +202,25 @@ def delete_snapshot(store: Store, repo: str, snapshot: str) -> bool:
 def restore(store: Store, repo: str, snapshot: str, indices: list[str], drill_prefix: str, *,
             timeout: float, progress: Progress | None = None) -> list[str]:
     """Restore ``indices`` renamed ``<drill_prefix><name>`` with no replicas; wait until all shards start."""
+    targets = start_restore(store, repo, snapshot, indices, drill_prefix)
+    return wait_restore(store, snapshot, targets, timeout=timeout, progress=progress)
+
+
+def start_restore(store: Store, repo: str, snapshot: str, indices: list[str], prefix: str) -> list[str]:
+    """Start restoring ``indices`` as ``<prefix><name>``; returns the target names."""
     body = {
         "indices": ",".join(indices), "include_global_state": False, "include_aliases": False,
-        "rename_pattern": "(.+)", "rename_replacement": f"{drill_prefix}$1",
-        "index_settings": {"index.number_of_replicas": 0, "index.auto_expand_replicas": "false"}, "ignore_unavailable": False,
+        "rename_pattern": "(.+)", "rename_replacement": f"{prefix}$1",
+        "index_settings": {"index.number_of_replicas": 0, "index.auto_expand_replicas": "false"},
+        "ignore_unavailable": False,
     }
     store.request("POST", f"/_snapshot/{repo}/{snapshot}/_restore", body=body,
                   params={"wait_for_completion": "false"})
-    targets = [f"{drill_prefix}{i}" for i in indices]
+    return [f"{prefix}{i}" for i in indices]
+
+
+def wait_restore(store: Store, snapshot: str, targets: list[str], *, timeout: float,
+                 progress: Progress | None = None) -> list[str]:
     if not targets:
         return targets
     joined = ",".join(targets)

@@ -16,7 +16,7 @@ from typing import Any
 from collectors.counters import Counters, write_status
 from collectors.models import Event
 from collectors.registry import Input, InputContext, resolve
-from collectors.shipper import Shipper, encode, ensure_indices
+from collectors.shipper import encode, ensure_indices, shipper_for
 from collectors.spool import Spool
 from core.errors import SocError
 from core.pii.config import guard_from_settings
@@ -36,9 +36,8 @@ class Daemon:
         self.stop = threading.Event()
         self.spool = Spool(Path(settings.spool_dir) / "daemon", max_bytes=settings.collect.spool_max_bytes,
                            fsync=settings.collect.spool_fsync)
-        self.shipper = Shipper(store, self.spool, self.prefix, self.counters,
-                               batch_size=settings.collect.batch_size, linger=min(settings.collect.flush_seconds, 0.2),
-                               log=self.log)
+        self.shipper = shipper_for(settings, store, self.spool, self.counters,
+                                   linger=min(settings.collect.flush_seconds, 0.2), log=self.log)
         self.started = time.time()
         self.inputs: list[Input] = []
         state_root = Path(settings.data_dir) / "collect" / "state"
@@ -80,6 +79,7 @@ class Daemon:
         self._drain_import_leftovers()
         while not ship_stop.is_set():
             self.shipper.ship_next(ship_stop, wait=0.5)
+        self.shipper.close()
 
     def _drain_import_leftovers(self) -> None:
         """Events of one-shot imports that stopped before Elasticsearch took them all."""

@@ -20,12 +20,13 @@ from typing import Any
 
 from collectors.counters import Counters, pid_alive, read_status
 from collectors.models import Event
-from collectors.shipper import Shipper, encode, ensure_indices
+from collectors.shipper import Shipper, encode, ensure_indices, shipper_for
 from collectors.spool import Spool
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, SocError, Unavailable
 from core.permissions import requires
 from core.pii.config import guard_from_settings
+from core.shard_budget import require_room
 
 APPEND_CHUNK = 500
 
@@ -88,10 +89,11 @@ def drain_leftovers(settings: Any, store: Any, give_up_after: float) -> None:
         except Conflict:
             continue  # another import is using it right now
         try:
-            shipper = Shipper(store, spool, settings.index_prefix, Counters(), batch_size=settings.collect.batch_size)
+            shipper = shipper_for(settings, store, spool, Counters())
             stop, done, gave_up = threading.Event(), threading.Event(), threading.Event()
             done.set()
             _ship_loop(shipper, spool, done, gave_up, stop, give_up_after)
+            shipper.close()
             drained = spool.empty()
         finally:
             spool.close()
@@ -121,13 +123,15 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
     prefix = settings.index_prefix
     give_up = float(give_up_after if give_up_after is not None else settings.collect.give_up_seconds)
     ensure_indices(store, prefix)
+    # Refused before anything is read: an import never stops half-way on the shard limit.
+    require_room(store, settings.events, 1, f"Importing {source} events")
     drain_leftovers(settings, store, give_up)
     guard = guard_from_settings(settings)
     counters = Counters()
     counters.declare(source, "import")
     spool_dir = _imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
     spool = Spool(spool_dir, max_bytes=settings.collect.spool_max_bytes)
-    shipper = Shipper(store, spool, prefix, counters, batch_size=settings.collect.batch_size)
+    shipper = shipper_for(settings, store, spool, counters)
     stop, done, gave_up = threading.Event(), threading.Event(), threading.Event()
     thread = threading.Thread(target=_ship_loop, args=(shipper, spool, done, gave_up, stop, give_up),
                               name=f"ship-{source}", daemon=True)
@@ -161,6 +165,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
     finally:
         done.set()
         thread.join()
+        shipper.close()
         empty = spool.empty()
         spool.close()
         if empty:

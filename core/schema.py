@@ -1,4 +1,4 @@
-"""The ECS event schema: index names and the index template for ``<prefix>-events-*``.
+"""The ECS event schema: the index template for ``<prefix>-events-*`` (names: ``core.event_layout``).
 
 Keyword fields carry a ``.lower`` subfield (the built-in ``lowercase`` normalizer is server
 core) so detections can match case-insensitively even where a query type has no
@@ -8,11 +8,9 @@ core) so detections can match case-insensitively even where a query type has no
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from core.replicas import index_settings
-from core.timeutil import parse_iso
 
 EVENT_DATASETS_HINT = (
     "system.auth", "system.syslog", "auditd.log", "nginx.access", "apache.access", "journald",
@@ -124,22 +122,8 @@ def events_template(prefix: str) -> dict[str, Any]:
     }
 
 
-def event_index(prefix: str, dataset: str, timestamp: str | datetime | None) -> str:
-    """``<prefix>-events-<dataset>-YYYY.MM.DD`` by the event's ``@timestamp`` (UTC)."""
-    if isinstance(timestamp, str):
-        try:
-            day = parse_iso(timestamp)
-        except ValueError:
-            day = datetime.now(UTC)
-    elif isinstance(timestamp, datetime):
-        day = timestamp.astimezone(UTC)
-    else:
-        day = datetime.now(UTC)
-    safe = "".join(c if (c.isalnum() or c in "._") else "_" for c in (dataset or "unknown").lower())
-    return f"{prefix}-events-{safe}-{day:%Y.%m.%d}"
-
-
 def events_pattern(prefix: str, dataset: str | None = None) -> str:
+    """Every backing index (of one dataset); ``core.event_layout`` names the write aliases."""
     return f"{prefix}-events-{dataset}-*" if dataset else f"{prefix}-events-*"
 
 

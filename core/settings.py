@@ -138,6 +138,18 @@ class DetectSettings(_Section):
     initial_lookback_seconds: int = Field(3600, ge=0, description="first window of a new rule")
 
 
+class EventsSettings(_Section):
+    """Event storage: one write alias per dataset, rolled over at ingest time by the platform."""
+
+    rollover_max_size: str = Field("10gb", pattern=r"^\d+(b|kb|mb|gb|tb)$",
+                                   description="roll over when a primary shard reaches this size")
+    rollover_max_age: str = Field("1d", pattern=r"^\d+(s|m|h|d)$",
+                                  description="roll over a non-empty write index older than this")
+    retention_days: int | None = Field(None, ge=1, description="delete indices whose newest event is older; unset = keep")
+    shard_budget: int | None = Field(None, ge=1, description="default: 80% of max_shards_per_node x data nodes")
+    maintenance_seconds: int = Field(300, gt=0, description="how often rollover and retention run")
+
+
 class AuditSettings(_Section):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     mirror_path: Path | None = Field(None, description="default: <data_dir>/audit/audit.log")
@@ -158,6 +170,9 @@ class BackupSettings(_Section):
     lock_stale_seconds: int = Field(600, gt=0, description="a run lock without heartbeat this long is stale")
     restic_check_subset: str = Field("10%", pattern=r"^(\d+(\.\d+)?%|\d+/\d+)$")
     operation_timeout_seconds: int = Field(3600, gt=0)
+    verify_id_digest_max_docs: int = Field(200_000, ge=0, description="indices up to this size get an id-set digest")
+    verify_sample_docs: int = Field(200, ge=0, le=10_000, description="documents per index checked by content")
+    verify_sample_file_bytes: int = Field(64 * 1024 * 1024, ge=0, description="file bytes checked by SHA-256")
 
 
 class ComplianceSettings(_Section):
@@ -230,6 +245,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     collect: CollectSettings = CollectSettings()
     detect: DetectSettings = DetectSettings()
+    events: EventsSettings = EventsSettings()
     audit: AuditSettings = AuditSettings()
     backup: BackupSettings = BackupSettings()
     compliance: ComplianceSettings = ComplianceSettings()

@@ -7,11 +7,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from core.alerting import ALERTS_MAPPING, CLOSE_REASONS, LEVELS, STATUSES, alerts_index
+from core.alerting import ALERTS_MAPPING, CLOSE_REASONS, LEVELS, STATUSES, alerts_index, audience_filter
 from core.auditing import Actor, Auditor
 from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
 from core.permissions import requires
+from core.pii.display import mask_for_display
 from core.settings import Settings
 from core.timeutil import iso, utcnow
 from detections.triage.common import (
@@ -131,6 +132,7 @@ def list_alerts(store: Store, settings: Settings, *, actor: Actor, status: list[
     query = build_alert_query(status=status, level=level, rule=rule, host=host, user=user,
                               address=_address_ok(address), assignee=assignee, case_id=case_id, start=start,
                               end=end, text=text)
+    _scope(query, actor)
     body = build_list_body(query, sort=sort, order=order, size=size, after=decode_cursor(after), facets=facets)
     resp = store.search(alerts_index(settings.index_prefix), body)
     hits = resp["hits"]["hits"]
@@ -146,6 +148,23 @@ def list_alerts(store: Store, settings: Settings, *, actor: Actor, status: list[
 
 
 MIN_PREFIX = 6
+
+
+def _scope(query: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Restrict a query to the alerts routed to the actor's role (see core.alerting)."""
+    scope = audience_filter(actor.role)
+    if scope is not None:
+        query["bool"]["filter"].append(scope)
+    return query
+
+
+def visible_to(actor: Actor, alert: dict[str, Any]) -> bool:
+    if audience_filter(actor.role) is None:
+        return True
+    audience = alert.get("alert", {}).get("audience")
+    if not audience:
+        return actor.role == "analyst"
+    return actor.role in audience
 
 
 def resolve_alert_id(store: Store, settings: Settings, ref: str) -> str:
@@ -194,7 +213,7 @@ def get_alert(store: Store, settings: Settings, alert_id: str, *, actor: Actor) 
     """One alert with its history, comments and the source event(s)."""
     alert_id = resolve_alert_id(store, settings, alert_id)
     doc = store.get(alerts_index(settings.index_prefix), alert_id)
-    if doc is None:
+    if doc is None or not visible_to(actor, doc["_source"]):
         raise NotFound(f"No alert {alert_id!r}; list alerts with GET /api/v1/alerts.")
     alert = doc["_source"]
     events: list[dict[str, Any]] = []
@@ -203,7 +222,10 @@ def get_alert(store: Store, settings: Settings, alert_id: str, *, actor: Actor) 
         events.append(found)
     if not events and alert.get("event_copy"):
         events.append(dict(alert["event_copy"]))
-    return {"alert": alert, "events": events, "history": alert.get("alert", {}).get("history", []),
+    # personal information kept at ingest is masked for display (unmasking is a privacy grant)
+    alert = mask_for_display(alert)
+    return {"alert": alert, "events": [mask_for_display(e) for e in events],
+            "history": alert.get("alert", {}).get("history", []),
             "comments": alert.get("alert", {}).get("comments", [])}
 
 
@@ -267,8 +289,14 @@ def _apply(store: Store, settings: Settings, auditor: Auditor, actor: Actor, ale
            make: Any, detail: dict[str, Any]) -> dict[str, Any]:
     index = alerts_index(settings.index_prefix)
     alert_id = resolve_alert_id(store, settings, alert_id)
+
+    def scoped(alert: dict[str, Any]) -> dict[str, Any] | None:
+        if not visible_to(actor, alert):
+            raise NotFound(f"No alert {alert_id!r}; list alerts with GET /api/v1/alerts.")
+        return make(alert)  # type: ignore[no-any-return]
+
     try:
-        result = optimistic_update(store, index, alert_id, make, "alert")
+        result = optimistic_update(store, index, alert_id, scoped, "alert")
     except SocError as exc:
         auditor.record(actor, f"alerts.{action}", alert_id, outcome="failure", detail={**detail, "error": exc.message})
         raise
@@ -335,12 +363,12 @@ def bulk_update(store: Store, settings: Settings, auditor: Auditor, alert_ids: l
 def export_alerts(store: Store, settings: Settings, auditor: Auditor, *, actor: Actor,
                   max_items: int = 10_000, **filters: Any) -> list[dict[str, Any]]:
     """Every alert matching the filters (up to ``max_items``); the export itself is audited."""
-    query = build_alert_query(**{k: v for k, v in filters.items() if v is not None})
+    query = _scope(build_alert_query(**{k: v for k, v in filters.items() if v is not None}), actor)
     items: list[dict[str, Any]] = []
     for hit in store.scan(alerts_index(settings.index_prefix), query,
                           sort=[{"@timestamp": "desc"}, {"alert.id": "desc"}],
                           source={"excludes": ["event_copy"]}):
-        items.append(hit["_source"])
+        items.append(mask_for_display(hit["_source"]))
         if len(items) >= max_items:
             break
     auditor.record(actor, "alerts.export", alerts_index(settings.index_prefix),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import random
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +24,7 @@ MAX_PAGE = 500
 # Relative times are bounded so the arithmetic cannot leave the calendar (now-999999d).
 MAX_LOOKBACK_DAYS = 36500
 MAX_LOOKBACK_SECONDS = MAX_LOOKBACK_DAYS * 86400
-_RETRIES = 5
+_RETRIES = 12
 
 
 def parse_time(value: str | None, field: str) -> datetime | None:
@@ -138,6 +140,8 @@ def optimistic_update(store: Store, index: str, doc_id: str, change: Callable[[d
             store.update(index, doc_id, partial, refresh=refresh, if_seq_no=doc["_seq_no"],
                          if_primary_term=doc["_primary_term"])
         except Conflict:
+            # Back off with jitter so concurrent writers of one document stop colliding in lockstep.
+            time.sleep(random.uniform(0, 0.02 * (2 ** min(_attempt, 5))))
             continue
         return deep_merge(source, partial)
     raise Conflict(f"The {what} {doc_id!r} keeps changing under concurrent updates; reload it and try again.")

@@ -10,6 +10,7 @@ from core.auditing import Actor
 from core.errors import InvalidInput, NotFound
 from core.es import Store
 from core.permissions import requires
+from core.pii.display import mask_for_display
 from core.schema import events_pattern
 from core.settings import Settings
 from core.timeutil import iso, utcnow
@@ -94,7 +95,8 @@ def search_events(store: Store, settings: Settings, *, actor: Actor, query: str 
         raise InvalidInput("The page cursor expired (5 minutes without paging); search again.",
                            detail=[{"field": "after", "message": "expired"}]) from exc
     hits = resp["hits"]["hits"]
-    items = [{"_id": h["_id"], "_index": h["_index"], **(h.get("_source") or {})} for h in hits]
+    # personal information kept at ingest is masked for display (unmasking is a privacy grant)
+    items = [mask_for_display({"_id": h["_id"], "_index": h["_index"], **(h.get("_source") or {})}) for h in hits]
     nxt = (seal_cursor(secret, {**binding, "p": resp.get("pit_id", pit), "s": hits[-1]["sort"]})
            if len(hits) == body["size"] else None)
     if nxt is None:
@@ -118,9 +120,11 @@ def top_values(store: Store, settings: Settings, field: str, *, actor: Actor, qu
     resp = store.search(events_pattern(settings.index_prefix), body)
     aggs = resp.get("aggregations") or {}
     buckets = (aggs.get("top") or {}).get("buckets", [])
+    values = mask_for_display({"v": [{"value": b.get("key_as_string", b["key"]), "count": b["doc_count"]}
+                                     for b in buckets]})["v"]
     return {"field": field, "total": resp["hits"]["total"]["value"],
             "distinct": (aggs.get("distinct") or {}).get("value", 0),
-            "values": [{"value": b.get("key_as_string", b["key"]), "count": b["doc_count"]} for b in buckets],
+            "values": values,
             "other": (aggs.get("top") or {}).get("sum_other_doc_count", 0), "start": lo, "end": hi}
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from core.cluster import ManagedCluster
 from core.es import Store
-from core.schema import event_index, install_templates
+from core.event_layout import backing_index, events_alias
+from core.schema import install_templates
 
 
 def test_indices_get_one_replica_and_survive_a_dead_node(cluster: ManagedCluster, cluster_store: Store,
@@ -13,7 +14,7 @@ def test_indices_get_one_replica_and_survive_a_dead_node(cluster: ManagedCluster
     info = cluster_store.check()
     assert info.nodes == 3
     install_templates(cluster_store, cluster_prefix)
-    idx = event_index(cluster_prefix, "system.auth", "2026-11-26T10:00:00Z")
+    idx = backing_index(events_alias(cluster_prefix, "system.auth"))
     cluster_store.bulk_create([(idx, str(i), {"n": i}) for i in range(50)], refresh=True)
     cluster_store.ensure_index(f"{cluster_prefix}-plain")
     cluster_store.wait_for_status("green", "60s", index=f"{cluster_prefix}-*")
