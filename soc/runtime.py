@@ -29,6 +29,7 @@ from core.schema import install_templates
 from core.settings import PLACEHOLDER_SECRET, Settings
 from detections.jobs import register_detection_jobs
 from detections.service import import_own_rules, import_rules
+from notifications import jobs as notify_jobs
 
 Log = Callable[[str], None]
 
@@ -133,6 +134,8 @@ def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> Backg
                       args=[settings, store], id="events.maintenance", replace_existing=True)
     compliance_jobs.schedule(scheduler, store, settings, auditor)
     audit_jobs.schedule(scheduler, settings, store)
+    scheduler.add_job(notify_jobs.tick, "interval", seconds=30, args=[settings, store, auditor],
+                      id="notifications.tick", replace_existing=True)
     return scheduler
 
 
