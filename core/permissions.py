@@ -38,6 +38,9 @@ TABLE: dict[str, frozenset[str]] = {
     # which alerts each role sees is decided by core.alerting.audience_filter.
     "alerts.read": frozenset({"analyst", "auditor", "sysadmin"}),
     "alerts.update": frozenset({"analyst", "sysadmin"}),
+    # outbound notification channels (webhook, e-mail, DingTalk, WeCom): operated by the sysadmin
+    "notifications.read": frozenset({"sysadmin", "analyst", "auditor"}),
+    "notifications.manage": frozenset({"sysadmin"}),
     "cases.read": frozenset({"analyst", "auditor"}),
     "cases.manage": frozenset({"analyst"}),
     "events.read": frozenset({"analyst", "auditor"}),

@@ -7,6 +7,9 @@ For a run over ``(lo, hi]`` of ``event.ingested``:
 3. per group (``group-by`` values), slide a window of ``timespan`` over the events in time order
    and fire on the earliest window that satisfies the condition and contains a new event.
 
+A correlation may reference another correlation (Sigma's chaining, e.g. "a successful login after
+a brute force from the same source"): the referenced correlation's alerts are its matches.
+
 Windows slide from event to event, so a burst straddling two clock-aligned buckets still fires.
 The alert key is (group, first event time of the window): rerunning, or seeing more of the
 same burst in a later run, finds the same window start and creates nothing new.
@@ -18,7 +21,7 @@ import time
 from typing import Any
 
 from core.alerting import alerts_index, build_alert
-from core.errors import SocError
+from core.errors import NotFound, SocError
 from core.es import Store
 from core.schema import get_field
 from core.timeutil import iso, parse_iso, utcnow
@@ -91,8 +94,30 @@ def find_windows(corr: Correlation, events: list[tuple[float, int, Any, bool]]) 
     return fired
 
 
-def _search(store: Store, prefix: str, rule: CompiledRule, extra: list[dict[str, Any]], size: int) -> list[dict]:
-    body = {"query": {"bool": {"filter": [rule.query, *extra]}}, "size": size,
+def _search(store: Store, prefix: str, rule: CompiledRule, *, ingested: dict[str, str],
+            around: dict[str, str] | None = None, size: int = MAX_EVENTS) -> list[dict]:
+    """Matches of a referenced rule with ``event.ingested`` in ``ingested`` (and ``@timestamp`` in
+    ``around``). A referenced *correlation* (Sigma's chaining) matches through its alerts: each
+    alert is an item at its window's start (``alert.first_seen``), written at ``alert.created``."""
+    if rule.correlation is not None:
+        filters: list[dict[str, Any]] = [{"term": {"rule.id": rule.id}},
+                                         {"range": {"alert.created": ingested}}]
+        if around:
+            filters.append({"range": {"alert.first_seen": around}})
+        body: dict[str, Any] = {"query": {"bool": {"filter": filters}}, "size": size,
+                                "sort": [{"alert.first_seen": "asc"}, {"alert.id": "asc"}], "track_total_hits": False,
+                                "_source": {"excludes": ["event_copy", "alert.history", "alert.comments"]}}
+        try:
+            hits = store.search(alerts_index(prefix), body)["hits"]["hits"]
+        except NotFound:
+            return []
+        for h in hits:
+            h["_source"]["@timestamp"] = h["_source"]["alert"]["first_seen"]
+        return list(hits)
+    filters = [rule.query, {"range": {"event.ingested": ingested}}]  # type: ignore[list-item]
+    if around:
+        filters.append({"range": {"@timestamp": around}})
+    body = {"query": {"bool": {"filter": filters}}, "size": size,
             "sort": [{"@timestamp": "asc"}, {"_doc": "asc"}], "track_total_hits": False}
     resp = store.search(rule.indices(prefix), body)
     return list(resp["hits"]["hits"])
@@ -109,8 +134,8 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
             if doc is None:
                 raise SocError(f"referenced rule {rid} is not loaded")
             refs.append(repo.from_doc(doc["_source"]))
-        ingested = {"range": {"event.ingested": {"gt": lo, "lte": hi}}}
-        new_hits = [(idx, h) for idx, r in enumerate(refs) for h in _search(store, prefix, r, [ingested], MAX_EVENTS)]
+        new_hits = [(idx, h) for idx, r in enumerate(refs)
+                    for h in _search(store, prefix, r, ingested={"gt": lo, "lte": hi})]
         if not new_hits:
             return RuleRunResult(rule.id, lo, hi, 0, 0, 0, int((time.monotonic() - began) * 1000))
         new_ids = {h["_id"] for _i, h in new_hits}
@@ -118,11 +143,9 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
         span = corr.timespan_seconds
         lo_ts = iso(min(stamps).fromtimestamp(min(stamps).timestamp() - span, tz=min(stamps).tzinfo))
         hi_ts = iso(max(stamps).fromtimestamp(max(stamps).timestamp() + span, tz=max(stamps).tzinfo))
-        around = [{"range": {"@timestamp": {"gte": lo_ts, "lte": hi_ts}}},
-                  {"range": {"event.ingested": {"lte": hi}}}]
         groups: dict[str, list[tuple[float, int, Any, bool, dict[str, Any]]]] = {}
         for idx, r in enumerate(refs):
-            for h in _search(store, prefix, r, around, MAX_EVENTS):
+            for h in _search(store, prefix, r, ingested={"lte": hi}, around={"gte": lo_ts, "lte": hi_ts}):
                 src = h["_source"]
                 ts = parse_iso(str(src["@timestamp"])).timestamp()
                 value = get_field(src, corr.value_field) if corr.value_field else None

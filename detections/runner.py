@@ -2,7 +2,8 @@
 alerts, advance checkpoints.
 
 Gap-free: a rule's window is ``(checkpoint, now - settle]`` on ``event.ingested`` (when the event
-was written, not when it happened), so late events are still judged, a scheduler that was down
+was written, not when it happened), ended earlier while a shipper still has a bulk in flight
+(``core.ingest_watermark``), so late events are still judged, a scheduler that was down
 backfills from its checkpoint, and each event falls in exactly one window per rule.
 
 HA: the rule set is split into partitions; a process runs a partition only while it holds its
@@ -25,6 +26,7 @@ from typing import Any
 from core.alerting import alerts_index
 from core.errors import Conflict, SocError
 from core.es import Store
+from core.ingest_watermark import window_end
 from core.timeutil import iso, parse_iso, utcnow
 from detections import repository as repo
 from detections.alerts import event_alert, suppressed_alerts
@@ -230,7 +232,7 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
         if lease is None:
             continue
         leased.append(partition)
-        hi_dt = now - timedelta(seconds=cfg.settle_seconds)
+        hi_dt = window_end(store, cfg.prefix, now, cfg.settle_seconds)  # never past an event in flight
         hi = iso(hi_dt)
         query_items: list[tuple[CompiledRule, dict[str, Any], str, str]] = []
         corr_items: list[tuple[CompiledRule, dict[str, Any], str, str]] = []
