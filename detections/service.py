@@ -14,6 +14,7 @@ from core.permissions import requires
 from core.schema import events_template
 from core.timeutil import iso, utcnow
 from detections import exceptions as exc_mod
+from detections import packs
 from detections import repository as repo
 from detections.loader import load_paths, load_sources, parse_duration
 from detections.models import CompiledRule, LintReport
@@ -30,8 +31,9 @@ def lint(paths: Sequence[str | Path]) -> LintReport:
 
 @requires("rules.manage")
 def import_rules(store: Store, prefix: str, paths: Sequence[str | Path], *, actor: Actor, auditor: Auditor,
-                 enabled: bool = True, validate: bool = True) -> dict[str, Any]:
-    """Load, lint, validate against Elasticsearch and store rules; returns the lint report."""
+                 enabled: bool = True, validate: bool = True, label: str | None = None) -> dict[str, Any]:
+    """Load, lint, validate against Elasticsearch and store rules; returns the lint report.
+    ``label`` names the import in the audit trail and the kept report (default: the paths)."""
     report = load_paths(paths)
     rules = list(report.rules)
     entries = list(report.entries)
@@ -43,9 +45,10 @@ def import_rules(store: Store, prefix: str, paths: Sequence[str | Path], *, acto
                                                                                    "unchanged": 0}
     final = LintReport(tuple(entries), tuple(rules))
     summary = final.summary() | {"stored": counts}
-    auditor.record(actor, "rules.import", ",".join(str(p) for p in paths), detail=summary)
+    sources = [label] if label else [str(p) for p in paths]
+    auditor.record(actor, "rules.import", ",".join(sources), detail=summary)
     result: dict[str, Any] = {"summary": summary, "entries": [e.to_dict() for e in final.entries]}
-    _keep_import_report(store, prefix, [str(p) for p in paths], actor, result)
+    _keep_import_report(store, prefix, sources, actor, result)
     return result
 
 
@@ -262,4 +265,20 @@ def import_own_rules(store: Store, prefix: str, *, actor: Actor, auditor: Audito
     return import_rules(store, prefix, [OWN_RULES_DIR], actor=actor, auditor=auditor)
 
 
-__all__ = ["import_own_rules", "import_rules", "lint", "list_rules", "load_sources", "test_rule"]
+def import_pack(store: Store, prefix: str, name: str, *, sigmahq_dir: Path | None, actor: Actor,
+                auditor: Auditor, enabled: bool = True) -> dict[str, Any]:
+    """A named rule pack (``detections/packs``): the platform's own rules and the SigmaHQ rules it
+    selects from a SigmaHQ checkout. Without a checkout only the own rules load, and the report says so."""
+    pack = packs.load(name)
+    paths: list[str | Path] = [OWN_RULES_DIR] if pack.own else []
+    missing_sigmahq = bool(pack.dirs) and sigmahq_dir is None
+    if pack.dirs and sigmahq_dir is not None:
+        paths.extend(packs.sigmahq_files(pack, sigmahq_dir))
+    result = import_rules(store, prefix, paths, actor=actor, auditor=auditor, enabled=enabled,
+                          label=f"pack:{pack.name}" + (f" sigmahq:{sigmahq_dir}" if sigmahq_dir else ""))
+    result["pack"] = {"name": pack.name, "description": pack.description, "sigmahq_dir": str(sigmahq_dir or ""),
+                      "sigmahq_missing": missing_sigmahq}
+    return result
+
+
+__all__ = ["import_own_rules", "import_pack", "import_rules", "lint", "list_rules", "load_sources", "test_rule"]
