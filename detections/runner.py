@@ -57,6 +57,7 @@ class RunnerConfig:
     page_size: int = 1000
     max_backoff_seconds: int = 3600
     alert_after_failures: int = 3
+    realert_seconds: int = 3600
 
     @classmethod
     def from_settings(cls, settings: Any, worker_id: str) -> RunnerConfig:
@@ -67,7 +68,8 @@ class RunnerConfig:
                    initial_lookback_seconds=d.initial_lookback_seconds, search_timeout=d.search_timeout,
                    max_window_seconds=d.max_window_seconds, max_clauses=d.max_clauses,
                    search_concurrency=d.search_concurrency,
-                   max_backoff_seconds=d.max_backoff_seconds, alert_after_failures=d.alert_after_failures)
+                   max_backoff_seconds=d.max_backoff_seconds, alert_after_failures=d.alert_after_failures,
+                   realert_seconds=d.realert_minutes * 60)
 
 
 @dataclass
@@ -239,7 +241,8 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
                 gaps[rule.id] = gap
             (corr_items if rule.kind == "correlation" else query_items).append((rule, doc, lo, hi))
         results = run_rules_window(store, cfg, query_items)
-        results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run)
+        results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run,
+                                    realert_seconds=cfg.realert_seconds)
                     for rule, _doc, lo, hi in corr_items]
         stats: dict[str, dict[str, Any]] = {}
         docs_by_id = {d["id"]: d for d in by_partition.get(partition, [])}
