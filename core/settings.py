@@ -127,6 +127,8 @@ class CollectSettings(_Section):
 
 class DetectSettings(_Section):
     rules_dirs: list[Path] = Field(default_factory=list, description="extra Sigma rule dirs/zips for `soc up`")
+    pack: str = Field("default", pattern=r"^[a-z0-9_-]{1,64}$", description="rule pack `soc up` loads")
+    sigmahq_dir: Path | None = Field(None, description="a SigmaHQ checkout the rule pack selects rules from")
     interval_seconds: int = Field(60, gt=0, description="default run interval of a rule")
     tick_seconds: int = Field(15, gt=0, description="how often the scheduler job looks for due rules")
     max_alerts_per_run: int = Field(1000, gt=0)
