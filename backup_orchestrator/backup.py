@@ -96,6 +96,7 @@ def _start_es(ctx: BackupContext, plan: Plan, run_id: str, *, create: bool) -> d
     b = ctx.settings.backup
     seed = zlib.crc32(run_id.encode())
     manifest["method"] = "fingerprint"
+    manifest["aliases"] = es_snapshots.aliases_of(store, indices)
     for n, index in enumerate(indices):
         ctx.progress("elasticsearch", 0.1 + 0.2 * n / len(indices), f"fingerprint of {index}")
         manifest["indices"][index] = fingerprint.take(store, index, id_digest_max_docs=b.verify_id_digest_max_docs,
