@@ -106,6 +106,7 @@ class ApiSettings(_Section):
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    anonymous_failures_per_minute: int = Field(60, gt=0, description="per source; more are answered 429")
     cli_roles: dict[str, Literal["admin", "sysadmin", "analyst", "auditor"]] = Field(
         default_factory=dict,
         description="OS user -> platform role for `soc` commands; unmapped local operators act as `cli`")
