@@ -75,3 +75,7 @@ def test_hash_key_placeholder_refused_outside_demo(tmp_path: Path) -> None:
     assert guard_from_settings(load_settings(data_dir=tmp_path, pii={"enabled": False})) is None
     with pytest.raises(InvalidInput):
         load_settings(data_dir=tmp_path, pii={"rules": [{"type": "cn_ric", "action": "encrypt"}]})
+    named = guard_from_settings(load_settings(data_dir=tmp_path, pii={"names": True}))
+    assert named is not None and named.protect("app", {"message": "姓名：张三"})["pii"]["types"] == ["cn_name"]
+    plain = guard_from_settings(load_settings(data_dir=tmp_path))
+    assert plain is not None and "pii" not in plain.protect("app", {"message": "姓名：张三"})
