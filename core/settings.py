@@ -106,6 +106,7 @@ class ApiSettings(_Section):
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    anonymous_failures_per_minute: int = Field(60, gt=0, description="per source; more are answered 429")
     cli_roles: dict[str, Literal["admin", "sysadmin", "analyst", "auditor"]] = Field(
         default_factory=dict,
         description="OS user -> platform role for `soc` commands; unmapped local operators act as `cli`")
@@ -132,6 +133,8 @@ class DetectSettings(_Section):
     interval_seconds: int = Field(60, gt=0, description="default run interval of a rule")
     tick_seconds: int = Field(15, gt=0, description="how often the scheduler job looks for due rules")
     max_alerts_per_run: int = Field(1000, gt=0)
+    realert_minutes: int = Field(60, ge=0, le=7 * 24 * 60, description="a correlation's later windows update its "
+                                 "open alert for the same group when seen within this many minutes (0: always new)")
     lease_seconds: int = Field(60, gt=0, description="a dead scheduler's rules are taken over after this")
     settle_seconds: float = Field(5.0, ge=0, description="window end lags now by this (refresh + bulk)")
     partitions: int = Field(8, gt=0, le=256, description="rule set partitions leased by schedulers")

@@ -51,6 +51,7 @@ class RunnerConfig:
     initial_lookback_seconds: int = 3600
     search_timeout: str = "30s"
     max_window_seconds: int = 7 * 86400
+    realert_seconds: int = 3600
 
     @classmethod
     def from_settings(cls, settings: Any, worker_id: str) -> RunnerConfig:
@@ -58,7 +59,7 @@ class RunnerConfig:
         return cls(prefix=settings.index_prefix, worker_id=worker_id, interval_seconds=d.interval_seconds,
                    lease_seconds=d.lease_seconds, settle_seconds=d.settle_seconds, partitions=d.partitions,
                    batch_size=d.batch_size, max_alerts_per_run=d.max_alerts_per_run,
-                   initial_lookback_seconds=d.initial_lookback_seconds)
+                   initial_lookback_seconds=d.initial_lookback_seconds, realert_seconds=d.realert_minutes * 60)
 
 
 @dataclass
@@ -248,7 +249,8 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
                 continue
             (corr_items if rule.kind == "correlation" else query_items).append((rule, doc, lo, hi))
         results = run_rules_window(store, cfg, query_items)
-        results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run)
+        results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run,
+                                    realert_seconds=cfg.realert_seconds)
                     for rule, _doc, lo, hi in corr_items]
         stats: dict[str, dict[str, Any]] = {}
         for res in results:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from detections import packs
 from detections import repository as repo
 from detections.loader import load_paths, load_sources, parse_duration
 from detections.models import CompiledRule, LintReport
+from detections.retro import HuntRule, run_rules
 
 OWN_RULES_DIR = Path(__file__).resolve().parent / "rules"
 MAX_TEST_EVENTS = 100_000
@@ -230,6 +231,33 @@ def load_scratch(store: Store, index: str, events: Iterable[tuple[str, dict[str,
         store.bulk_create(batch)
     store.refresh(index)
     return count
+
+
+@requires("rules.read")
+def rules_for_hunt(store: Store, prefix: str, rule_paths: Sequence[str | Path] | None, *,
+                   actor: Actor) -> tuple[list[HuntRule], dict[str, Any]]:
+    """The rules a retro-hunt runs: those in ``rule_paths`` (linted here, not stored), or else the
+    enabled loaded rules with their exceptions. Returns them with a summary of where they came from."""
+    if rule_paths:
+        report = load_paths(rule_paths)
+        if not report.rules:
+            reasons = "; ".join(sorted({f"{e.category}" for e in report.entries if e.status == "rejected"}))
+            raise InvalidInput(f"No rule could be loaded from {', '.join(map(str, rule_paths))}"
+                               f"{f' ({reasons})' if reasons else ''}. Check them with `soc rules lint PATH`.")
+        rules = [HuntRule(r) for r in report.rules if r.generate]
+        return rules, {"source": "files", "paths": [str(p) for p in rule_paths], **report.summary()}
+    docs = repo.list_rule_docs(store, prefix, enabled_only=True)
+    if not docs:
+        raise InvalidInput("No rules are loaded: import some with `soc rules import DIR`, or give --rules PATH.")
+    rules = [HuntRule(repo.from_doc(d), tuple(d.get("exceptions") or ())) for d in docs if d.get("generate", True)]
+    return rules, {"source": "loaded", "enabled": len(rules)}
+
+
+@requires("rules.read")
+def hunt_events(store: Store, prefix: str, rules: Sequence[HuntRule], event_ids: Sequence[str], *, actor: Actor,
+                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run ``rules`` over exactly the events ``event_ids`` (an import); hits per rule and level."""
+    return run_rules(store, prefix, rules, event_ids, progress=progress).to_dict()
 
 
 def import_own_rules(store: Store, prefix: str, *, actor: Actor, auditor: Auditor) -> dict[str, Any]:
