@@ -210,6 +210,7 @@ class PiiSettings(_Section):
                                          description="tried before the defaults (identity/bank/passport masked)")
     forbidden_datasets: list[str] = Field(default_factory=list, description="datasets that must carry no PI")
     unmask_minutes: int = Field(30, gt=0, le=480, description="how long an unmask grant lasts")
+    names: bool = Field(False, description="also find Chinese personal names after labels such as 姓名")
 
 
 class _YamlSource(PydanticBaseSettingsSource):
