@@ -174,7 +174,8 @@ class AuditSettings(_Section):
 
 
 class BackupSettings(_Section):
-    plans_file: Path | None = None
+    plans_file: Path | None = Field(None, description="default: <data_dir>/backups/plans.yaml, read on every use")
+    default_plan: bool = Field(True, description="back up the platform itself (plan 'platform') out of the box")
     restic_password: SecretStr | None = None
     restic_password_file: Path | None = None
     restic_binary: str = "restic"
