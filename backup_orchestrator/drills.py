@@ -23,7 +23,7 @@ from core.errors import InvalidInput, NotFound, SocError
 from core.timeutil import iso, parse_iso
 
 
-class _Checks:
+class Checks:
     def __init__(self) -> None:
         self.items: list[Check] = []
 
@@ -85,7 +85,7 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
         "objectives": {"rpo_seconds": plan.objectives.rpo_seconds, "rto_seconds": plan.objectives.rto_seconds},
     }
     ctx.catalog.put_drill(doc)
-    checks = _Checks()
+    checks = Checks()
     drill_prefix = f"drill-{drill_id}-"
     scratch = ctx.work_dir / "drills" / drill_id
     manifest = rp.get("manifest") or {}

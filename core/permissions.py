@@ -67,6 +67,8 @@ TABLE: dict[str, frozenset[str]] = {
     "backups.read": frozenset({"sysadmin", "auditor"}),
     "backups.run": frozenset({"sysadmin"}),
     "drills.run": frozenset({"sysadmin"}),
+    # A real restore replaces live data: the platform operator only, never the auditor who reviews it.
+    "backups.restore": frozenset({"sysadmin"}),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

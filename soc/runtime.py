@@ -11,6 +11,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -28,7 +29,7 @@ from core.node import ManagedNode
 from core.schema import install_templates
 from core.settings import PLACEHOLDER_SECRET, Settings
 from detections.jobs import register_detection_jobs
-from detections.service import import_own_rules, import_rules
+from detections.service import import_pack, import_rules
 from notifications import jobs as notify_jobs
 
 Log = Callable[[str], None]
@@ -128,8 +129,11 @@ def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> Backg
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                   "misfire_grace_time": 300})
     register_detection_jobs(scheduler, settings, store, auditor)
+    # The demo shows a backup and a passed drill of the default plan soon after start-up.
+    # (next_run_time=None would pause the job, so it is only passed in demo mode.)
+    first = {"next_run_time": datetime.now(UTC) + timedelta(seconds=20)} if settings.demo else {}
     scheduler.add_job(backup_jobs.tick, "interval", seconds=60, args=[settings, store, auditor],
-                      id="backups.tick", replace_existing=True)
+                      id="backups.tick", replace_existing=True, **first)
     scheduler.add_job(event_lifecycle.maintenance_job, "interval", seconds=settings.events.maintenance_seconds,
                       args=[settings, store], id="events.maintenance", replace_existing=True)
     compliance_jobs.schedule(scheduler, store, settings, auditor)
@@ -142,8 +146,13 @@ def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> Backg
 def load_rules(settings: Settings, store: Store, auditor: Auditor, log: Log) -> None:
     """The platform's own rules, plus any rule directories the settings name."""
     actor = Actor.system("soc-up")
-    own = import_own_rules(store, settings.index_prefix, actor=actor, auditor=auditor)["summary"]
-    log(f"Detection rules: {own['loaded']} of the platform's own loaded.")
+    result = import_pack(store, settings.index_prefix, settings.detect.pack, sigmahq_dir=settings.detect.sigmahq_dir,
+                         actor=actor, auditor=auditor)
+    own = result["summary"]
+    log(f"Detection rules (pack {settings.detect.pack}): {own['loaded']} loaded, {own['rejected']} not applicable"
+        + ("" if not result["pack"]["sigmahq_missing"] else
+           "; set SOC_DETECT_SIGMAHQ_DIR to a SigmaHQ checkout to add its rules for the collected log sources")
+        + ".")
     if settings.detect.rules_dirs:
         report = import_rules(store, settings.index_prefix, [str(p) for p in settings.detect.rules_dirs],
                               actor=actor, auditor=auditor)["summary"]
