@@ -7,8 +7,10 @@ line where ``ps`` would show it. Failures become ``Unavailable``/``Conflict`` wi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -18,6 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import Conflict, InvalidInput, SocError, Unavailable
+
+
+def generated_key(path: Path) -> Path:
+    """The data dir's own restic password (0600), generated on first use so the default plan runs
+    out of the box. Without it the repositories cannot be read: keep a copy away from this host."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return path
 
 
 @dataclass(frozen=True)
@@ -35,8 +49,7 @@ class ResticPassword:
             return cls(file=Path(b.restic_password_file))
         if b.restic_password is not None and b.restic_password.get_secret_value():
             return cls(value=b.restic_password.get_secret_value())
-        raise InvalidInput("No restic repository password configured: set backup.restic_password_file (a 0600 file) "
-                           "or SOC_BACKUP_RESTIC_PASSWORD.")
+        return cls(file=generated_key(Path(settings.data_dir) / "secrets" / "restic.key"))
 
     def env(self, prefix: str = "RESTIC_") -> dict[str, str]:
         if self.file is not None:
@@ -87,8 +100,12 @@ def classify(stderr: str, what: str, repo: str) -> SocError:
 
 class Restic:
     def __init__(self, repo: str | Path, password: ResticPassword, *, binary: str = "restic",
-                 cache_dir: Path | None = None, timeout: float = 3600.0) -> None:
+                 cache_dir: Path | None = None, timeout: float = 3600.0, owned_parent: bool = False) -> None:
         self.repo = str(repo)
+        # True when the repository sits at the orchestrator's own default location (under the data
+        # dir): its folders are created on first use. A path a plan names may be a mount point,
+        # and a missing mount must fail rather than fill the root disk.
+        self.owned_parent = owned_parent
         self.password = password
         self.binary = binary
         self.cache_dir = cache_dir
@@ -154,6 +171,8 @@ class Restic:
             raise Unavailable(f"No restic repository at {self.repo}: the disk may be unmounted or the repository "
                               "deleted. Restore the repository or point the plan at the right path.")
         parent = Path(self.repo).parent
+        if self.owned_parent:
+            parent.mkdir(parents=True, exist_ok=True)
         if not parent.is_dir():
             raise Unavailable(f"The directory holding the restic repository ({parent}) does not exist; mount the "
                               "backup disk or create the directory, then retry.")
