@@ -14,6 +14,7 @@ from collectors.models import Event
 from core.es import Store
 from core.event_layout import EventWriter, backing_index, ensure_write_alias, events_alias
 from core.event_lifecycle import apply_retention, event_aliases, rollover_due
+from core.schema import install_templates
 from core.settings import EventsSettings, Settings
 from core.timeutil import iso, utcnow
 from soc.cli import main
@@ -126,3 +127,16 @@ def test_shard_budget_refuses_an_import_up_front(settings: Settings, store: Stor
     assert main(["es", "status", "--json"]) == 0
     shards = json.loads(capsys.readouterr().out)["shards"]
     assert shards["budget"] == 1 and shards["used"] >= 1 and shards["limit"] >= 1
+
+
+def test_a_deleted_alias_is_recreated_never_auto_created_as_an_index(store: Store, prefix: str) -> None:
+    install_templates(store, prefix)
+    writer = EventWriter(store)
+    alias = events_alias(prefix, "system.syslog")
+    assert writer.create([(alias, "s1", {"@timestamp": iso(utcnow())})], refresh=True).created == 1
+    store.delete_indices(f"{prefix}-events-*")
+    # The writer still believes the alias exists; require_alias turns the write into a 404 that
+    # re-creates the alias instead of Elasticsearch auto-creating an index named like it.
+    assert writer.create([(alias, "s2", {"@timestamp": iso(utcnow())})], refresh=True).created == 1
+    assert event_aliases(store, prefix) == {alias: {backing_index(alias): True}}
+    assert store.list_indices(f"{prefix}-events-*") == [backing_index(alias)]
