@@ -32,7 +32,7 @@ ALERTS_MAPPING: dict[str, Any] = {
             "id": _KW, "status": _KW, "level": _KW, "risk_score": {"type": "float"},
             "reason": {"type": "text"}, "assignee": _KW, "close_reason": _KW, "case_id": _KW,
             "suppressed_count": {"type": "long"}, "first_seen": _DATE, "last_seen": _DATE,
-            "updated": _DATE, "source": _KW, "group_key": _KW,
+            "updated": _DATE, "source": _KW, "group_key": _KW, "audience": _KW,
             "history": {"type": "object", "enabled": False},
             "comments": {"type": "object", "enabled": False},
         }},
@@ -59,8 +59,10 @@ def alerts_index(prefix: str) -> str:
 def build_alert(*, rule_id: str, rule_name: str, level: str, reason: str, key: str,
                 source: str = "detection", tags: list[str] | None = None,
                 entities: Mapping[str, Any] | None = None, event: Mapping[str, Any] | None = None,
-                event_ref: Mapping[str, Any] | None = None, timestamp: str | None = None) -> tuple[str, dict[str, Any]]:
-    """Return ``(alert_id, document)``; the id is a hash of (rule id, key)."""
+                event_ref: Mapping[str, Any] | None = None, timestamp: str | None = None,
+                audience: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Return ``(alert_id, document)``; the id is a hash of (rule id, key). ``audience`` names
+    the role the alert is routed to (e.g. ``auditor`` for changes to privileged accounts)."""
     if level not in LEVELS:
         level = "medium"
     alert_id = stable_id("alert", rule_id, key)
@@ -74,6 +76,8 @@ def build_alert(*, rule_id: str, rule_name: str, level: str, reason: str, key: s
         },
         "rule": {"id": rule_id, "name": rule_name, "level": level, "tags": list(tags or [])},
     }
+    if audience:
+        doc["alert"]["audience"] = audience
     for k, v in (entities or {}).items():
         if v is not None:
             doc[k] = v
