@@ -12,12 +12,14 @@ from typing import Any
 from core.auditing import Actor
 from core.errors import SocError
 from core.es import Store
+from core.event_migrate import storage_status
 from core.permissions import requires
+from core.settings import Settings
 
 
 @requires("platform.health")
 def platform_health(store: Store, probes: Mapping[str, Callable[[], dict[str, Any]]], *,
-                    actor: Actor) -> dict[str, Any]:
+                    actor: Actor, settings: Settings | None = None) -> dict[str, Any]:
     components: dict[str, dict[str, Any]] = {}
     try:
         health = store.health()
@@ -25,6 +27,15 @@ def platform_health(store: Store, probes: Mapping[str, Callable[[], dict[str, An
             "status": {"green": "ok", "yellow": "ok", "red": "down"}.get(str(health.get("status")), "degraded"),
             "cluster_status": health.get("status"), "nodes": health.get("number_of_nodes"), "url": store.url,
         }
+        if settings is not None:
+            storage = storage_status(store, settings)
+            components["elasticsearch"].update(storage)
+            if storage["shards"]["room"] <= 0:
+                # New datasets, rollovers and imports are refused from here on: someone must act.
+                components["elasticsearch"]["status"] = "degraded"
+                components["elasticsearch"]["message"] = (
+                    "The shard budget is used up: imports and rollovers are refused. Run `soc es migrate`, "
+                    "set SOC_EVENTS_RETENTION_DAYS, or raise SOC_EVENTS_SHARD_BUDGET.")
     except SocError as exc:
         components["elasticsearch"] = {"status": "down", "message": exc.message, "url": store.url}
     for name, probe in sorted(probes.items()):

@@ -36,7 +36,7 @@ def authentic(secret: bytes, record: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # modified | deleted | inserted | reordered
+    kind: str  # modified | deleted | inserted | reordered | duplicated
     position: int  # 1-based position in the stored order
     seq: Any  # the seq of the record named (for deleted: the first missing seq)
     record_id: str | None
@@ -57,6 +57,7 @@ def check_chain(secret: bytes, records: Sequence[dict[str, Any]], ids: Sequence[
     expected_seq = start_seq
     prev_hash = start_hash
     seqs_after: list[Any] = [r.get("seq") for r in records]
+    accepted: set[str] = set()
     for i, record in enumerate(records):
         rid = ids[i] if ids is not None else None
         seq = record.get("seq")
@@ -73,11 +74,19 @@ def check_chain(secret: bytes, records: Sequence[dict[str, Any]], ids: Sequence[
             return Problem("modified", i + 1, seq, rid, f"{label} has no valid sequence number.")
         if seq == expected_seq and record.get("prev_hash") == prev_hash:
             if ids is not None and rid != record_id(seq):
+                twin = i + 1 < len(records) and records[i + 1].get("hash") == record.get("hash")
+                if twin and ids[i + 1] == record_id(seq):
+                    return Problem("duplicated", i + 1, seq, rid,
+                                   f"{label} is a copy of record seq={seq} stored under another id.")
                 return Problem("reordered", i + 1, seq, rid,
                                f"{label} is stored under another record's id: records were reordered.")
             expected_seq += 1
             prev_hash = record["hash"]
+            accepted.add(prev_hash)
             continue
+        if record.get("hash") in accepted:
+            return Problem("duplicated", i + 1, seq, rid,
+                           f"{label} at position {i + 1} is a second copy of an earlier record.")
         if seq < expected_seq or expected_seq in seqs_after[i + 1:]:
             return Problem("reordered", i + 1, seq, rid,
                            f"{label} at position {i + 1} is out of order (expected seq={expected_seq}): "

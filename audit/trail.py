@@ -18,9 +18,11 @@ from typing import Any
 
 import orjson
 
-from audit.chain import GENESIS, authentic, check_chain, record_id, seal
+from audit.anchor import HeadAnchor, make_append_only
+from audit.chain import GENESIS, authentic, record_id, seal
+from audit.models import Head
 from core.auditing import Actor
-from core.errors import Conflict, InvalidInput, PermissionDenied, SocError, Unavailable
+from core.errors import Conflict, InvalidInput, PermissionDenied, Unavailable
 from core.es import Store
 from core.permissions import requires
 from core.settings import Settings
@@ -73,18 +75,33 @@ class AuditTrail:
         self._ready = False
         self._head: tuple[int, str] | None = None
         self._mirror_size = -1
+        want_append_only = settings.audit.append_only
+        if want_append_only is None:
+            want_append_only = hasattr(os, "geteuid") and os.geteuid() == 0
+        self.want_append_only = want_append_only
+        self.mirror_append_only_error: str | None = None
+        self.anchor = HeadAnchor(settings.audit_head_path, self._secret, self.index,
+                                 syslog_address=settings.audit.syslog_address, want_append_only=want_append_only)
+
+    @property
+    def secret(self) -> bytes:
+        return self._secret
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _ensure(self) -> None:
+    def ensure(self) -> None:
         if not self._ready:
             self.store.ensure_index(self.index, mappings=AUDIT_MAPPING)
             self.mirror_path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.mirror_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+            if self.want_append_only:
+                self.mirror_append_only_error = make_append_only(self.mirror_path)
+            self.anchor.prepare()
             self._ready = True
 
     @contextmanager
     def _mirror_locked(self) -> Iterator[int]:
-        fd = os.open(self.mirror_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        fd = os.open(self.mirror_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield fd
@@ -114,17 +131,30 @@ class AuditTrail:
             return None
         return int(hits[0]["_source"]["seq"]), str(hits[0]["_source"]["hash"])
 
+    def _current_head(self) -> tuple[int, str] | None:
+        """The newest of the mirror's, the sealed and (for a fresh mirror) the store's head.
+
+        A copy that lost its newest records must not hand their sequence numbers out again:
+        the sealed head continues the chain after them, so the gap stays visible.
+        """
+        candidates = [self._head_from_mirror() or self._head_from_store()]
+        sealed, _problems = self.anchor.sealed()
+        if sealed is not None:
+            candidates.append((sealed.seq, sealed.hash))
+        known = [c for c in candidates if c is not None]
+        return max(known, key=lambda c: c[0]) if known else None
+
     def record(self, actor: Actor, action: str, target: str, outcome: str = "success",
                detail: dict[str, Any] | None = None) -> None:
         self.append(actor, action, target, outcome, detail)
 
     def append(self, actor: Actor, action: str, target: str, outcome: str = "success",
                detail: dict[str, Any] | None = None) -> dict[str, Any]:
-        self._ensure()
+        self.ensure()
         with self._lock, self._mirror_locked() as fd:
             size = os.fstat(fd).st_size
             if self._head is None or size != self._mirror_size:
-                self._head = self._head_from_mirror() or self._head_from_store()
+                self._head = self._current_head()
             seq, prev_hash = self._head or (0, GENESIS)
             record: dict[str, Any] = {
                 "seq": seq + 1, "time": iso(self.clock()), "actor": actor.name, "role": actor.role,
@@ -142,6 +172,7 @@ class AuditTrail:
             os.fsync(fd)
             self._mirror_size = os.fstat(fd).st_size
             self._head = (record["seq"], record["hash"])
+            self.anchor.seal(Head(record["seq"], record["hash"], record["time"]))
             return record
 
     # -- reading ----------------------------------------------------------------------------
@@ -151,7 +182,7 @@ class AuditTrail:
                outcome: str | None = None, start: str | None = None, end: str | None = None,
                size: int = 50, search_after: int | None = None) -> dict[str, Any]:
         """Records newest first; page with ``search_after`` = the last ``seq`` seen."""
-        self._ensure()
+        self.ensure()
         filters: list[dict[str, Any]] = []
         for field, value in (("action", action), ("actor", user), ("outcome", outcome)):
             if value:
@@ -173,7 +204,7 @@ class AuditTrail:
         return {"total": resp["hits"]["total"]["value"], "items": items,
                 "next": items[-1]["seq"] if len(items) == body["size"] else None}
 
-    def _store_records(self) -> tuple[list[dict[str, Any]], list[str]]:
+    def store_records(self) -> tuple[list[dict[str, Any]], list[str]]:
         self.store.refresh(self.index)
         records: list[dict[str, Any]] = []
         ids: list[str] = []
@@ -187,7 +218,7 @@ class AuditTrail:
             ids.append(hit["_id"])
         return records, ids
 
-    def _mirror_records(self) -> list[dict[str, Any]]:
+    def mirror_records(self) -> list[dict[str, Any]]:
         if not self.mirror_path.exists():
             return []
         out: list[dict[str, Any]] = []
@@ -202,7 +233,7 @@ class AuditTrail:
                     out.append({"_unreadable": True})
         return out
 
-    def _purge_anchor(self, records: list[dict[str, Any]]) -> tuple[int, str]:
+    def purge_anchor(self, records: list[dict[str, Any]]) -> tuple[int, str]:
         """Where the Elasticsearch chain legitimately starts: 1, or after a sealed purge."""
         if not records or records[0].get("seq") == 1:
             return 1, GENESIS
@@ -217,41 +248,10 @@ class AuditTrail:
 
     @requires("audit.verify")
     def verify(self, *, actor: Actor) -> dict[str, Any]:
-        """Check both copies; name the first modified, deleted, inserted or reordered record."""
-        self._ensure()
-        es_records, es_ids = self._store_records()
-        mirror = self._mirror_records()
-        problems: list[dict[str, Any]] = []
-        start_seq, start_hash = self._purge_anchor(es_records)
-        es_problem = check_chain(self._secret, es_records, es_ids, start_seq=start_seq, start_hash=start_hash)
-        if es_problem:
-            problems.append(es_problem.to_dict("elasticsearch"))
-        mirror_problem = check_chain(self._secret, mirror)
-        if mirror_problem:
-            problems.append(mirror_problem.to_dict("mirror"))
-        es_last = _seq_of(es_records[-1]) if es_records else start_seq - 1
-        mirror_last = _seq_of(mirror[-1]) if mirror else 0
-        if not es_problem and not mirror_problem and es_last != mirror_last:
-            shorter, n = (("elasticsearch", es_last) if es_last < mirror_last else ("mirror", mirror_last))
-            problems.append({"source": shorter, "kind": "deleted", "position": n + 1, "seq": n + 1,
-                             "record_id": record_id(n + 1),
-                             "message": f"record seq={n + 1} and later are missing from the {shorter} copy "
-                                        f"(the other copy ends at seq={max(es_last, mirror_last)})."})
-        elif not es_problem and not mirror_problem and es_records and es_records[-1].get("hash") != mirror[-1].get("hash"):
-            problems.append({"source": "mirror", "kind": "modified", "position": len(mirror),
-                             "seq": mirror[-1].get("seq"), "record_id": None,
-                             "message": "the two copies end in different records."})
-        result = {"ok": not problems, "records": {"elasticsearch": len(es_records), "mirror": len(mirror)},
-                  "first_problem": problems[0] if problems else None, "problems": problems,
-                  "verified_at": iso(self.clock())}
-        try:
-            self.record(actor, "audit.verify", self.index, outcome="success" if not problems else "failure",
-                        detail={"problems": len(problems)})
-        except SocError as exc:
-            # A broken trail may refuse new records; the finding matters more than recording it.
-            result["recorded"] = False
-            result["record_error"] = exc.message
-        return result
+        """Check both copies against each other and the sealed head; name the first problem."""
+        from audit.verify import verify_trail
+
+        return verify_trail(self, actor)
 
     # -- retention --------------------------------------------------------------------------
 
@@ -268,7 +268,7 @@ class AuditTrail:
             raise PermissionDenied(
                 f"Audit records must be kept at least {self.settings.audit.retention_days} days (Cybersecurity "
                 f"Law, six months); the cutoff must be on or before {iso(oldest_allowed)}.")
-        self._ensure()
+        self.ensure()
         self.store.refresh(self.index)
         query = {"range": {"time": {"lt": iso(cutoff)}}}
         # The chain after a purge starts at the first kept record; the sealed purge record names

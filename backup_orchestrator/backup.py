@@ -53,10 +53,16 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
     ctx.catalog.put_run(doc)
     ctx.progress("done", 1.0, doc["status"])
     if doc["status"] == "failed":
-        ctx.alert("backup.run_failed", "Backup run failed", f"Backup of plan {plan.id} failed: {doc['error']}", run_id)
-    elif doc["offsite"].get("status") == "failed":
+        ctx.alert("backup.run_failed", "Backup run failed", f"Backup of plan {plan.id} failed: {doc['error']}", run_id,
+                  plan_id=plan.id)
+        return doc
+    ctx.clear("backup.run_failed", plan.id, f"backup run {run_id} succeeded")
+    if doc["offsite"].get("status") == "failed":
         ctx.alert("backup.offsite_failed", "Offsite copy failed",
-                  f"Offsite copy of plan {plan.id} failed: {doc['offsite'].get('error')}", run_id, level="medium")
+                  f"Offsite copy of plan {plan.id} failed: {doc['offsite'].get('error')}", run_id, level="medium",
+                  plan_id=plan.id)
+    elif doc["offsite"].get("status") == "success":
+        ctx.clear("backup.offsite_failed", plan.id, f"offsite copy of run {run_id} succeeded")
     return doc
 
 

@@ -13,7 +13,7 @@ from backup_orchestrator import es_snapshots
 from backup_orchestrator.catalog import Catalog
 from backup_orchestrator.models import Plan
 from backup_orchestrator.restic import Restic, ResticPassword
-from core.alerting import build_alert, raise_alert
+from core.alerting import build_alert, raise_alert, resolve_condition
 from core.es import Store
 from core.timeutil import Clock, utcnow
 
@@ -70,10 +70,17 @@ class BackupContext:
 
     # -- alerts --------------------------------------------------------------------------------
 
-    def alert(self, rule_id: str, name: str, reason: str, key: str, level: str = "high") -> None:
+    def alert(self, rule_id: str, name: str, reason: str, key: str, level: str = "high", *,
+              plan_id: str | None = None) -> None:
+        """A platform alert for the sysadmin; with ``plan_id`` it is about the plan's condition
+        (``rule_id`` for that plan) and closes itself when ``clear`` is called for it."""
         alert_id, doc = build_alert(rule_id=rule_id, rule_name=name, level=level, reason=reason, key=key,
-                                    source="backup", tags=["backup"])
+                                    source="backup", tags=["backup"],
+                                    condition=f"{rule_id}:{plan_id}" if plan_id else None)
         raise_alert(self.store, self.prefix, alert_id, doc)
+
+    def clear(self, rule_id: str, plan_id: str, note: str) -> None:
+        resolve_condition(self.store, self.prefix, f"{rule_id}:{plan_id}", note)
 
 
 def new_id(plan_id: str, when: datetime) -> str:

@@ -187,12 +187,17 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
     if failed:
         first = next(c for c in checks.items if c.status == CHECK_FAILED)
         ctx.alert("backup.drill_failed", "Restore drill failed",
-                  f"Drill {drill_id} of plan {plan.id} failed at check {first.name}: {first.detail}", drill_id)
+                  f"Drill {drill_id} of plan {plan.id} failed at check {first.name}: {first.detail}", drill_id,
+                  plan_id=plan.id)
+    else:
+        ctx.clear("backup.drill_failed", plan.id, f"drill {drill_id} passed")
     if not rpo_met:
         ctx.alert("backup.rpo_breach", "Backup RPO objective breached",
                   f"Plan {plan.id}: newest verified recovery point is "
                   f"{'missing' if rpo is None else f'{rpo:.0f}s old'} (objective {plan.objectives.rpo_seconds}s).",
-                  f"{plan.id}:{drill_id}")
+                  f"{plan.id}:{drill_id}", plan_id=plan.id)
+    else:
+        ctx.clear("backup.rpo_breach", plan.id, f"drill {drill_id} met the RPO")
     return doc
 
 

@@ -184,7 +184,7 @@ def restore(store: Store, repo: str, snapshot: str, indices: list[str], drill_pr
     body = {
         "indices": ",".join(indices), "include_global_state": False, "include_aliases": False,
         "rename_pattern": "(.+)", "rename_replacement": f"{drill_prefix}$1",
-        "index_settings": {"index.number_of_replicas": 0}, "ignore_unavailable": False,
+        "index_settings": {"index.number_of_replicas": 0, "index.auto_expand_replicas": "false"}, "ignore_unavailable": False,
     }
     store.request("POST", f"/_snapshot/{repo}/{snapshot}/_restore", body=body,
                   params={"wait_for_completion": "false"})

@@ -115,7 +115,9 @@ def check_rpo(settings: Any, store: Store, now: datetime | None = None) -> list[
             breaches.append({"plan_id": plan.id, "age_seconds": age, "rpo_seconds": plan.objectives.rpo_seconds})
             ctx.alert("backup.rpo_breach", "Backup RPO objective breached",
                       f"Plan {plan.id}: newest recovery point is {'missing' if age is None else f'{age:.0f}s old'} "
-                      f"(objective {plan.objectives.rpo_seconds}s).", f"{plan.id}:{now:%Y-%m-%d}")
+                      f"(objective {plan.objectives.rpo_seconds}s).", f"{plan.id}:{now:%Y-%m-%d}", plan_id=plan.id)
+        else:
+            ctx.clear("backup.rpo_breach", plan.id, "a recovery point within the RPO exists")
     return breaches
 
 

@@ -44,8 +44,9 @@ import psutil  # noqa: E402
 
 from core.auditing import Actor  # noqa: E402
 from core.es import Store  # noqa: E402
+from core.event_layout import backing_index, events_alias  # noqa: E402
 from core.node import ManagedNode  # noqa: E402
-from core.schema import event_index, install_templates  # noqa: E402
+from core.schema import install_templates  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from core.yamlio import dumps  # noqa: E402
 
@@ -83,7 +84,7 @@ def ceiling(store: Store, url: str, lines: list[bytes], batch: int) -> float:
         docs.append(doc)
     prefix = "benchceil" + uuid.uuid4().hex[:6]
     install_templates(store, prefix)
-    index = event_index(prefix, "system.auth", docs[0]["@timestamp"])
+    index = backing_index(events_alias(prefix, "system.auth"))
     store.ensure_index(index)
     client = Elasticsearch(url, request_timeout=120)
     warm = docs[: min(20_000, len(docs))]

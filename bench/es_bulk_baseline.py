@@ -20,9 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.es import Store  # noqa: E402
+from core.event_layout import backing_index, events_alias  # noqa: E402
 from core.ids import stable_id  # noqa: E402
 from core.node import ManagedNode  # noqa: E402
-from core.schema import event_index, install_templates  # noqa: E402
+from core.schema import install_templates  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from core.timeutil import iso, utcnow  # noqa: E402
 
@@ -63,14 +64,14 @@ def run(url: str, n: int, batch: int) -> None:
     for p in (prefix_raw, prefix_ours):
         store.delete_indices(f"{p}-*")
         install_templates(store, p)
-    idx_raw = event_index(prefix_raw, "system.auth", events[0]["@timestamp"])
-    idx_ours = event_index(prefix_ours, "system.auth", events[0]["@timestamp"])
+    idx_raw = backing_index(events_alias(prefix_raw, "system.auth"))
+    idx_ours = backing_index(events_alias(prefix_ours, "system.auth"))
     store.ensure_index(idx_raw, settings={"refresh_interval": "1s"})
     store.ensure_index(idx_ours, settings={"refresh_interval": "1s"})
 
     raw = Elasticsearch(url, request_timeout=120)
     # Warm the JVM and the mappings first so neither contender pays for it.
-    warm = event_index("bench-warm", "system.auth", events[0]["@timestamp"])
+    warm = backing_index(events_alias("bench-warm", "system.auth"))
     install_templates(store, "bench-warm")
     helpers.bulk(raw, ({"_index": warm, "_source": e} for e in events[:20_000]), chunk_size=batch)
     store.delete_indices("bench-warm-*")

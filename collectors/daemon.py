@@ -16,9 +16,10 @@ from typing import Any
 from collectors.counters import Counters, write_status
 from collectors.models import Event
 from collectors.registry import Input, InputContext, resolve
-from collectors.shipper import Shipper, encode, ensure_indices
+from collectors.shipper import encode, ensure_indices, shipper_for
 from collectors.spool import Spool
 from core.errors import SocError
+from core.pii.config import guard_from_settings
 
 DRAIN_ON_STOP_SECONDS = 5.0
 
@@ -31,12 +32,12 @@ class Daemon:
         self.prefix = settings.index_prefix
         self.log = log or (lambda _m: None)
         self.counters = Counters()
+        self.guard = guard_from_settings(settings)
         self.stop = threading.Event()
         self.spool = Spool(Path(settings.spool_dir) / "daemon", max_bytes=settings.collect.spool_max_bytes,
                            fsync=settings.collect.spool_fsync)
-        self.shipper = Shipper(store, self.spool, self.prefix, self.counters,
-                               batch_size=settings.collect.batch_size, linger=min(settings.collect.flush_seconds, 0.2),
-                               log=self.log)
+        self.shipper = shipper_for(settings, store, self.spool, self.counters,
+                                   linger=min(settings.collect.flush_seconds, 0.2), log=self.log)
         self.started = time.time()
         self.inputs: list[Input] = []
         state_root = Path(settings.data_dir) / "collect" / "state"
@@ -56,7 +57,7 @@ class Daemon:
     def _emit(self, input_name: str, events: Sequence[Event], block: bool) -> bool:
         if not events:
             return True
-        bodies = [encode(input_name, self.prefix, e) for e in events]
+        bodies = [encode(input_name, self.prefix, e, self.guard) for e in events]
         if self.spool.append(bodies, block=block, stop=self.stop):
             return True
         if not block:
@@ -78,6 +79,7 @@ class Daemon:
         self._drain_import_leftovers()
         while not ship_stop.is_set():
             self.shipper.ship_next(ship_stop, wait=0.5)
+        self.shipper.close()
 
     def _drain_import_leftovers(self) -> None:
         """Events of one-shot imports that stopped before Elasticsearch took them all."""

@@ -37,6 +37,15 @@ SYSMON_CATEGORY = {
     19: "wmi_event", 20: "wmi_event", 21: "wmi_event", 22: "dns_query", 23: "file_delete",
     24: "clipboard_capture", 25: "process_tampering", 26: "file_delete", 255: "sysmon_error",
 }
+# Security 4688 is process creation on hosts without Sysmon: its fields go where Sysmon 1's go, so
+# process_creation rules match both (the mapping of SigmaHQ's test configuration, Hayabusa and
+# Chainsaw). Its ProcessId is the creator's, unlike every other ProcessId.
+PROCESS_CREATION_4688 = 4688
+SECURITY_4688_FIELDS = {
+    "NewProcessName": "process.executable", "NewProcessId": "process.pid",
+    "ParentProcessName": "process.parent.executable", "ProcessId": "process.parent.pid",
+    "CommandLine": "process.command_line",
+}
 CHANNEL_SERVICE = {"Security": "security", "Windows PowerShell": "powershell-classic"}
 
 
@@ -170,6 +179,9 @@ def _map_ecs(doc: dict[str, Any], channel: str, event_id: int | None, event_data
     service = CHANNEL_SERVICE.get(channel)
     if service:
         mapping.update(variable.get(("service", service), {}))
+    if channel == "Security" and event_id == PROCESS_CREATION_4688:
+        mapping.update(variable.get(("category", "process_creation"), {}))
+        mapping.update(SECURITY_4688_FIELDS)
     for src, value in event_data.items():
         dst = mapping.get(src)
         if dst is None or value is None or dst.startswith("winlog.") or dst == "event.code":
@@ -188,6 +200,9 @@ def _map_ecs(doc: dict[str, Any], channel: str, event_id: int | None, event_data
             alg, _, digest = item.partition("=")
             if alg.strip() and digest.strip():
                 set_field(doc, f"hash.{alg.strip().lower()}", digest.strip().lower())
+    if event_id == PROCESS_CREATION_4688 and isinstance(event_data.get("ParentProcessName"), str):
+        # ecs_windows maps the security rules' ParentProcessName onto process.parent.name.
+        set_field(doc, "process.parent.name", event_data["ParentProcessName"])
     exe = doc.get("process", {}).get("executable")
     if isinstance(exe, str) and "name" not in doc["process"]:
         doc["process"]["name"] = exe.replace("/", "\\").rsplit("\\", 1)[-1]
@@ -219,6 +234,7 @@ def iter_evtx_events(path: str | Path, stats: EvtxStats | None = None) -> Iterat
     stats = stats if stats is not None else EvtxStats(str(p))
     try:
         digest = file_digest(str(p))
+        source_path = str(p.resolve())
         parser = PyEvtxParser(str(p))
         records = iter(parser.records_json())
     except (OSError, RuntimeError, ValueError) as exc:
@@ -238,7 +254,7 @@ def iter_evtx_events(path: str | Path, stats: EvtxStats | None = None) -> Iterat
         record: dict[str, Any] = raw
         try:
             data = orjson.loads(record["data"])
-            doc = record_to_doc(data, source_path=str(p))
+            doc = record_to_doc(data, source_path=source_path)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             stats.error(f"record {record.get('event_record_id')}: {exc}")
             continue

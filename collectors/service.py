@@ -20,11 +20,13 @@ from typing import Any
 
 from collectors.counters import Counters, pid_alive, read_status
 from collectors.models import Event
-from collectors.shipper import Shipper, encode, ensure_indices
+from collectors.shipper import Shipper, encode, ensure_indices, shipper_for
 from collectors.spool import Spool
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, SocError, Unavailable
 from core.permissions import requires
+from core.pii.config import guard_from_settings
+from core.shard_budget import require_room
 
 APPEND_CHUNK = 500
 
@@ -87,10 +89,11 @@ def drain_leftovers(settings: Any, store: Any, give_up_after: float) -> None:
         except Conflict:
             continue  # another import is using it right now
         try:
-            shipper = Shipper(store, spool, settings.index_prefix, Counters(), batch_size=settings.collect.batch_size)
+            shipper = shipper_for(settings, store, spool, Counters())
             stop, done, gave_up = threading.Event(), threading.Event(), threading.Event()
             done.set()
             _ship_loop(shipper, spool, done, gave_up, stop, give_up_after)
+            shipper.close()
             drained = spool.empty()
         finally:
             spool.close()
@@ -120,12 +123,15 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
     prefix = settings.index_prefix
     give_up = float(give_up_after if give_up_after is not None else settings.collect.give_up_seconds)
     ensure_indices(store, prefix)
+    # Refused before anything is read: an import never stops half-way on the shard limit.
+    require_room(store, settings.events, 1, f"Importing {source} events")
     drain_leftovers(settings, store, give_up)
+    guard = guard_from_settings(settings)
     counters = Counters()
     counters.declare(source, "import")
     spool_dir = _imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
     spool = Spool(spool_dir, max_bytes=settings.collect.spool_max_bytes)
-    shipper = Shipper(store, spool, prefix, counters, batch_size=settings.collect.batch_size)
+    shipper = shipper_for(settings, store, spool, counters)
     stop, done, gave_up = threading.Event(), threading.Event(), threading.Event()
     thread = threading.Thread(target=_ship_loop, args=(shipper, spool, done, gave_up, stop, give_up),
                               name=f"ship-{source}", daemon=True)
@@ -145,7 +151,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
 
     try:
         for event in events:
-            buf.append(encode(source, prefix, event))
+            buf.append(encode(source, prefix, event, guard))
             read += 1
             if len(buf) >= APPEND_CHUNK and not flush():
                 break
@@ -159,6 +165,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
     finally:
         done.set()
         thread.join()
+        shipper.close()
         empty = spool.empty()
         spool.close()
         if empty:
@@ -208,29 +215,53 @@ def import_files(settings: Any, store: Any, paths: Sequence[Path], *, actor: Act
 
 @requires("collectors.manage")
 def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
-                progress: Callable[[int], None] | None = None) -> ShipSummary:
+                progress: Callable[[int], None] | None = None, ids: list[str] | None = None) -> ShipSummary:
     """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``).
-    Unreadable records and files are counted as parse failures; the first reasons are in
-    ``error``."""
+
+    A directory is searched recursively for ``*.evtx`` (as Hayabusa/Chainsaw do). Unreadable
+    records and files are counted as parse failures; the first reasons are in ``error``.
+    ``ids`` (if given) receives the id of every event read, stored now or before: what a
+    hunt over exactly this import searches."""
     try:
         from collectors import evtx
     except ImportError as exc:
         raise Unavailable(f"The EVTX parser is not available in this installation ({exc}).") from exc
-    missing = [str(p) for p in paths if not Path(p).is_file()]
-    if missing:
-        raise InvalidInput(f"Not a readable file: {', '.join(missing)}. Check the paths.")
-    stats = [evtx.EvtxStats(str(p)) for p in paths]
+    files = evtx_files(paths)
+    stats = [evtx.EvtxStats(str(p)) for p in files]
 
     def events() -> Iterator[Event]:
-        for path, st in zip(paths, stats, strict=True):
-            yield from evtx.iter_evtx_events(Path(path), st)
+        for path, st in zip(files, stats, strict=True):
+            for event in evtx.iter_evtx_events(path, st):
+                if ids is not None:
+                    ids.append(event.id)
+                yield event
 
     summary = ship_events(settings, store, events(), source="evtx", progress=progress,
                           parse_failures=lambda: sum(st.errors for st in stats))
     samples = [f"{st.path}: {reason}" for st in stats for reason in st.error_samples][:10]
-    summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths], "warnings": samples})
+    summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in files], "warnings": samples})
     _audit(auditor, actor, "collect.import_evtx", summary)
     return summary
+
+
+def evtx_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, directories expanded to their ``*.evtx`` files (recursively, by name)."""
+    files: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".evtx" and p.is_file())
+            if not found:
+                raise InvalidInput(f"No *.evtx files in {path} (searched recursively). Check the directory.")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append(str(path))
+    if missing:
+        raise InvalidInput(f"Not a readable file or directory: {', '.join(missing)}. Check the paths.")
+    return files
 
 
 def _audit(auditor: Auditor | None, actor: Actor, action: str, summary: ShipSummary) -> None:

@@ -10,6 +10,12 @@ duplicate, 429/5xx retried with backoff, anything else (mapping errors) written 
 ``<prefix>-deadletter`` with the raw event and the reason. Connection errors and whole-request
 failures retry the batch with exponential backoff. The spool cursor advances only after every
 record of the batch is stored or dead-lettered.
+
+Writes go through ``core.event_layout.EventWriter`` (the dataset's write alias; ids already stored
+in an older backing index count as duplicates too, so a replay after a rollover adds nothing).
+Before a batch is first stamped, its stamp is published as this shipper's in-flight watermark
+(``core.ingest_watermark``) and held until the batch is acknowledged, so detections never close
+a window over events still in flight, however long the bulk and its retries take.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ from collectors.counters import Counters
 from collectors.models import Event
 from collectors.spool import Spool, SpoolBatch
 from core.errors import SocError, Unavailable
-from core.schema import event_index
+from core.event_layout import EventWriter, alias_of, events_alias
+from core.ingest_watermark import Watermark
+from core.pii.guard import Guard
+from core.settings import EventsSettings
 from core.timeutil import iso, utcnow
 
 _DEADLETTER_MAPPINGS: dict[str, Any] = {
@@ -56,8 +65,10 @@ def ensure_indices(store: Any, prefix: str) -> None:
     store.ensure_index(deadletter_index(prefix), mappings=_DEADLETTER_MAPPINGS)
 
 
-def encode(input_name: str, prefix: str, event: Event) -> bytes:
-    doc = event.doc
+def encode(input_name: str, prefix: str, event: Event, guard: Guard | None = None) -> bytes:
+    # Personal information is masked here, before the first write: the clear value of a masked,
+    # hashed or dropped field never reaches the spool, the dead-letter index or Elasticsearch.
+    doc = event.doc if guard is None else guard.protect(event.dataset, event.doc)
     ev = doc.get("event")
     if isinstance(ev, dict):
         head = {k: v for k, v in doc.items() if k != "event"}
@@ -68,27 +79,11 @@ def encode(input_name: str, prefix: str, event: Event) -> bytes:
     if "@timestamp" not in head:
         head = {**head, "@timestamp": iso(utcnow())}
     ev.setdefault("dataset", event.dataset)
-    index = _index_for(prefix, event.dataset, doc.get("@timestamp"))
+    index = events_alias(prefix, event.dataset)
     return b"\0".join((
         input_name.encode(), index.encode(), event.id.encode(),
         orjson.dumps(head, default=str), orjson.dumps(ev, default=str),
     ))
-
-
-_INDEX_CACHE: dict[tuple[str, str, str], str] = {}
-
-
-def _index_for(prefix: str, dataset: str, timestamp: Any) -> str:
-    """``core.schema.event_index``, cached per day for the platform's own UTC ``...Z`` stamps."""
-    if isinstance(timestamp, str) and len(timestamp) >= 20 and timestamp.endswith("Z") and timestamp[10] == "T":
-        key = (prefix, dataset, timestamp[:10])
-        hit = _INDEX_CACHE.get(key)
-        if hit is None:
-            if len(_INDEX_CACHE) > 10000:
-                _INDEX_CACHE.clear()
-            hit = _INDEX_CACHE[key] = event_index(prefix, dataset, timestamp)
-        return hit
-    return event_index(prefix, dataset, timestamp)
 
 
 def decode(record: bytes) -> tuple[str, str, str, bytes, bytes]:
@@ -107,8 +102,11 @@ def stamp(head: bytes, ev: bytes, ingested: bytes) -> bytes:
 class Shipper:
     def __init__(self, store: Any, spool: Spool, prefix: str, counters: Counters, *,
                  batch_size: int = 2000, linger: float = 0.0,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, events: EventsSettings | None = None,
+                 watermark_ttl: float = 120.0) -> None:
         self.store = store
+        self.writer = EventWriter(store, events)
+        self.watermark = Watermark(store, prefix, ttl_seconds=watermark_ttl)
         self.spool = spool
         self.prefix = prefix
         self.counters = counters
@@ -124,6 +122,10 @@ class Shipper:
         batch stays in the spool unacknowledged and will be sent again later."""
         batch = self.spool.read_batch(self.batch_size, wait=wait, linger=self.linger)
         if batch is None:
+            try:
+                self.watermark.idle()
+            except SocError as exc:
+                self._unavailable(exc)
             return False
         if self._deliver(batch, stop, give_up_after):
             self.spool.ack(batch)
@@ -135,19 +137,35 @@ class Shipper:
         while not stop.is_set():
             self.ship_next(stop)
 
+    def close(self) -> None:
+        """Withdraw the watermark (best effort: it expires anyway)."""
+        try:
+            self.watermark.close()
+        except SocError as exc:
+            self.log(f"in-flight watermark not withdrawn (it expires by itself): {exc.message}")
+
     def _backoff(self, attempt: int, stop: threading.Event) -> None:
         stop.wait(min(MAX_BACKOFF, 0.25 * (2 ** min(attempt, 6))))
 
     def _deliver(self, batch: SpoolBatch, stop: threading.Event, give_up_after: float | None) -> bool:
         pending = [decode(r) for r in batch.records]
         attempt = 0
+        held = False
         while pending:
             if stop.is_set():
                 return False
-            now = iso(utcnow()).encode()
+            clock = utcnow()
+            now = iso(clock).encode()
             docs = [(index, doc_id, stamp(head, ev, now)) for (_i, index, doc_id, head, ev) in pending]
             try:
-                result = self.store.bulk_create_raw(docs)
+                # The first attempt's stamp stays the watermark until the whole batch is
+                # acknowledged: a timed-out attempt may still land later with that stamp.
+                if held:
+                    self.watermark.keep_alive(clock)
+                else:
+                    self.watermark.hold(clock)
+                    held = True
+                result = self.writer.create_raw(docs)
             except SocError as exc:
                 self._unavailable(exc)
                 if give_up_after is not None and self.unavailable_since is not None \
@@ -188,7 +206,8 @@ class Shipper:
         now = iso(utcnow())
         entries: list[tuple[str, tuple[str, str, dict[str, Any]]]] = []
         for (input_name, target, doc_id, _head, _ev), source, reason in rejected:
-            dataset = target.split("-events-", 1)[-1].rsplit("-", 1)[0]
+            target = alias_of(target)
+            dataset = target.split("-events-", 1)[-1]
             entries.append((input_name, (index, doc_id, {
                 "@timestamp": now,
                 "event": {"dataset": dataset, "ingested": now},
@@ -225,6 +244,14 @@ class Shipper:
                 self._backoff(attempt, stop)
                 attempt += 1
         return True
+
+
+def shipper_for(settings: Any, store: Any, spool: Spool, counters: Counters, **kwargs: Any) -> Shipper:
+    """A shipper configured from the settings (batch size, shard budget, watermark expiry)."""
+    # The watermark must outlive one bulk attempt (the client timeout) plus the longest backoff.
+    ttl = max(120.0, 3 * float(settings.es.request_timeout) + MAX_BACKOFF)
+    kwargs.setdefault("batch_size", settings.collect.batch_size)
+    return Shipper(store, spool, settings.index_prefix, counters, events=settings.events, watermark_ttl=ttl, **kwargs)
 
 
 def raise_if_unreachable(store: Any) -> None:

@@ -1,7 +1,8 @@
 """Message catalogs for what users read: ``zh-CN`` (default) and ``en``.
 
-Catalogs are JSON files under ``core/locales/``; domains add their keys there, prefixed with
-the domain (``alerts.status.new``). A missing key falls back to English, then to the key.
+Catalogs are JSON files under ``core/locales/``: ``<lang>.json`` and per-area files
+``<area>.<lang>.json`` (so parts built in parallel never edit one file). Keys are prefixed with the
+domain (``alerts.status.new``). A missing key falls back to English, then to the key.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ DEFAULT_LANGUAGE = "zh-CN"
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    name = f"{lang}.json"
-    try:
-        text = resources.files("core.locales").joinpath(name).read_text("utf-8")
-    except FileNotFoundError:
-        return {}
-    data: dict[str, str] = json.loads(text)
+    data: dict[str, str] = {}
+    files = sorted((f for f in resources.files("core.locales").iterdir()
+                    if f.name == f"{lang}.json" or f.name.endswith(f".{lang}.json")), key=lambda f: f.name)
+    for f in files:
+        data.update(json.loads(f.read_text("utf-8")))
     return data
 
 

@@ -32,6 +32,18 @@ ARTIFACT = "elasticsearch"
 
 
 @dataclass(frozen=True)
+class ClusterMember:
+    """One node of a managed multi-node cluster (see ``core.cluster``); ``None`` = single node."""
+
+    name: str
+    dir: Path
+    port: int
+    transport_port: int
+    seed_hosts: tuple[str, ...]
+    initial_masters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class NodeStatus:
     running: bool
     pid: int | None
@@ -47,13 +59,18 @@ def _is_root() -> bool:
 class ManagedNode:
     """Install, start, stop and inspect the managed node described by ``settings``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, member: ClusterMember | None = None) -> None:
         self.s = settings
+        self.member = member
         self.version = settings.es.version
         self.home = settings.es_cache_dir / f"elasticsearch-{self.version}"
-        self.dir = settings.es_node_dir
+        self.dir = member.dir if member else settings.es_node_dir
+        self.port = member.port if member else settings.es.port
+        self.transport_port = (member.transport_port if member
+                               else settings.es.transport_port or settings.es.port + 100)
+        self.name = member.name if member else "soc-node"
         self.pid_file = self.dir / "elasticsearch.pid"
-        self.url = f"http://{settings.es.host}:{settings.es.port}"
+        self.url = f"http://{settings.es.host}:{self.port}"
         self._log_marks: dict[str, int] = {}
 
     # -- install ---------------------------------------------------------------------------
@@ -180,10 +197,9 @@ class ManagedNode:
             return self.status()
         self.install(log=log)
         java_home = self.java_home()
-        self._check_port(self.s.es.port)
-        tport = self.s.es.transport_port or self.s.es.port + 100
-        self._check_port(tport)
-        conf = self._write_config(tport)
+        self._check_port(self.port)
+        self._check_port(self.transport_port)
+        conf = self._write_config(self.transport_port)
         uid, gid = self._run_as()
         for sub in ("data", "logs", "repo", "tmp"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
@@ -202,7 +218,7 @@ class ManagedNode:
         self._mark_logs()
         stdout = (self.dir / "logs" / "stdout.log").open("ab")
         cmd = [str(self.home / "bin" / "elasticsearch"), "-p", str(self.pid_file)]
-        log(f"Starting Elasticsearch {self.version} on {self.url} (data in {self.dir}) …")
+        log(f"Starting Elasticsearch {self.version} node {self.name} on {self.url} (data in {self.dir}) …")
         proc = subprocess.Popen(  # noqa: S603
             cmd, env=env, stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, user=uid, group=gid, extra_groups=[] if uid is not None else None,
@@ -248,6 +264,19 @@ class ManagedNode:
             time.sleep(0.5)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+    def kill(self, timeout: float = 30.0) -> int | None:
+        """SIGKILL, as a crash or an OOM killer would: no shutdown hook runs. Returns the pid."""
+        pid = self.pid()
+        if not pid:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        return pid
 
     def _mark_logs(self) -> None:
         """Remember where this start's log lines begin, so errors quote this start only."""
@@ -299,11 +328,13 @@ class ManagedNode:
         (conf / "jvm.options.d").mkdir(exist_ok=True)
         settings = {
             "cluster.name": "qinglang",
-            "node.name": "soc-node",
+            "node.name": self.name,
             "network.host": self.s.es.host,
-            "http.port": self.s.es.port,
+            "http.port": self.port,
             "transport.port": transport_port,
-            "discovery.type": "single-node",
+            **({"discovery.seed_hosts": list(self.member.seed_hosts),
+                "cluster.initial_master_nodes": list(self.member.initial_masters)}
+               if self.member else {"discovery.type": "single-node"}),
             "path.data": str(self.dir / "data"),
             "path.logs": str(self.dir / "logs"),
             "path.repo": [str(self.dir / "repo")],

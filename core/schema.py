@@ -1,4 +1,4 @@
-"""The ECS event schema: index names and the index template for ``<prefix>-events-*``.
+"""The ECS event schema: the index template for ``<prefix>-events-*`` (names: ``core.event_layout``).
 
 Keyword fields carry a ``.lower`` subfield (the built-in ``lowercase`` normalizer is server
 core) so detections can match case-insensitively even where a query type has no
@@ -8,10 +8,9 @@ core) so detections can match case-insensitively even where a query type has no
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from core.timeutil import parse_iso
+from core.replicas import index_settings
 
 EVENT_DATASETS_HINT = (
     "system.auth", "system.syslog", "auditd.log", "nginx.access", "apache.access", "journald",
@@ -77,6 +76,9 @@ TYPED_FIELDS: dict[str, dict[str, Any]] = {
     "winlog.process.pid": _LONG,
     "winlog.process.thread.id": _LONG,
     "auditd.sequence": _LONG,
+    # personal information found at ingest (core.pii); the values themselves are keywords
+    "pii.count": _LONG,
+    "pii.policy_violation": {"type": "boolean"},
 }
 
 
@@ -97,13 +99,11 @@ def events_template(prefix: str) -> dict[str, Any]:
         "index_patterns": [f"{prefix}-events-*"],
         "priority": 200,
         "template": {
-            "settings": {
-                "number_of_shards": 1,
-                "number_of_replicas": 0,
+            "settings": index_settings(**{
                 "refresh_interval": "1s",
                 "mapping.total_fields.limit": 10000,
                 "mapping.depth.limit": 32,
-            },
+            }),
             "mappings": {
                 "dynamic_templates": [
                     # Windows event data and other free-form maps: always keyword, whatever the
@@ -122,22 +122,8 @@ def events_template(prefix: str) -> dict[str, Any]:
     }
 
 
-def event_index(prefix: str, dataset: str, timestamp: str | datetime | None) -> str:
-    """``<prefix>-events-<dataset>-YYYY.MM.DD`` by the event's ``@timestamp`` (UTC)."""
-    if isinstance(timestamp, str):
-        try:
-            day = parse_iso(timestamp)
-        except ValueError:
-            day = datetime.now(UTC)
-    elif isinstance(timestamp, datetime):
-        day = timestamp.astimezone(UTC)
-    else:
-        day = datetime.now(UTC)
-    safe = "".join(c if (c.isalnum() or c in "._") else "_" for c in (dataset or "unknown").lower())
-    return f"{prefix}-events-{safe}-{day:%Y.%m.%d}"
-
-
 def events_pattern(prefix: str, dataset: str | None = None) -> str:
+    """Every backing index (of one dataset); ``core.event_layout`` names the write aliases."""
     return f"{prefix}-events-{dataset}-*" if dataset else f"{prefix}-events-*"
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core import yamlio
 from core.errors import InvalidInput
+from core.urls import redact_url, split_urls
 
 PLACEHOLDER_SECRET = "CHANGE-ME"
 
@@ -48,7 +50,8 @@ class _Section(BaseModel):
 
 
 class EsSettings(_Section):
-    url: str | None = Field(None, description="An existing cluster; unset = the managed node")
+    url: str | None = Field(None, description="An existing cluster: one URL or several, comma-separated; "
+                                              "unset = the managed node")
     username: str | None = None
     password: SecretStr | None = None
     api_key: SecretStr | None = None
@@ -66,6 +69,30 @@ class EsSettings(_Section):
     request_timeout: float = Field(30.0, gt=0)
     maven: str = "mvn"
 
+    @field_validator("url", mode="before")
+    @classmethod
+    def _urls(cls, v: Any) -> Any:
+        if isinstance(v, list | tuple):  # a YAML list of nodes
+            v = ",".join(str(u) for u in v)
+        if not isinstance(v, str):
+            return v
+        urls = split_urls(v)
+        if not urls:
+            return None
+        for one in urls:
+            parts = urlsplit(one)
+            try:
+                port_ok = parts.port is None or 0 < parts.port < 65536
+            except ValueError:
+                port_ok = False
+            if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+                raise ValueError(f"{redact_url(one)!r} is not an http(s)://host[:port] URL "
+                                 "(several nodes: separate them with commas)")
+        schemes = {urlsplit(u).scheme for u in urls}
+        if len(schemes) > 1:
+            raise ValueError("all nodes must use the same scheme (http or https)")
+        return ",".join(urls)
+
 
 class ApiSettings(_Section):
     host: str = "127.0.0.1"
@@ -82,6 +109,9 @@ class ApiSettings(_Section):
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    cli_roles: dict[str, Literal["admin", "sysadmin", "analyst", "auditor"]] = Field(
+        default_factory=dict,
+        description="OS user -> platform role for `soc` commands; unmapped local operators act as `cli`")
 
 
 class CollectSettings(_Section):
@@ -110,9 +140,25 @@ class DetectSettings(_Section):
     initial_lookback_seconds: int = Field(3600, ge=0, description="first window of a new rule")
 
 
+class EventsSettings(_Section):
+    """Event storage: one write alias per dataset, rolled over at ingest time by the platform."""
+
+    rollover_max_size: str = Field("10gb", pattern=r"^\d+(b|kb|mb|gb|tb)$",
+                                   description="roll over when a primary shard reaches this size")
+    rollover_max_age: str = Field("1d", pattern=r"^\d+(s|m|h|d)$",
+                                  description="roll over a non-empty write index older than this")
+    retention_days: int | None = Field(None, ge=1, description="delete indices whose newest event is older; unset = keep")
+    shard_budget: int | None = Field(None, ge=1, description="default: 80% of max_shards_per_node x data nodes")
+    maintenance_seconds: int = Field(300, gt=0, description="how often rollover and retention run")
+
+
 class AuditSettings(_Section):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     mirror_path: Path | None = Field(None, description="default: <data_dir>/audit/audit.log")
+    head_path: Path | None = Field(None, description="sealed head of the trail; default: <data_dir>/audit/head.log")
+    append_only: bool | None = Field(None, description="chattr +a on the mirror and head file; default: when root")
+    syslog_address: str | None = Field(None, pattern=r"^(udp://)?[\w.\-\[\]:]+:\d+$|^(unix:)?/",
+                                       description="also send sealed heads to this syslog (host:port, unix:/path)")
     retention_days: int = Field(185, ge=185)
 
 
@@ -141,6 +187,23 @@ class ComplianceSettings(_Section):
     evidence_dir: Path | None = Field(None, description="default: <data_dir>/compliance/evidence")
     max_evidence_bytes: int = Field(20 * 1024 * 1024, gt=0)
     carry_manual_days: int = Field(365, ge=0, description="manual results carried into later runs")
+
+
+class PiiRuleSettings(_Section):
+    dataset: str = "*"
+    field: str = "*"
+    type: str = "*"
+    action: Literal["keep", "mask", "hash", "drop"]
+
+
+class PiiSettings(_Section):
+    enabled: bool = Field(True, description="scan every event for personal information at ingest")
+    hash_key: SecretStr = Field(SecretStr(PLACEHOLDER_SECRET),
+                                description="HMAC key of the 'hash' action; never stored in Elasticsearch")
+    rules: list[PiiRuleSettings] = Field(default_factory=list,
+                                         description="tried before the defaults (identity/bank/passport masked)")
+    forbidden_datasets: list[str] = Field(default_factory=list, description="datasets that must carry no PI")
+    unmask_minutes: int = Field(30, gt=0, le=480, description="how long an unmask grant lasts")
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -181,9 +244,11 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     collect: CollectSettings = CollectSettings()
     detect: DetectSettings = DetectSettings()
+    events: EventsSettings = EventsSettings()
     audit: AuditSettings = AuditSettings()
     backup: BackupSettings = BackupSettings()
     compliance: ComplianceSettings = ComplianceSettings()
+    pii: PiiSettings = PiiSettings()
 
     @field_validator("data_dir")
     @classmethod
@@ -225,6 +290,10 @@ class Settings(BaseSettings):
         return self.audit.mirror_path or self.data_dir / "audit" / "audit.log"
 
     @property
+    def audit_head_path(self) -> Path:
+        return self.audit.head_path or self.audit_mirror_path.with_name("head.log")
+
+    @property
     def java_home_dir(self) -> Path | None:
         return self.es.java_home or self.java_home
 
@@ -234,7 +303,16 @@ class Settings(BaseSettings):
 
     @property
     def es_url(self) -> str:
+        """Comma-separated when several nodes are configured; may hold credentials (see ``es_urls``)."""
         return self.es.url or f"http://{self.es.host}:{self.es.port}"
+
+    @property
+    def es_urls(self) -> list[str]:
+        return split_urls(self.es_url)
+
+    @property
+    def es_url_display(self) -> str:
+        return redact_url(self.es_url)
 
     def index(self, name: str) -> str:
         """Platform index name with the configured prefix: ``index("alerts") -> soc-alerts``."""
@@ -261,7 +339,10 @@ class Settings(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """Effective settings as plain data with every secret replaced by ``******``."""
-        return self.model_dump(mode="json")  # SecretStr dumps as '**********'
+        data = self.model_dump(mode="json")  # SecretStr dumps as '**********'
+        if self.es.url:
+            data["es"]["url"] = redact_url(self.es.url)
+        return data
 
 
 _CURRENT_YAML: dict[str, Path | None] = {"path": None}

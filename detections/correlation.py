@@ -56,7 +56,14 @@ def window_fires(corr: Correlation, window: list[tuple[float, int, Any, bool]]) 
     if corr.type == "event_count":
         return _holds(corr.condition, len(window))
     if corr.type == "value_count":
-        return _holds(corr.condition, len({v for _t, _r, v, _n in window if v is not None}))
+        # a multi-valued field (e.g. pii.ids, one event naming several people) counts each value
+        seen: set[Any] = set()
+        for _t, _r, v, _n in window:
+            if isinstance(v, tuple):
+                seen.update(v)
+            elif v is not None:
+                seen.add(v)
+        return _holds(corr.condition, len(seen))
     distinct = len({r for _t, r, _v, _n in window})
     if corr.type == "temporal":
         return distinct >= len(corr.rules) and _holds(corr.condition, distinct)
@@ -119,6 +126,8 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
                 src = h["_source"]
                 ts = parse_iso(str(src["@timestamp"])).timestamp()
                 value = get_field(src, corr.value_field) if corr.value_field else None
+                if isinstance(value, list):
+                    value = tuple(value)
                 groups.setdefault(_group_key(corr, r.id, src), []).append((ts, idx, value, h["_id"] in new_ids, h))
     except (SocError, KeyError, ValueError) as exc:
         message = exc.message if isinstance(exc, SocError) else repr(exc)

@@ -14,7 +14,8 @@ from typing import Any
 from sigma.types import SigmaCIDRExpression, SigmaRegularExpression, SigmaString
 
 from core.errors import InvalidInput
-from detections.compiler import Compiler, UnsupportedRule, _or
+from detections.compiler import Compiler, UnsupportedRule
+from detections.dsl import or_
 
 OPS = ("equals", "contains", "startswith", "endswith", "cidr", "regex")
 _FIELD = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.@\-]{0,200}$")
@@ -55,7 +56,7 @@ def compile_one(exc: dict[str, Any]) -> dict[str, Any]:
         raise InvalidInput(f"Exception on {field} cannot be compiled: {exc_}") from exc_
     except Exception as exc_:  # pySigma type errors (bad CIDR, bad regex)
         raise InvalidInput(f"Exception on {field} has an invalid value: {exc_}") from exc_
-    return _or(clauses)
+    return or_(clauses)
 
 
 def compile_all(exceptions: list[dict[str, Any]] | None) -> list[dict[str, Any]]:

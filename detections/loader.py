@@ -22,7 +22,8 @@ from sigma.rule import SigmaRule
 
 from core import yamlio
 from core.errors import InvalidInput
-from detections.compiler import Compiler, UnsupportedRule, _or
+from detections.compiler import Compiler, UnsupportedRule
+from detections.dsl import or_
 from detections.models import CompiledRule, Correlation, LintEntry, LintReport, Suppression
 from detections.pipelines import pipeline, route_for
 
@@ -204,7 +205,7 @@ def compile_rule(rule: SigmaRule, source: str, version: str, text: str = "") -> 
         queries = [q for q, _l in pairs]
         residual = ["or", [lg for _q, lg in pairs]]
         compiler.warnings.append("|fieldref is checked on each candidate hit after the search")
-    query = _or(queries)
+    query = or_(queries)
     if route.pipeline == "linux":
         missing = sorted(f for f in compiler.fields if "." not in f and f not in _TOP_LEVEL_FIELDS)
         if missing:

@@ -12,6 +12,15 @@ LINT_CATEGORIES = (
 )
 
 
+class UnsupportedRule(Exception):
+    """The rule uses something we cannot express faithfully; the message is the lint reason."""
+
+    def __init__(self, reason: str, category: str = "unsupported_modifier") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.category = category
+
+
 @dataclass(frozen=True)
 class Suppression:
     """Group alerts of one rule by entity fields within a window (seconds)."""

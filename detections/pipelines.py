@@ -14,8 +14,12 @@ Everything is built from installed packages: nothing is downloaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
+from typing import Any
 
+from sigma.conditions import ConditionOR
+from sigma.correlations import SigmaCorrelationRule
 from sigma.pipelines.elasticsearch.windows import ecs_windows
 from sigma.pipelines.elasticsearch.zeek import ecs_zeek_beats
 from sigma.processing.conditions import (
@@ -29,7 +33,8 @@ from sigma.processing.transformations import (
     AddFieldnamePrefixTransformation,
     FieldMappingTransformation,
 )
-from sigma.rule import SigmaLogSource
+from sigma.processing.transformations.base import ConditionTransformation, DetectionItemTransformation
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaLogSource, SigmaRule
 
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 SYSMON_CATEGORY_EVENTS: dict[str, list[str]] = {
@@ -43,6 +48,17 @@ SYSMON_CATEGORY_EVENTS: dict[str, list[str]] = {
     "process_tampering": ["25"], "file_delete_detected": ["26"], "file_block_executable": ["27"],
     "file_block_shredding": ["28"], "file_executable_detected": ["29"], "sysmon_error": ["255"],
 }
+# Security 4688 is the process-creation event of hosts without Sysmon: SigmaHQ's test
+# configuration, Hayabusa and Chainsaw map process_creation to it too. collectors.evtx writes its
+# fields where Sysmon 1's go (NewProcessName → process.executable, ParentProcessName →
+# process.parent.executable, NewProcessId → process.pid, ProcessId → process.parent.pid).
+CATEGORY_ALTERNATIVES: dict[str, list[tuple[str, list[str]]]] = {
+    "process_creation": [("Security", ["4688"])],
+}
+# Rule fields named like a System element whose name the payload also uses: Channel in
+# Microsoft-Windows-Eventlog 104 ("the <Channel> log was cleared"). (Sysmon's payload ProcessId
+# already wins: collectors.evtx keeps System's Execution ProcessID in winlog.process.pid.)
+PAYLOAD_FIRST_FIELDS = {"Channel": "winlog.channel"}
 ZEEK_DATASETS = {"conn": "network.flow", "dns": "network.dns", "http": "network.http", "ssl": "network.tls",
                  "syslog": "network.syslog", "arp": "network.arp"}
 NETWORK_CATEGORIES = ("firewall", "dns", "proxy", "webserver", "accounting")
@@ -103,6 +119,9 @@ def route_for(logsource: SigmaLogSource) -> Route | None:
         if category in LINUX_CATEGORY_DATASETS:
             return Route("linux", tuple(LINUX_CATEGORY_DATASETS[category]))
         return None
+    if product == "qinglang":
+        # the platform's own fields (pii.*, event.dataset) on every dataset, as written
+        return Route("qinglang", ())
     if product == "zeek" or (not product and category in NETWORK_CATEGORIES):
         if product == "zeek" and service and service not in ZEEK_DATASETS:
             return None
@@ -110,19 +129,63 @@ def route_for(logsource: SigmaLogSource) -> Route | None:
     return None
 
 
+@dataclass
+class AnyOfConditionTransformation(AddConditionTransformation):
+    """Like ``AddConditionTransformation``, with alternatives: the rule also needs one of
+    ``alternatives`` (each a mapping of fields that must all match)."""
+
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, rule: SigmaRule | SigmaCorrelationRule) -> None:
+        if isinstance(rule, SigmaRule):
+            # pySigma reads a list of maps as their OR (its type hints only name lists of values).
+            rule.detection.detections[self.name] = SigmaDetection.from_definition(self.alternatives)  # type: ignore[arg-type]
+            self.processing_item_applied(rule.detection.detections[self.name])
+            ConditionTransformation.apply(self, rule)
+
+
+@dataclass
+class PayloadFirstTransformation(DetectionItemTransformation):
+    """A rule field named like a System element that the event payload may carry too: the payload's
+    value wins, the System value counts only where the payload has none (SigmaHQ's regression
+    tooling flattens System first, then EventData/UserData over it)."""
+
+    system_fields: dict[str, str] = field(default_factory=dict)
+
+    def apply_detection_item(self, detection_item: SigmaDetectionItem) -> SigmaDetection | None:
+        system = self.system_fields.get(detection_item.field or "")
+        if system is None:
+            return None
+        payload = f"winlog.event_data.{detection_item.field}"
+        in_payload = copy.deepcopy(detection_item)
+        in_payload.field = payload
+        in_system = copy.deepcopy(detection_item)
+        in_system.field = system
+        no_payload = SigmaDetectionItem.from_mapping(f"{payload}|exists", False)
+        return SigmaDetection([SigmaDetection([in_payload]), SigmaDetection([no_payload, in_system])],
+                              item_linking=ConditionOR)
+
+
 def _windows() -> ProcessingPipeline:
     base = ecs_windows()
-    sysmon_items = [
-        ProcessingItem(
+    category_items = []
+    for category, codes in SYSMON_CATEGORY_EVENTS.items():
+        alternatives = [{"winlog.channel": SYSMON_CHANNEL, "event.code": codes}]
+        alternatives += [{"winlog.channel": channel, "event.code": ids}
+                         for channel, ids in CATEGORY_ALTERNATIVES.get(category, ())]
+        category_items.append(ProcessingItem(
             identifier=f"qinglang_sysmon_{category}",
-            transformation=AddConditionTransformation({"winlog.channel": SYSMON_CHANNEL, "event.code": codes}),
+            transformation=AnyOfConditionTransformation(alternatives=alternatives),
             rule_conditions=[LogsourceCondition(product="windows", category=category)],
-        )
-        for category, codes in SYSMON_CATEGORY_EVENTS.items()
-    ]
+        ))
+    payload_first = ProcessingItem(
+        identifier="qinglang_windows_payload_first",
+        transformation=PayloadFirstTransformation(system_fields=dict(PAYLOAD_FIRST_FIELDS)),
+        rule_conditions=[LogsourceCondition(product="windows")],
+    )
     # Category conditions must be added before ecs_windows' field mapping renames EventID etc.;
     # they already use target field names, which the prefixing step leaves alone (they contain a dot).
-    return ProcessingPipeline(name="qinglang ecs_windows", priority=20, items=sysmon_items) + base
+    return ProcessingPipeline(name="qinglang ecs_windows", priority=20, items=[*category_items, payload_first]) + base
 
 
 def _zeek() -> ProcessingPipeline:
@@ -165,7 +228,11 @@ def _linux() -> ProcessingPipeline:
     return ProcessingPipeline(name="qinglang linux (Filebeat system/auditd layout)", priority=20, items=items)
 
 
-_BUILDERS = {"ecs_windows": _windows, "ecs_zeek_beats": _zeek, "linux": _linux}
+def _platform() -> ProcessingPipeline:
+    return ProcessingPipeline(name="qinglang platform fields", priority=20, items=[])
+
+
+_BUILDERS = {"ecs_windows": _windows, "ecs_zeek_beats": _zeek, "linux": _linux, "qinglang": _platform}
 
 
 _CACHE: dict[str, ProcessingPipeline] = {}

@@ -16,11 +16,14 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from pydantic import SecretStr
 
+from audit import jobs as audit_jobs
 from backup_orchestrator import jobs as backup_jobs
 from compliance import jobs as compliance_jobs
+from core import event_lifecycle
 from core.auditing import Actor, Auditor
 from core.errors import Conflict
 from core.es import Store
+from core.event_migrate import daily_indices, migrate
 from core.node import ManagedNode
 from core.schema import install_templates
 from core.settings import PLACEHOLDER_SECRET, Settings
@@ -90,7 +93,8 @@ def check_port_free(host: str, port: int, what: str, env: str) -> None:
 
 
 def start_backend(settings: Settings, log: Log) -> Backend:
-    """Use SOC_ES_URL's cluster, or install and start the managed node; install templates."""
+    """Use SOC_ES_URL's cluster, or install and start the managed node; install templates and
+    move any per-day event indices of the old layout into the write aliases (``soc es migrate``)."""
     node: ManagedNode | None = None
     started = False
     if settings.managed_es:
@@ -103,6 +107,10 @@ def start_backend(settings: Settings, log: Log) -> Backend:
         info = store.check()
         log(f"Elasticsearch {info.version} at {store.url} ({info.status})")
         install_templates(store, settings.index_prefix)
+        if daily_indices(store, settings.index_prefix):
+            for report in migrate(store, settings, log=log):
+                log(f"Event layout migration of {report.alias}: {report.events} events, {report.status}"
+                    + (f" ({report.error})" if report.error else ""))
     except Exception:
         store.close()
         if started and node is not None:
@@ -114,13 +122,17 @@ def start_backend(settings: Settings, log: Log) -> Backend:
 def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> BackgroundScheduler:
     """The platform's scheduled jobs, not yet started: detections on their rule intervals (with
     leases, so several platform processes share the work), due backups and drills with retention
-    and RPO checks, and scheduled compliance runs when a cron is configured."""
+    and RPO checks, event index rollover and retention, and scheduled compliance runs when a cron
+    is configured."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                   "misfire_grace_time": 300})
     register_detection_jobs(scheduler, settings, store, auditor)
     scheduler.add_job(backup_jobs.tick, "interval", seconds=60, args=[settings, store, auditor],
                       id="backups.tick", replace_existing=True)
+    scheduler.add_job(event_lifecycle.maintenance_job, "interval", seconds=settings.events.maintenance_seconds,
+                      args=[settings, store], id="events.maintenance", replace_existing=True)
     compliance_jobs.schedule(scheduler, store, settings, auditor)
+    audit_jobs.schedule(scheduler, settings, store)
     return scheduler
 
 

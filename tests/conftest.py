@@ -132,3 +132,9 @@ def offline_settings(tmp_path: Path) -> Settings:
         api={"secret_key": TEST_SECRET},
         audit={"secret_key": TEST_SECRET},
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As root the audit trail marks its files append-only (chattr +a); test data directories must
+    # stay removable, so only the tests of that attribute turn it on (subprocesses inherit this).
+    os.environ.setdefault("SOC_AUDIT_APPEND_ONLY", "false")

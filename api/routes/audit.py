@@ -50,6 +50,9 @@ class VerifyOut(BaseModel):
     first_problem: Problem | None = None
     problems: list[Problem]
     verified_at: str
+    head_seen: dict[str, Any] | None = Field(None, description="the head this verification saw (and sealed)")
+    anchor: dict[str, Any] | None = Field(None, description="the sealed head file: last head, append-only, journal")
+    mirror_append_only: bool | None = None
     recorded: bool = Field(True, description="False when the trail refused to record this verification")
     record_error: str | None = None
 

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from api.deps import current_actor, get_store, uses
+from api.deps import current_actor, get_settings, get_store, uses
 from api.platform import platform_health, scheduler_probe
 from core.auditing import Actor
 from core.es import Store
+from core.settings import Settings
 
 router = APIRouter(prefix="/platform", tags=["platform"])
 
@@ -21,9 +22,10 @@ class PlatformHealth(BaseModel):
 
 
 @router.get("/health", response_model=PlatformHealth, **uses(platform_health))
-def health(request: Request, actor: Actor = Depends(current_actor), store: Store = Depends(get_store)) -> Any:
+def health(request: Request, actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
+           settings: Settings = Depends(get_settings)) -> Any:
     services = request.app.state.services
     probes = dict(services.get("health_probes") or {})
     if "scheduler" not in probes and services.get("scheduler") is not None:
         probes["scheduler"] = scheduler_probe(services["scheduler"])
-    return platform_health(store, probes, actor=actor)
+    return platform_health(store, probes, actor=actor, settings=settings)

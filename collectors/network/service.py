@@ -7,10 +7,12 @@ Events go through ``collectors.service.ship_events`` (spool + bulk shipper, op_t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import gzip
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from collectors.models import Event
 from collectors.network.engine import Engine, FlowConfig
@@ -20,7 +22,8 @@ from core.errors import InvalidInput
 from core.ids import file_digest
 from core.timeutil import iso, utcnow
 
-CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp")
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp")  # also gzipped: trace.pcap.gz
+GZIP_MAGIC = b"\x1f\x8b"
 PROGRESS_EVERY = 2048
 
 
@@ -40,6 +43,7 @@ class CaptureReader:
     reasons: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)
+    last_file: str = ""
 
     def read(self, groups: Sequence[Sequence[Path]]) -> Iterator[Event]:
         """Each group is one continuous capture (one file, or a directory's rotated files)."""
@@ -48,17 +52,22 @@ class CaptureReader:
             for path in group:
                 yield from self._read_file(engine, path)
             for events in engine.finish_iter():
-                yield from events
+                # Flows still open at the end of a capture set belong to its last file.
+                yield from _named(events, self.last_file)
             self._absorb(engine)
 
     def _read_file(self, engine: Engine, path: Path) -> Iterator[Event]:
         self.files.append(str(path))
         try:
             engine.set_source(f"pcap:{file_digest(str(path))}")
-            fh = open(path, "rb", buffering=1 << 20)  # noqa: SIM115  (closed in finally; generator)
+            raw = open(path, "rb", buffering=1 << 20)  # noqa: SIM115  (closed in finally; generator)
         except OSError as exc:
             self.file_errors.append(f"{path}: {exc.strerror or exc}")
             return
+        # tcpdump/dumpcap rotations are often gzipped: read them as they are, progress in
+        # compressed bytes (what the bar's total counts).
+        fh: BinaryIO = cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb")) if _is_gzip(raw) else raw
+        file_path = str(path.resolve())
         stats = ReadStats()
         out = engine.out
         packet = engine.packet
@@ -67,13 +76,17 @@ class CaptureReader:
             for index, (ts, linktype, data, _orig) in enumerate(iter_records(fh, stats), start=1):
                 packet(ts, linktype, data, index)
                 if out:
-                    yield from out
+                    yield from _named(out, file_path)
                     out.clear()
                 if self.progress is not None and index % PROGRESS_EVERY == 0:
-                    pos = fh.tell()
+                    pos = raw.tell()
                     self.progress(pos - last_pos)
                     last_pos = pos
         except NotACapture as exc:
+            self.file_errors.append(f"{path}: {exc}")
+        except (OSError, EOFError, zlib.error) as exc:
+            # A corrupt or cut gzip stream: what was decoded so far is kept, like a truncated pcap.
+            stats.truncated += 1
             self.file_errors.append(f"{path}: {exc}")
         finally:
             if self.progress is not None:
@@ -82,6 +95,8 @@ class CaptureReader:
                 except OSError:
                     pass
             fh.close()
+            raw.close()
+            self.last_file = file_path
             self.packets += stats.packets
             self.bytes += stats.bytes
             for reason, n in (("truncated_file", stats.truncated), ("bad_record", stats.bad_records),
@@ -109,6 +124,19 @@ class CaptureReader:
                               unsupported=self.unsupported, file_errors=list(self.file_errors))
 
 
+def _is_gzip(fh: BinaryIO) -> bool:
+    magic = fh.peek(2)[:2] if hasattr(fh, "peek") else b""
+    return magic == GZIP_MAGIC
+
+
+def _named(events: Iterable[Event], file_path: str) -> Iterator[Event]:
+    """Every network event names the capture file it was read from (``log.file.path``)."""
+    for event in events:
+        log = event.doc.setdefault("log", {})
+        log.setdefault("file", {}).setdefault("path", file_path)
+        yield event
+
+
 def capture_groups(paths: Sequence[Path]) -> list[list[Path]]:
     """Files stand alone; a directory is one rotated capture set (its capture files by name)."""
     groups: list[list[Path]] = []
@@ -118,7 +146,7 @@ def capture_groups(paths: Sequence[Path]) -> list[list[Path]]:
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.is_file() and _is_capture_name(p.name))
             if not files:
-                raise InvalidInput(f"No capture files (*.pcap, *.pcapng, *.cap) in {path}. Check the directory.")
+                raise InvalidInput(f"No capture files (*.pcap, *.pcapng, *.cap, also .gz) in {path}. Check the directory.")
             groups.append(files)
         elif path.is_file():
             groups.append([path])

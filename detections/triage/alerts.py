@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from core.alerting import ALERTS_MAPPING, CLOSE_REASONS, LEVELS, STATUSES, alerts_index
+from core.alerting import ALERTS_MAPPING, CLOSE_REASONS, LEVELS, STATUSES, alerts_index, audience_filter
 from core.auditing import Actor, Auditor
 from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
@@ -131,6 +131,7 @@ def list_alerts(store: Store, settings: Settings, *, actor: Actor, status: list[
     query = build_alert_query(status=status, level=level, rule=rule, host=host, user=user,
                               address=_address_ok(address), assignee=assignee, case_id=case_id, start=start,
                               end=end, text=text)
+    _scope(query, actor)
     body = build_list_body(query, sort=sort, order=order, size=size, after=decode_cursor(after), facets=facets)
     resp = store.search(alerts_index(settings.index_prefix), body)
     hits = resp["hits"]["hits"]
@@ -145,22 +146,79 @@ def list_alerts(store: Store, settings: Settings, *, actor: Actor, status: list[
     return out
 
 
+MIN_PREFIX = 6
+
+
+def _scope(query: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Restrict a query to the alerts routed to the actor's role (see core.alerting)."""
+    scope = audience_filter(actor.role)
+    if scope is not None:
+        query["bool"]["filter"].append(scope)
+    return query
+
+
+def visible_to(actor: Actor, alert: dict[str, Any]) -> bool:
+    if audience_filter(actor.role) is None:
+        return True
+    audience = alert.get("alert", {}).get("audience")
+    if not audience:
+        return actor.role == "analyst"
+    return actor.role in audience
+
+
+def resolve_alert_id(store: Store, settings: Settings, ref: str) -> str:
+    """The full id for ``ref``: the id itself or a unique prefix of it (as ``soc alerts list`` prints)."""
+    index = alerts_index(settings.index_prefix)
+    ref = (ref or "").strip()
+    if not ref:
+        raise InvalidInput("Give an alert id.", detail=[{"field": "alert_id", "message": "empty"}])
+    if store.get(index, ref) is not None or len(ref) < MIN_PREFIX:
+        return ref
+    try:
+        resp = store.search(index, {"size": 2, "_source": False, "query": {"prefix": {"alert.id": ref}}})
+    except NotFound:
+        return ref
+    ids = [h["_id"] for h in resp["hits"]["hits"]]
+    if len(ids) > 1:
+        raise InvalidInput(f"More than one alert id starts with {ref!r}; give more characters.",
+                           detail=[{"field": "alert_id", "message": "ambiguous prefix"}])
+    return ids[0] if ids else ref
+
+
+def _source_event(store: Store, settings: Settings, ref: dict[str, Any]) -> dict[str, Any] | None:
+    """The event an alert cites; found by id across the event indices when its index is gone
+    (events migrated or rolled into another backing index)."""
+    if not ref.get("id"):
+        return None
+    hits: list[dict[str, Any]] = []
+    try:
+        if ref.get("index"):
+            found = store.get(str(ref["index"]), str(ref["id"]))
+            if found is not None:
+                hits = [found]
+        if not hits:
+            resp = store.search(settings.index("events-*"),
+                                {"size": 1, "query": {"ids": {"values": [str(ref["id"])]}}})
+            hits = resp["hits"]["hits"]
+    except SocError:
+        return None
+    if not hits:
+        return None
+    return {"_id": hits[0]["_id"], "_index": hits[0]["_index"], **hits[0]["_source"]}
+
+
 @requires("alerts.read")
 def get_alert(store: Store, settings: Settings, alert_id: str, *, actor: Actor) -> dict[str, Any]:
     """One alert with its history, comments and the source event(s)."""
+    alert_id = resolve_alert_id(store, settings, alert_id)
     doc = store.get(alerts_index(settings.index_prefix), alert_id)
-    if doc is None:
+    if doc is None or not visible_to(actor, doc["_source"]):
         raise NotFound(f"No alert {alert_id!r}; list alerts with GET /api/v1/alerts.")
     alert = doc["_source"]
     events: list[dict[str, Any]] = []
-    ref = alert.get("source_event") or {}
-    if ref.get("id") and ref.get("index"):
-        try:
-            found = store.get(str(ref["index"]), str(ref["id"]))
-        except SocError:
-            found = None
-        if found is not None:
-            events.append({"_id": found["_id"], "_index": found["_index"], **found["_source"]})
+    found = _source_event(store, settings, alert.get("source_event") or {})
+    if found is not None:
+        events.append(found)
     if not events and alert.get("event_copy"):
         events.append(dict(alert["event_copy"]))
     return {"alert": alert, "events": events, "history": alert.get("alert", {}).get("history", []),
@@ -226,8 +284,15 @@ def _comment_change(alert: dict[str, Any], actor: Actor, text: str, now: str) ->
 def _apply(store: Store, settings: Settings, auditor: Auditor, actor: Actor, alert_id: str, action: str,
            make: Any, detail: dict[str, Any]) -> dict[str, Any]:
     index = alerts_index(settings.index_prefix)
+    alert_id = resolve_alert_id(store, settings, alert_id)
+
+    def scoped(alert: dict[str, Any]) -> dict[str, Any] | None:
+        if not visible_to(actor, alert):
+            raise NotFound(f"No alert {alert_id!r}; list alerts with GET /api/v1/alerts.")
+        return make(alert)  # type: ignore[no-any-return]
+
     try:
-        result = optimistic_update(store, index, alert_id, make, "alert")
+        result = optimistic_update(store, index, alert_id, scoped, "alert")
     except SocError as exc:
         auditor.record(actor, f"alerts.{action}", alert_id, outcome="failure", detail={**detail, "error": exc.message})
         raise
@@ -294,7 +359,7 @@ def bulk_update(store: Store, settings: Settings, auditor: Auditor, alert_ids: l
 def export_alerts(store: Store, settings: Settings, auditor: Auditor, *, actor: Actor,
                   max_items: int = 10_000, **filters: Any) -> list[dict[str, Any]]:
     """Every alert matching the filters (up to ``max_items``); the export itself is audited."""
-    query = build_alert_query(**{k: v for k, v in filters.items() if v is not None})
+    query = _scope(build_alert_query(**{k: v for k, v in filters.items() if v is not None}), actor)
     items: list[dict[str, Any]] = []
     for hit in store.scan(alerts_index(settings.index_prefix), query,
                           sort=[{"@timestamp": "desc"}, {"alert.id": "desc"}],

@@ -14,6 +14,7 @@ from core.es import Store
 from core.permissions import requires
 from core.settings import Settings
 from core.timeutil import iso, utcnow
+from detections.triage.alerts import resolve_alert_id
 from detections.triage.common import decode_cursor, encode_cursor, optimistic_update, page_size
 
 CASE_STATUSES = ("open", "in_progress", "closed", "merged")
@@ -63,7 +64,13 @@ def _link_alerts(store: Store, settings: Settings, alert_ids: list[str], case_id
                  actor: Actor, now: str) -> list[dict[str, Any]]:
     """Set (or clear) ``alert.case_id`` on each alert; per-item results."""
     results = []
-    for alert_id in alert_ids:
+    for ref in alert_ids:
+        try:
+            alert_id = resolve_alert_id(store, settings, ref)
+        except SocError as exc:
+            results.append({"id": ref, "ok": False, "error": exc.message})
+            continue
+
         def change(alert: dict[str, Any], alert_id: str = alert_id) -> dict[str, Any] | None:
             current = alert.get("alert", {}).get("case_id")
             if current == case_id:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import random
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +18,7 @@ from core.timeutil import iso, parse_iso, utcnow
 
 FIELD_RE = re.compile(r"^[A-Za-z_@][A-Za-z0-9_.@\-]{0,200}$")
 MAX_PAGE = 500
-_RETRIES = 5
+_RETRIES = 12
 
 
 def parse_time(value: str | None, field: str) -> datetime | None:
@@ -100,6 +102,8 @@ def optimistic_update(store: Store, index: str, doc_id: str, change: Callable[[d
             store.update(index, doc_id, partial, refresh=refresh, if_seq_no=doc["_seq_no"],
                          if_primary_term=doc["_primary_term"])
         except Conflict:
+            # Back off with jitter so concurrent writers of one document stop colliding in lockstep.
+            time.sleep(random.uniform(0, 0.02 * (2 ** min(_attempt, 5))))
             continue
         return deep_merge(source, partial)
     raise Conflict(f"The {what} {doc_id!r} keeps changing under concurrent updates; reload it and try again.")

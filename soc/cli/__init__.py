@@ -13,10 +13,12 @@ from soc.cli import (
     alerts_cmd,
     audit_cmd,
     backup_cmd,
+    cases_cmd,
     collect_cmd,
     compliance_cmd,
     config_cmd,
     es_cmd,
+    hunt_cmd,
     rules_cmd,
     up_cmd,
     users_cmd,
@@ -39,8 +41,8 @@ def cli(ctx: click.Context, config_file: Path | None, as_json: bool) -> None:
     ctx.call_on_close(obj.close)
 
 
-for module in (es_cmd, config_cmd, up_cmd, collect_cmd, rules_cmd, alerts_cmd, audit_cmd, compliance_cmd,
-               backup_cmd, users_cmd):
+for module in (es_cmd, config_cmd, up_cmd, collect_cmd, rules_cmd, alerts_cmd, cases_cmd, hunt_cmd, audit_cmd,
+               compliance_cmd, backup_cmd, users_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -2,11 +2,62 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from core.alerting import CLOSE_REASONS, LEVELS, STATUSES
+from core.i18n import t
 from detections.triage import alerts as svc
 from soc.cli.context import CliContext, json_option, pass_ctx
+from soc.cli.table import render
+
+# Ids are shown shortened; every command accepts any unique prefix of at least 6 characters.
+ID_SHOWN = 16
+COLUMNS = ("id", "time", "level", "status", "host", "source", "user", "rule")
+
+
+def _get(doc: dict[str, Any], dotted: str) -> str:
+    cur: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(cur, dict):
+            return ""
+        cur = cur.get(part)
+    if isinstance(cur, list):
+        return ", ".join(str(v) for v in cur)
+    return "" if cur is None else str(cur)
+
+
+def _source_of(alert: dict[str, Any]) -> str:
+    return _get(alert, "source.ip") or _get(alert, "source.address") or _get(alert, "group.key")
+
+
+def format_alert(out: dict[str, Any], lang: str) -> str:
+    """One alert as the console's detail panel shows it: summary, rule, entities, events, history."""
+    a = out["alert"]
+    al = a.get("alert", {})
+    rule = a.get("rule", {})
+    lines = [f"{rule.get('name', '-')}  [{al.get('level', '-')}]  {al.get('status', '-')}",
+             f"  {t('cli.alerts.col.id', lang)}: {al.get('id')}"]
+    fields = [("detected", a.get("@timestamp")), ("event_time", _get(a, "alert.first_seen") or _get(a, "event.start")),
+              ("rule_id", rule.get("id")), ("tags", ", ".join(rule.get("tags") or [])),
+              ("host", _get(a, "host.name")), ("user", _get(a, "user.name")), ("source", _source_of(a)),
+              ("assignee", al.get("assignee")), ("case", al.get("case_id")), ("reason", al.get("reason"))]
+    lines.extend(f"  {t('cli.alerts.field.' + k, lang)}: {v}" for k, v in fields if v)
+    events = out.get("events") or []
+    if events:
+        lines.append(t("cli.alerts.events", lang, count=len(events)))
+        for ev in events[:20]:
+            text = _get(ev, "message") or _get(ev, "event.original") or _get(ev, "event.action")
+            lines.append(f"  {_get(ev, '@timestamp')}  {_get(ev, 'event.dataset')}  {text[:160]}")
+    history = out.get("history") or []
+    if history:
+        lines.append(t("cli.alerts.history", lang))
+        lines.extend(f"  {h.get('time')}  {h.get('actor')}  {h.get('action')}  {h.get('from')} → {h.get('to')}"
+                     for h in history)
+    for c in out.get("comments") or []:
+        lines.append(f"  💬 {c.get('time')}  {c.get('author') or c.get('actor')}: {c.get('text')}")
+    return "\n".join(lines)
 
 
 @click.group("alerts")
@@ -28,9 +79,12 @@ def list_alerts(ctx: CliContext, status: tuple[str, ...], level: tuple[str, ...]
                 rule: tuple[str, ...], start: str | None, text: str | None, limit: int) -> None:
     page = svc.list_alerts(ctx.store(), ctx.settings, actor=ctx.actor, status=list(status), level=list(level),
                            host=list(host), rule=list(rule), start=start, text=text, size=limit)
-    lines = [f"{a['@timestamp']} {a['alert']['id'][:12]} {a['alert']['level']:<8} {a['alert']['status']:<12} "
-             f"{a.get('host', {}).get('name', '-'):<16} {a['rule']['name']}" for a in page["items"]]
-    ctx.emit(page, "\n".join(lines + [f"({len(lines)} of {page['total']})"]))
+    lang = ctx.settings.language
+    rows = [(a["alert"]["id"][:ID_SHOWN], a["@timestamp"][:19].replace("T", " "), a["alert"]["level"],
+             a["alert"]["status"], _get(a, "host.name"), _source_of(a), _get(a, "user.name"), a["rule"]["name"])
+            for a in page["items"]]
+    table = render([t(f"cli.alerts.col.{c}", lang) for c in COLUMNS], rows)
+    ctx.emit(page, table + "\n" + t("cli.alerts.shown", lang, shown=len(rows), total=page["total"]))
 
 
 @alerts.command("show")
@@ -39,7 +93,7 @@ def list_alerts(ctx: CliContext, status: tuple[str, ...], level: tuple[str, ...]
 @pass_ctx
 def show(ctx: CliContext, alert_id: str) -> None:
     out = svc.get_alert(ctx.store(), ctx.settings, alert_id, actor=ctx.actor)
-    ctx.emit(out)
+    ctx.emit(out, format_alert(out, ctx.settings.language))
 
 
 @alerts.command("status")

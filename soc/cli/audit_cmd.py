@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
+from audit import service
 from audit.trail import AuditTrail
 from core.i18n import t
 from soc.cli.context import CliContext, json_option, pass_ctx
 
 
 def _trail(ctx: CliContext) -> AuditTrail:
-    return AuditTrail(ctx.settings, ctx.store())
+    return service.open_trail(ctx.settings, ctx.store())
 
 
 @click.group("audit")
@@ -23,7 +24,7 @@ def audit() -> None:
 @pass_ctx
 def verify(ctx: CliContext) -> None:
     """Check Elasticsearch and the local mirror; exit 1 naming the first broken record."""
-    result = _trail(ctx).verify(actor=ctx.actor)
+    result = service.verify(_trail(ctx), ctx.actor)
     counts = result["records"]
     lang = ctx.settings.language
     if result["ok"]:
@@ -46,7 +47,7 @@ def verify(ctx: CliContext) -> None:
 @pass_ctx
 def list_records(ctx: CliContext, action: str | None, user: str | None, outcome: str | None, start: str | None,
                  limit: int) -> None:
-    page = _trail(ctx).search(actor=ctx.actor, action=action, user=user, outcome=outcome, start=start, size=limit)
+    page = service.search(_trail(ctx), ctx.actor, action=action, user=user, outcome=outcome, start=start, size=limit)
     human = "\n".join(f"{r['seq']:>7} {r['time']} {r['actor']:<16} {r['role']:<9} {r['action']:<22} "
                       f"{r['target']} {r['outcome']}" for r in page["items"])
     ctx.emit(page, human or "no records")
@@ -58,7 +59,7 @@ def list_records(ctx: CliContext, action: str | None, user: str | None, outcome:
 @pass_ctx
 def purge(ctx: CliContext, before: str) -> None:
     """Delete records older than the cutoff; refuses anything inside the retention period."""
-    out = _trail(ctx).purge(before, actor=ctx.actor)
+    out = service.purge(_trail(ctx), ctx.actor, before)
     ctx.emit(out, f"deleted {out['deleted']} records older than {out['before']}")
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 
@@ -16,7 +13,7 @@ from collectors import service
 from core.auditing import Auditor, MemoryAuditor
 from core.i18n import t
 from soc.cli import collect_pcap_cmd
-from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
+from soc.cli.context import CliContext, counting_progress, json_option, pass_ctx
 
 
 @click.group("collect")
@@ -27,18 +24,6 @@ def collect() -> None:
 def _auditor(c: CliContext) -> Auditor:
     # The CLI context may carry the platform auditor (wired by the lead); otherwise keep a local one.
     return getattr(c, "auditor", None) or MemoryAuditor()
-
-
-@contextmanager
-def _progress(c: CliContext, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr, only on a terminal (events counted, no known total)."""
-    if not progress_enabled():
-        yield None
-        return
-    # Its overloads insist on an iterable or a length; we only count what was read.
-    bar: Any = cast(Any, click.progressbar)(length=None, label=label, file=sys.stderr, show_pos=True)
-    with bar:
-        yield bar.update
 
 
 def _emit_summary(c: CliContext, summary: service.ShipSummary) -> None:
@@ -68,7 +53,7 @@ def _emit_summary(c: CliContext, summary: service.ShipSummary) -> None:
 def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str, timezone: str) -> None:
     """Import log files once (progress bar, then a summary)."""
     store = c.store()
-    with _progress(c, t("collect.importing", c.settings.language)) as progress:
+    with counting_progress(t("collect.importing", c.settings.language), enabled=not c.as_json) as progress:
         summary = service.import_files(c.settings, store, list(paths), actor=c.actor, auditor=_auditor(c),
                                        parser=parser, encoding=encoding, timezone=timezone, progress=progress)
     _emit_summary(c, summary)
@@ -81,7 +66,7 @@ def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str,
 def evtx_cmd(c: CliContext, paths: tuple[Path, ...]) -> None:
     """Import Windows EVTX files once (progress bar, then a summary)."""
     store = c.store()
-    with _progress(c, t("collect.importing", c.settings.language)) as progress:
+    with counting_progress(t("collect.importing", c.settings.language), enabled=not c.as_json) as progress:
         summary = service.import_evtx(c.settings, store, list(paths), actor=c.actor, auditor=_auditor(c),
                                       progress=progress)
     _emit_summary(c, summary)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from core.i18n import t
-from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
+from soc.cli.context import CliContext, counting_progress, json_option, pass_ctx
 
 
 @click.command("pcap")
@@ -30,14 +28,9 @@ def pcap_cmd(c: CliContext, paths: tuple[Path, ...], max_flows: int | None) -> N
     groups = service.capture_groups(list(paths))
     config = FlowConfig(max_flows=max_flows) if max_flows else FlowConfig()
     store = c.store()
-    if progress_enabled() and not c.as_json:
-        progressbar: Any = click.progressbar(length=service.capture_size(groups), label=t("network.importing", lang),
-                                             file=sys.stderr, show_percent=True, show_eta=True)
-        with progressbar as bar:
-            summary = service.import_pcaps(c.settings, store, list(paths), config=config,
-                                           progress=lambda n: bar.update(n))
-    else:
-        summary = service.import_pcaps(c.settings, store, list(paths), config=config)
+    with counting_progress(t("network.importing", lang), enabled=not c.as_json,
+                           total=service.capture_size(groups)) as progress:
+        summary = service.import_pcaps(c.settings, store, list(paths), config=config, progress=progress)
     cap = summary.capture
     lines = [t("network.summary", lang, files=len(cap.files), packets=cap.packets, flows=cap.flows,
                events=cap.total_events, parse_errors=cap.parse_errors, evicted=cap.evicted_flows,

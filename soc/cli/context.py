@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,9 +61,10 @@ class CliContext:
 
     @property
     def actor(self) -> Actor:
-        import getpass
-
-        return Actor(name=f"cli:{getpass.getuser()}", role="cli")
+        """The acting OS user (the one behind sudo, not root) with the role mapped to it in
+        ``api.cli_roles``; a mapped user is held to that role's permissions like in the console."""
+        user = os_user()
+        return Actor(name=f"cli:{user}", role=self.settings.api.cli_roles.get(user, "cli"), address="local")
 
     def emit(self, data: Any, human: str | None = None) -> None:
         """Print ``data`` as JSON with ``--json``, otherwise the human text (or pretty data)."""
@@ -74,6 +78,16 @@ class CliContext:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def os_user() -> str:
+    import getpass
+    import os
+
+    sudo_user = os.environ.get("SUDO_USER")
+    if sudo_user and os.geteuid() == 0:
+        return sudo_user
+    return getpass.getuser()
 
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -92,3 +106,23 @@ def json_option(f: Any) -> Any:
 
 def progress_enabled() -> bool:
     return sys.stderr.isatty()
+
+
+@contextmanager
+def counting_progress(label: str, *, enabled: bool = True,
+                      total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr when it is a terminal; yields ``update(n)`` or None.
+
+    With no ``total`` the bar counts (position only): click's bar needs an iterable or a
+    length, and an endless counter gives it one whose length is unknown.
+    """
+    if not (enabled and progress_enabled()):
+        yield None
+        return
+    bar: Any
+    if total is None:
+        bar = click.progressbar(itertools.count(), label=label, file=sys.stderr, show_pos=True)
+    else:
+        bar = click.progressbar(length=total, label=label, file=sys.stderr, show_percent=True, show_eta=True)
+    with bar:
+        yield bar.update

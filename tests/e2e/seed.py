@@ -7,8 +7,8 @@ from typing import Any
 
 from core.alerting import ALERTS_MAPPING, alerts_index, build_alert
 from core.es import Store
+from core.event_layout import EventWriter, events_alias
 from core.ids import stable_id
-from core.schema import event_index
 from core.timeutil import iso
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
@@ -26,8 +26,8 @@ def seed_events(store: Store, prefix: str, host: str, user: str, address: str, c
             "host": {"name": host}, "user": {"name": user}, "source": {"ip": address, "port": 40000 + i},
             "message": f"Failed password for {user} from {address} port {40000 + i} ssh2",
         }
-        docs.append((event_index(prefix, "system.auth", ts), stable_id("e2e-event", host, str(i)), doc))
-    result = store.bulk_create(docs, refresh="wait_for")
+        docs.append((events_alias(prefix, "system.auth"), stable_id("e2e-event", host, str(i)), doc))
+    result = EventWriter(store).create(docs, refresh="wait_for")
     assert result.all_stored, result.rejected
     return [d[2] for d in docs]
 
@@ -44,7 +44,7 @@ def seed_alerts(store: Store, prefix: str, rule_name: str, count: int, *, host: 
             entities={"host": {"name": host}, "user": {"name": user}, "source": {"ip": address}},
             event=event, timestamp=iso(now - timedelta(minutes=i)))
         docs.append((alerts_index(prefix), alert_id, doc))
-    result = store.bulk_create(docs, refresh="wait_for")
+    result = EventWriter(store).create(docs, refresh="wait_for")
     assert result.all_stored, result.rejected
     return [d[1] for d in docs]
 

@@ -50,7 +50,7 @@ def test_five_wrong_passwords_lock_the_account(page: Page, console: Console) -> 
 NAV_BY_ROLE = {
     "ana": ["alerts", "cases", "hunt", "rules", "compliance"],
     "aud": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit"],
-    "sam": ["rules", "compliance", "backups"],
+    "sam": ["alerts", "rules", "compliance", "backups"],  # the platform alerts routed to the sysadmin
     "adm": ["users"],  # users and roles only: no operational page
 }
 

@@ -6,7 +6,8 @@ import threading
 from datetime import timedelta
 
 from core.alerting import ALERTS_MAPPING, alerts_index, build_alert
-from core.schema import event_index, install_templates
+from core.event_layout import EventWriter, events_alias
+from core.schema import install_templates
 from core.timeutil import iso, utcnow
 from tests.integration.api.conftest import Api
 
@@ -27,7 +28,7 @@ def seed_alerts(api: Api, n: int = 30) -> list[str]:
             entities={"host": {"name": HOSTS[i % 3]}, "user": {"name": f"user{i % 5}"},
                       "source": {"ip": f"10.0.0.{i}"}},
             event={"message": f"event {i}"},
-            event_ref={"id": event_id, "index": event_index(prefix, "system.auth", base)},
+            event_ref={"id": event_id, "index": events_alias(prefix, "system.auth") + "-000001"},
             timestamp=iso(base - timedelta(minutes=i)))
         docs.append((alerts_index(prefix), alert_id, doc))
         ids.append(alert_id)
@@ -172,8 +173,8 @@ def test_event_hunting(api: Api) -> None:
         doc = {"@timestamp": iso(ts), "event": {"dataset": "system.auth", "outcome": "failure" if i % 4 else "success",
                                               "category": ["authentication"]},
                "user": {"name": f"user{i % 3}"}, "source": {"ip": f"192.168.1.{i % 5}"}, "message": f"login {i}"}
-        docs.append((event_index(prefix, "system.auth", ts), f"e{i}", doc))
-    assert store.bulk_create(docs, refresh=True).all_stored
+        docs.append((events_alias(prefix, "system.auth"), f"e{i}", doc))
+    assert EventWriter(store).create(docs, refresh=True).all_stored
     h = api.as_role("analyst")
     params = {"q": "event.outcome:failure", "start": iso(now - timedelta(hours=3)), "end": iso(now), "size": 8,
               "fields": ["user.name", "@timestamp"]}
@@ -205,6 +206,8 @@ def test_platform_health_reports_components(api: Api) -> None:
         headers = api.login(role, _password_for(api, role))
         body = api.client.get("/api/v1/platform/health", headers=headers).json()
         assert body["components"]["elasticsearch"]["status"] == "ok"
+        shards = body["components"]["elasticsearch"]["shards"]
+        assert shards["used"] >= 1 and 1 <= shards["budget"] <= shards["limit"]
         assert body["components"]["scheduler"]["last_run"] == "x"
         assert body["components"]["collectors"] == {"status": "down", "message": "spool full"}
         assert body["status"] == "down"

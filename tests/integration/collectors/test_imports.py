@@ -101,7 +101,7 @@ def test_rejected_documents_go_to_the_dead_letter_index(settings: Settings, stor
     assert dead is not None
     assert "not-an-ip" in dead["_source"]["deadletter"]["source"]
     assert "source.ip" in dead["_source"]["error"]["message"]
-    ingested = store.get(f"{prefix}-events-test.ds-2026.11.26", "good-1")
+    ingested = store.get(f"{prefix}-events-test.ds-000001", "good-1")
     assert ingested is not None and ingested["_source"]["event"]["ingested"].endswith("Z")
     # Re-shipping the same events is harmless.
     again = service.ship_events(settings, store, [good, bad], source="unit")
@@ -162,5 +162,5 @@ def test_events_left_by_an_interrupted_import_are_sent_by_the_next(settings: Set
     summary = service.ship_events(settings, store, [Event("new-1", "test.ds", {"@timestamp": "2026-11-26T10:00:01.000Z"})],
                                   source="unit")
     assert summary.shipped == 1
-    assert store.get(f"{prefix}-events-test.ds-2026.11.26", "left-1") is not None
+    assert store.get(f"{prefix}-events-test.ds-000001", "left-1") is not None
     assert not (Path(settings.spool_dir) / "imports" / "file-crashed").exists()

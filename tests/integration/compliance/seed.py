@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.es import Store
-from core.schema import event_index, install_templates
+from core.event_layout import EventWriter, events_alias
+from core.schema import install_templates
 from core.timeutil import iso
 
 
@@ -22,8 +23,8 @@ def seed_platform(store: Store, prefix: str, now: datetime, *, healthy: bool) ->
         for k, ts in enumerate((oldest, last)):
             doc = {"@timestamp": iso(ts), "host": {"name": host}, "event": {"dataset": "system.auth",
                    "action": "ssh_login", "outcome": "success"}, "user": {"name": "alice"}, "message": "login"}
-            docs.append((event_index(prefix, "system.auth", ts), f"e{n}{k}", doc))
-    assert store.bulk_create(docs, refresh=True).all_stored
+            docs.append((events_alias(prefix, "system.auth"), f"e{n}{k}", doc))
+    assert EventWriter(store).create(docs, refresh=True).all_stored
 
     store.ensure_index(f"{prefix}-rules", mappings={"properties": {"enabled": {"type": "boolean"},
                                                                     "last_run_at": {"type": "date"}}})

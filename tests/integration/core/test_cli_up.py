@@ -88,3 +88,15 @@ def test_up_detached_with_demo_data_then_down(tmp_path: Path, es_url: str, store
     while psutil.pid_exists(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_config_show_lists_several_nodes_without_credentials(tmp_path: Path) -> None:
+    env = {"SOC_DATA_DIR": str(tmp_path), "SOC_ES_URL": "http://es1:9200,http://ops:pw-9876@es2:9200"}
+    proc = soc("config", "show", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["es"]["url"] == "http://es1:9200,http://******@es2:9200"
+    assert "pw-9876" not in proc.stdout
+    bad = soc("config", "show", env={**env, "SOC_ES_URL": "http://es1:9200,es2"})
+    assert bad.returncode == 2
+    assert "es.url" in bad.stderr and "'es2' is not an http(s)://host[:port] URL" in bad.stderr
+    assert "Traceback" not in bad.stderr

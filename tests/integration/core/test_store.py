@@ -6,12 +6,13 @@ import pytest
 
 from core.errors import Conflict, NotFound
 from core.es import Store
-from core.schema import event_index, install_templates
+from core.event_layout import backing_index, events_alias
+from core.schema import install_templates
 
 
 def test_bulk_create_reports_every_item(store: Store, prefix: str) -> None:
     install_templates(store, prefix)
-    idx = event_index(prefix, "system.auth", "2026-11-26T10:00:00Z")
+    idx = backing_index(events_alias(prefix, "system.auth"))
     docs = [
         (idx, "a", {"@timestamp": "2026-11-26T10:00:00Z", "source": {"ip": "10.0.0.1"}}),
         (idx, "b", {"@timestamp": "2026-11-26T10:00:01Z", "source": {"ip": "not-an-ip"}}),
@@ -26,7 +27,7 @@ def test_bulk_create_reports_every_item(store: Store, prefix: str) -> None:
 
 def test_event_template_maps_types_and_lowercase_subfield(store: Store, prefix: str) -> None:
     install_templates(store, prefix)
-    idx = event_index(prefix, "windows.sysmon", "2026-11-26T10:00:00Z")
+    idx = backing_index(events_alias(prefix, "windows.sysmon"))
     store.bulk_create([(idx, "1", {"@timestamp": "2026-11-26T10:00:00Z", "user": {"name": "ADMINISTRATOR"},
                                    "winlog": {"event_data": {"ProcessId": 4242}}})], refresh=True)
     mapping = store.get_mapping(idx)[idx]["mappings"]["properties"]
@@ -62,3 +63,33 @@ def test_scan_and_msearch(store: Store, prefix: str) -> None:
                          (f"{prefix}-absent", {"size": 0})])
     assert res[0]["hits"]["total"]["value"] == 10
     assert res[1]["hits"]["total"]["value"] == 0
+
+
+def test_several_urls_with_one_dead_node_keep_working(es_url: str, prefix: str) -> None:
+    from tests.conftest import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+    store = Store.from_url(f"{dead},{es_url}", request_timeout=10)
+    try:
+        assert "127.0.0.1" in store.url
+        idx = f"{prefix}-multi"
+        for i in range(12):  # the pool picks nodes in turn: the dead one must be skipped every time
+            store.put(idx, str(i), {"n": i}, create=True)
+        store.refresh(idx)
+        assert store.count(idx) == 12
+        assert store.check().nodes >= 1
+    finally:
+        store.close()
+
+
+def test_single_node_indices_have_no_replica(store: Store, prefix: str) -> None:
+    install_templates(store, prefix)
+    store.ensure_index(f"{prefix}-plain")
+    store.bulk_create([(backing_index(events_alias(prefix, "system.auth")), "a", {"x": 1})], refresh=True)
+    settings = store.request("GET", f"/{prefix}-*/_settings", params={"flat_settings": "true"})
+    assert len(settings) == 2
+    for index, body in settings.items():
+        flat = body["settings"]
+        assert flat["index.auto_expand_replicas"] == "0-1", index
+        nodes = store.health()["number_of_data_nodes"]
+        assert flat["index.number_of_replicas"] == ("0" if nodes == 1 else "1"), index

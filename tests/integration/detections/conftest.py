@@ -11,8 +11,9 @@ import pytest
 
 from core.alerting import alerts_index
 from core.es import Store
+from core.event_layout import EventWriter, events_alias
 from core.ids import stable_id
-from core.schema import event_index, install_templates
+from core.schema import install_templates
 from core.timeutil import iso, utcnow
 from detections.runner import RunnerConfig
 
@@ -28,8 +29,8 @@ def write_events(store: Store, prefix: str, docs: Iterable[dict[str, Any]], *,
         doc["event"] = {**doc.get("event", {}), "ingested": stamp}
         eid = doc.pop("_id", None) or stable_id("test", prefix, repr(sorted(doc.items(), key=str)))
         ids.append(eid)
-        batch.append((event_index(prefix, doc["event"]["dataset"], doc["@timestamp"]), eid, doc))
-    result = store.bulk_create(batch, refresh="wait_for")
+        batch.append((events_alias(prefix, doc["event"]["dataset"]), eid, doc))
+    result = EventWriter(store).create(batch, refresh="wait_for")
     assert not result.rejected, result.rejected[:3]
     return ids
 

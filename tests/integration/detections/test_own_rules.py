@@ -42,6 +42,27 @@ def dns(src: str, name: str, i: int) -> dict[str, Any]:
             "destination": {"ip": "10.0.0.53", "port": 53}, "dns": {"question": {"name": name, "type": "TXT"}}}
 
 
+PII = {"types": ["cn_ric"], "count": 1, "fields": ["url.query"], "ids": ["0011223344556677"]}
+
+
+def pii_http(dst: str, i: int) -> dict[str, Any]:
+    return {"@timestamp": ts(40 - i), "event": {"dataset": "network.http"}, "source": {"ip": "10.0.0.12"},
+            "destination": {"ip": dst, "port": 80}, "url": {"query": "id=110105********002X"},
+            "http": {"request": {"method": "GET"}}, "pii": PII}
+
+
+def pii_dns(dst: str, i: int) -> dict[str, Any]:
+    return {"@timestamp": ts(40 - i), "event": {"dataset": "network.dns"}, "source": {"ip": "10.0.0.12"},
+            "destination": {"ip": dst, "port": 53}, "dns": {"question": {"name": "138****5678.x.example"}},
+            "pii": {**PII, "types": ["cn_mobile"], "fields": ["dns.question.name"]}}
+
+
+def pii_log(host: str, i: int, people: int) -> dict[str, Any]:
+    ids = [f"{host}-{i}-{k}" for k in range(people)]
+    return {"@timestamp": ts(300 - i * 5), "event": {"dataset": "app.log"}, "host": {"name": host},
+            "message": "export row", "pii": {**PII, "count": people, "ids": ids}}
+
+
 def rand_label(rng: random.Random, n: int) -> str:
     return "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(n))
 
@@ -80,6 +101,14 @@ CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
            [{"@timestamp": ts(10), "event": {"dataset": "network.arp", "action": "arp-reply"},
              "source": {"ip": "10.0.0.1", "mac": "02-00-00-00-00-01"}}]),
     "15": ([flow("10.0.0.30", 23, "SF", 1)], [flow("10.0.0.31", 23, "REJ", 1), flow("10.0.0.31", 22, "SF", 2)]),
+    # personal information (pii.* as the collectors tag it; the values are masked at ingest)
+    "20": ([pii_http("203.0.113.80", 1), pii_dns("203.0.113.80", 2)],   # one destination: suppressed to one alert
+           [pii_http("10.0.0.80", 3), {**pii_dns("198.51.100.53", 4), "pii": {**PII, "fields": ["message"]}},
+            {**pii_http("203.0.113.80", 5), "pii": None}]),
+    "22": ([pii_log("app1", i, 3) for i in range(20)],          # 60 distinct people within minutes
+           [pii_log("app2", i, 2) for i in range(20)]),         # 40
+    "23": ([{**pii_log("hr1", 0, 1), "event": {"dataset": "hr.app"}, "pii": {**PII, "policy_violation": True}}],
+           [pii_log("hr2", 0, 1)]),
 }
 
 

@@ -95,7 +95,7 @@ def test_record_encoding_and_ingested_stamp() -> None:
     event = Event("abc", "system.auth", {"@timestamp": "2026-11-26T10:00:00.000Z", "message": "hi \u0000 there",
                                          "event": {"outcome": "success"}})
     input_name, index, doc_id, head, ev = decode(encode("auth", "soc", event))
-    assert (input_name, index, doc_id) == ("auth", "soc-events-system.auth-2026.11.26", "abc")
+    assert (input_name, index, doc_id) == ("auth", "soc-events-system.auth", "abc")
     import orjson
 
     doc = orjson.loads(stamp(head, ev, b"2026-11-26T11:00:00.000Z"))

@@ -6,17 +6,26 @@ import pytest
 
 from core.auditing import Actor
 from core.errors import PermissionDenied
+from core.event_layout import alias_of, backing_index, daily_alias, events_alias
 from core.i18n import negotiate, t
 from core.ids import stable_id
 from core.permissions import TABLE, allowed, requires
-from core.schema import event_index, events_template, get_field, set_field
+from core.schema import events_template, get_field, set_field
 from core.timeutil import iso, parse_iso
 
 
 def test_event_index_names_follow_design() -> None:
-    assert event_index("soc", "system.auth", "2026-11-26T23:59:59.999Z") == "soc-events-system.auth-2026.11.26"
-    assert event_index("t1", "Network.DNS", datetime(2026, 1, 2, tzinfo=UTC)) == "t1-events-network.dns-2026.01.02"
-    assert event_index("soc", "bad/name*", "2026-11-26T00:00:00Z") == "soc-events-bad_name_-2026.11.26"
+    # One write alias per dataset, backing indices by ingest order, never by the event's day.
+    assert events_alias("soc", "system.auth") == "soc-events-system.auth"
+    assert events_alias("t1", "Network.DNS") == "t1-events-network.dns"
+    assert events_alias("soc", "bad/name*") == "soc-events-bad_name_"
+    assert backing_index("soc-events-system.auth", 12) == "soc-events-system.auth-000012"
+    # Old spool records name a per-day index; they are routed to the dataset's alias.
+    assert alias_of("soc-events-system.auth-2026.11.26") == "soc-events-system.auth"
+    assert alias_of("soc-events-system.auth-000003") == "soc-events-system.auth"
+    assert alias_of("soc-events-system.auth") == "soc-events-system.auth"
+    assert daily_alias("soc-events-windows.sysmon-2016.01.02") == "soc-events-windows.sysmon"
+    assert daily_alias("soc-events-windows.sysmon-000001") is None
 
 
 def test_template_types_addresses_and_keywords() -> None:

@@ -69,3 +69,33 @@ def test_masked_output_hides_secrets(tmp_path: Path) -> None:
     assert "hunter2-secret" not in text
     assert "topsecret" not in text
     assert s.masked()["es"]["password"] == "**********"
+
+
+def test_several_es_urls_are_validated_split_and_redacted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SOC_ES_URL", " http://es1:9200, http://ops:pw-1234@es2:9200 ,http://es3:9201/")
+    s = load_settings(data_dir=tmp_path)
+    assert s.es_urls == ["http://es1:9200", "http://ops:pw-1234@es2:9200", "http://es3:9201/"]
+    assert not s.managed_es
+    shown = s.masked()["es"]["url"]
+    assert shown == "http://es1:9200,http://******@es2:9200,http://es3:9201/"
+    assert "pw-1234" not in repr(s.masked()) and "pw-1234" not in s.es_url_display
+
+
+def test_es_urls_from_a_yaml_list(tmp_path: Path) -> None:
+    cfg = tmp_path / "soc.yml"
+    cfg.write_text("es:\n  url:\n    - http://a:9200\n    - http://b:9200\n")
+    assert load_settings(cfg, data_dir=tmp_path).es_urls == ["http://a:9200", "http://b:9200"]
+
+
+@pytest.mark.parametrize(("url", "needle"), [
+    ("http://a:9200,es2:9200", "'es2:9200' is not an http(s)://host[:port] URL"),
+    ("http://a:9200,ftp://b", "'ftp://b' is not"),
+    ("http://a:99999", "'http://a:99999' is not"),
+    ("http://a:9200,https://b:9200", "same scheme"),
+    ("http://u:hunter2@a:9200,nonsense", "'nonsense' is not"),
+])
+def test_bad_es_urls_are_one_clear_error(tmp_path: Path, url: str, needle: str) -> None:
+    with pytest.raises(InvalidInput, match="es.url") as err:
+        load_settings(data_dir=tmp_path, es={"url": url})
+    assert needle in err.value.message
+    assert "hunter2" not in err.value.message
