@@ -52,8 +52,9 @@ class SecondFactor:
             return None
         totp = pyotp.TOTP(secret)
         step = totp.timecode(now)
+        given = code.strip().encode()  # bytes: any text the caller sends compares, in constant time
         for candidate in (step - 1, step, step + 1):
-            if hmac.compare_digest(totp.generate_otp(candidate), code.strip()):
+            if hmac.compare_digest(totp.generate_otp(candidate).encode(), given):
                 return candidate
         return None
 

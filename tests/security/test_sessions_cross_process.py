@@ -29,10 +29,13 @@ def test_cli_role_change_downgrades_the_live_session_at_once(live_api: LiveApi) 
     headers = live_api.login("wanda")
     assert live_api.get("/api/v1/alerts", headers=headers).status_code == 200
     assert live_api.get("/api/v1/audit", headers=headers).status_code == 403
-    live_api.cli_json("users", "set-role", "wanda", "sysadmin")
+    live_api.cli_json("users", "set-role", "wanda", "auditor")
     me = live_api.get("/api/v1/auth/me", headers=headers)
-    assert me.status_code == 200 and me.json()["role"] == "sysadmin"
-    assert live_api.get("/api/v1/alerts", headers=headers).status_code == 403  # analyst rights gone
+    assert me.status_code == 200 and me.json()["role"] == "auditor"
+    assert live_api.get("/api/v1/audit", headers=headers).status_code == 200
+    # The analyst's write rights are gone from the same token.
+    denied = live_api.client.post(f"{live_api.url}/api/v1/cases", headers=headers, json={"title": "x"})
+    assert denied.status_code == 403
 
 
 def test_password_change_ends_the_other_sessions(live_api: LiveApi) -> None:
