@@ -7,10 +7,11 @@ import re
 import shutil
 import subprocess
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
-from backup_orchestrator import es_snapshots, files
+from backup_orchestrator import es_snapshots, files, fingerprint
 from backup_orchestrator.context import BackupContext, new_id
 from backup_orchestrator.models import Plan
 from core.errors import SocError, Unavailable
@@ -29,12 +30,18 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
     ctx.catalog.put_run(doc)
     first_run = not ctx.catalog.has_success(plan.id)
     try:
+        es_started = None
         if plan.has_es:
             _stage(ctx, doc, "elasticsearch", 0.1, "snapshotting indices")
-            doc["es"], doc["manifest"]["elasticsearch"] = _backup_es(ctx, plan, run_id, create=first_run)
-        if plan.has_files:
-            _stage(ctx, doc, "files", 0.5, "restic backup")
-            doc["restic"], doc["manifest"]["files"] = _backup_files(ctx, plan, run_id, create=first_run)
+            es_started = _start_es(ctx, plan, run_id, create=first_run)
+        try:
+            # Elasticsearch copies the segment files while restic reads the plan's files.
+            if plan.has_files:
+                _stage(ctx, doc, "files", 0.4, "restic backup")
+                doc["restic"], doc["manifest"]["files"] = _backup_files(ctx, plan, run_id, create=first_run)
+        finally:
+            if es_started is not None:
+                doc["es"], doc["manifest"]["elasticsearch"] = _finish_es(ctx, run_id, es_started)
         doc["size_bytes"] = int(doc["es"].get("size_bytes", 0)) + int(doc["restic"].get("total_bytes_processed", 0))
         doc["added_bytes"] = int(doc["es"].get("added_bytes", 0)) + int(doc["restic"].get("data_added", 0))
         doc["status"] = "success"
@@ -73,7 +80,8 @@ def _stage(ctx: BackupContext, doc: dict[str, Any], stage: str, fraction: float,
     ctx.progress(stage, fraction, message)
 
 
-def _backup_es(ctx: BackupContext, plan: Plan, run_id: str, *, create: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def _start_es(ctx: BackupContext, plan: Plan, run_id: str, *, create: bool) -> dict[str, Any]:
+    """Fingerprint the indices and start their snapshot; ``_finish_es`` waits for it."""
     store = ctx.store
     repo = ctx.es_repo_name(plan, "primary")
     location = ctx.es_location(plan, "primary")
@@ -85,12 +93,23 @@ def _backup_es(ctx: BackupContext, plan: Plan, run_id: str, *, create: bool) -> 
     before = es_snapshots.write_counters(store, indices)
     store.refresh(",".join(indices))
     manifest: dict[str, Any] = {"indices": {}}
+    b = ctx.settings.backup
+    seed = zlib.crc32(run_id.encode())
+    manifest["method"] = "fingerprint"
+    manifest["aliases"] = es_snapshots.aliases_of(store, indices)
     for n, index in enumerate(indices):
-        ctx.progress("elasticsearch", 0.1 + 0.2 * n / len(indices), f"digest of {index}")
-        count, digest = es_snapshots.index_digest(store, index)
-        manifest["indices"][index] = {"count": count, "digest": digest}
-    info = es_snapshots.create_snapshot(store, repo, run_id, indices, timeout=ctx.timeout,
-                                        progress=lambda m: ctx.progress("elasticsearch", 0.4, m))
+        ctx.progress("elasticsearch", 0.1 + 0.2 * n / len(indices), f"fingerprint of {index}")
+        manifest["indices"][index] = fingerprint.take(store, index, id_digest_max_docs=b.verify_id_digest_max_docs,
+                                                      sample_size=b.verify_sample_docs, seed=seed)
+    es_snapshots.start_snapshot(store, repo, run_id, indices)
+    return {"repo": repo, "location": location, "indices": indices, "before": before, "manifest": manifest}
+
+
+def _finish_es(ctx: BackupContext, run_id: str, started: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    store, repo, location, indices = ctx.store, started["repo"], started["location"], started["indices"]
+    before, manifest = started["before"], started["manifest"]
+    info = es_snapshots.wait_snapshot(store, repo, run_id, timeout=ctx.timeout,
+                                      progress=lambda m: ctx.progress("elasticsearch", 0.6, m))
     after = es_snapshots.write_counters(store, indices)
     for index in indices:
         # Written to while we digested or snapshotted: the digest may not describe the snapshot,
@@ -136,7 +155,7 @@ def _backup_files(ctx: BackupContext, plan: Plan, run_id: str, *, create: bool) 
     paths = list(plan.paths)
     if plan.postgres is not None:
         paths.append(_pg_dump(ctx, plan))
-    manifest = files.build(paths)
+    manifest = files.build(paths, sample_bytes=ctx.settings.backup.verify_sample_file_bytes, seed=run_id)
     manifest["paths"] = paths
     summary = restic.backup(paths, tags=[f"plan:{plan.id}", f"run:{run_id}"])
     if summary.get("incomplete"):

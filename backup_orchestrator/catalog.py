@@ -42,6 +42,19 @@ DRILLS_MAPPING: dict[str, Any] = {
     },
 }
 
+RESTORES_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "@timestamp": _DATE, "restore_id": _KW, "plan_id": _KW, "run_id": _KW, "status": _KW, "source": _KW,
+        "actor": _KW, "dry_run": {"type": "boolean"}, "started": _DATE, "ended": _DATE, "recovery_point_time": _DATE,
+        "rpo_seconds": _FLOAT, "rto_seconds": _FLOAT, "rpo_met": {"type": "boolean"}, "rto_met": {"type": "boolean"},
+        "objectives": {"properties": {"rpo_seconds": _FLOAT, "rto_seconds": _FLOAT}},
+        "failed_check": _KW, "error": {"type": "text"},
+        "checks": {"properties": {"name": _KW, "status": _KW, "detail": {"type": "text"}, "seconds": _FLOAT}},
+        "changes": _OFF, "request": _OFF,
+    },
+}
+
 PLANS_MAPPING: dict[str, Any] = {
     "dynamic": False,
     "properties": {"plan_id": _KW, "updated": _DATE, "actor": _KW, "plan": _OFF},
@@ -58,13 +71,14 @@ class Catalog:
         self.runs_index = f"{prefix}-backups-runs"
         self.drills_index = f"{prefix}-backups-drills"
         self.plans_index = f"{prefix}-backups-plans"
+        self.restores_index = f"{prefix}-backups-restores"
         self._ready = False
 
     def ensure(self) -> None:
         if self._ready or (id(self.store), self.runs_index) in _ENSURED:
             return
         for name, mapping in ((self.runs_index, RUNS_MAPPING), (self.drills_index, DRILLS_MAPPING),
-                              (self.plans_index, PLANS_MAPPING)):
+                              (self.plans_index, PLANS_MAPPING), (self.restores_index, RESTORES_MAPPING)):
             # Existing indices are left alone: a mapping update is a cluster-state change per call.
             if not self.store.index_exists(name):
                 self.store.ensure_index(name, mappings=mapping)
@@ -133,6 +147,18 @@ class Catalog:
         body = {"size": limit, "query": {"bool": {"filter": filters}}, "sort": [{"started": {"order": "desc"}}]}
         resp = self.store.search(self.drills_index, body)
         return [dict(h["_source"]) for h in resp["hits"]["hits"]]
+
+    # -- restores ----------------------------------------------------------------------------
+
+    def put_restore(self, doc: dict[str, Any]) -> None:
+        self.ensure()
+        self.store.put(self.restores_index, doc["restore_id"], doc, refresh=True)
+
+    def restores(self, plan_id: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
+        self.ensure()
+        filters = [{"term": {"plan_id": plan_id}}] if plan_id else []
+        body = {"size": limit, "query": {"bool": {"filter": filters}}, "sort": [{"started": {"order": "desc"}}]}
+        return [dict(h["_source"]) for h in self.store.search(self.restores_index, body)["hits"]["hits"]]
 
     # -- API-declared plans ----------------------------------------------------------------
 

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backup_orchestrator import es_snapshots, files
+from backup_orchestrator import es_snapshots, files, fingerprint
 from backup_orchestrator.context import BackupContext
 from backup_orchestrator.models import CHECK_FAILED, CHECK_PASSED, CHECK_SKIPPED, Check, Plan
 from core.errors import InvalidInput, NotFound, SocError
 from core.timeutil import iso, parse_iso
 
 
-class _Checks:
+class Checks:
     def __init__(self) -> None:
         self.items: list[Check] = []
 
@@ -85,7 +85,7 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
         "objectives": {"rpo_seconds": plan.objectives.rpo_seconds, "rto_seconds": plan.objectives.rto_seconds},
     }
     ctx.catalog.put_drill(doc)
-    checks = _Checks()
+    checks = Checks()
     drill_prefix = f"drill-{drill_id}-"
     scratch = ctx.work_dir / "drills" / drill_id
     manifest = rp.get("manifest") or {}
@@ -102,6 +102,11 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
     if es_info:
         es_ok = checks.run("es_snapshot_present", lambda: _es_present(ctx, plan, source, es_repo, rp["run_id"],
                                                                       es_info["indices"]))
+    restored: dict[str, Any] = {}
+    if es_info and es_ok:
+        # Elasticsearch restores in the background while restic checks and restores the files.
+        es_ok = checks.run("es_restore_started", lambda: _es_start(ctx, es_repo, rp["run_id"], es_info["indices"],
+                                                                   drill_prefix, restored))
     if restic is not None:
         restic_ok = checks.run("restic_snapshot_present", lambda: _restic_present(restic, restic_snap))
         subset = plan.drill.check_subset or ctx.settings.backup.restic_check_subset
@@ -114,18 +119,16 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
     # -- restore into the scratch target ------------------------------------------------------
     _progress(ctx, doc, "restore", 0.3, "restoring")
     t1 = time.monotonic()
-    restored: dict[str, Any] = {}
-    if es_info:
-        if es_ok:
-            es_ok = checks.run("es_restore", lambda: _es_restore(ctx, es_repo, rp["run_id"], es_info["indices"],
-                                                                 drill_prefix, restored))
-        else:
-            checks.skip("es_restore", "recovery point not readable")
     if restic is not None:
         if restic_ok:
             restic_ok = checks.run("restic_restore", lambda: _restic_restore(restic, restic_snap or "", scratch, restored))
         else:
             checks.skip("restic_restore", "recovery point missing or failed its integrity check")
+    if es_info:
+        if es_ok:
+            es_ok = checks.run("es_restore", lambda: _es_wait(ctx, rp["run_id"], restored, drill_prefix))
+        else:
+            checks.skip("es_restore", "recovery point not readable")
     restore_s = time.monotonic() - t1
 
     # -- verify against the manifest, then query ----------------------------------------------
@@ -136,16 +139,17 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
         if es_ok:
             checks.run("es_doc_counts", lambda: _es_counts(ctx, es_manifest, drill_prefix))
             checks.run("es_digests", lambda: _es_digests(ctx, es_manifest, drill_prefix))
+            checks.run("es_sample", lambda: _es_sample(ctx, es_manifest, drill_prefix))
             checks.run("es_queries", lambda: _es_queries(ctx, plan, es_manifest, drill_prefix))
         else:
-            for name in ("es_doc_counts", "es_digests", "es_queries"):
+            for name in ("es_doc_counts", "es_digests", "es_sample", "es_queries"):
                 checks.skip(name, "nothing restored")
     fm = manifest.get("files")
     if restic is not None and fm is not None:
         if restic_ok:
             outcome: dict[str, Any] = {}
             checks.run("files_count", lambda: _files_count(fm, scratch, outcome))
-            checks.run("files_digests", lambda: _files_digests(outcome))
+            checks.run("files_digests", lambda: _files_digests(outcome, fm))
         else:
             checks.skip("files_count", "nothing restored")
             checks.skip("files_digests", "nothing restored")
@@ -227,7 +231,12 @@ def _es_present(ctx: BackupContext, plan: Plan, source: str, repo: str, snapshot
     missing = sorted(set(indices) - set(info.get("indices", [])))
     if missing:
         raise CheckFailed(f"snapshot {snapshot} lacks indices {', '.join(missing)}")
-    return f"snapshot {snapshot} in {repo} holds {len(indices)} index(es)"
+    # _status reads every shard's snapshot metadata back from the repository.
+    status = es_snapshots.snapshot_status(ctx.store, repo, snapshot)
+    if status["state"] != "SUCCESS" or status["failed_shards"]:
+        raise CheckFailed(f"snapshot {snapshot} status {status['state']}, {status['failed_shards']} failed shard(s)")
+    return (f"snapshot {snapshot} in {repo} holds {len(indices)} index(es); _status: {status['done_shards']} "
+            f"shard(s) done, {status['file_count']} files, {status['size_bytes']} bytes")
 
 
 def _restic_present(restic: Any, snapshot_id: str | None) -> str:
@@ -241,12 +250,16 @@ def _restic_present(restic: Any, snapshot_id: str | None) -> str:
     return f"restic snapshot {snapshot_id[:8]} present"
 
 
-def _es_restore(ctx: BackupContext, repo: str, snapshot: str, indices: list[str], drill_prefix: str,
-                restored: dict[str, Any]) -> str:
-    targets = es_snapshots.restore(ctx.store, repo, snapshot, indices, drill_prefix, timeout=ctx.timeout,
-                                   progress=lambda m: ctx.progress("restore", 0.4, m))
-    restored["indices"] = targets
-    return f"restored {len(targets)} index(es) as {drill_prefix}*"
+def _es_start(ctx: BackupContext, repo: str, snapshot: str, indices: list[str], drill_prefix: str,
+              restored: dict[str, Any]) -> str:
+    restored["indices"] = es_snapshots.start_restore(ctx.store, repo, snapshot, indices, drill_prefix)
+    return f"restoring {len(indices)} index(es) as {drill_prefix}*"
+
+
+def _es_wait(ctx: BackupContext, snapshot: str, restored: dict[str, Any], drill_prefix: str) -> str:
+    targets = es_snapshots.wait_restore(ctx.store, snapshot, restored["indices"], timeout=ctx.timeout,
+                                        progress=lambda m: ctx.progress("restore", 0.4, m))
+    return f"restored {len(targets)} index(es) as {drill_prefix}*; segment checksums verified by Elasticsearch"
 
 
 def _restic_restore(restic: Any, snapshot_id: str, scratch: Path, restored: dict[str, Any]) -> str:
@@ -270,18 +283,42 @@ def _es_counts(ctx: BackupContext, manifest: dict[str, Any], drill_prefix: str) 
 
 
 def _es_digests(ctx: BackupContext, manifest: dict[str, Any], drill_prefix: str) -> str:
-    wrong, unstable = [], []
+    """Fingerprints (``_seq_no`` statistics, id-set digest where recorded); manifests written
+    before fingerprints carry a full content digest, which is still honoured."""
+    wrong, unstable, with_ids, full = [], [], 0, 0
     for index, meta in manifest.items():
         if not meta.get("stable", True):
             unstable.append(index)
             continue
-        _count, digest = es_snapshots.index_digest(ctx.store, drill_prefix + index)
-        if digest != meta["digest"]:
-            wrong.append(index)
+        if "digest" in meta and "seq_no" not in meta:
+            full += 1
+            if es_snapshots.index_digest(ctx.store, drill_prefix + index)[1] != meta["digest"]:
+                wrong.append(f"{index}: content digest differs")
+            continue
+        with_ids += 1 if meta.get("ids_digest") else 0
+        wrong += [f"{index}: {p}" for p in fingerprint.compare(ctx.store, drill_prefix + index, meta)]
     if wrong:
-        raise CheckFailed("data digests differ from the manifest for " + ", ".join(wrong[:5]))
-    note = f"; {len(unstable)} index(es) were written during the backup and only counted" if unstable else ""
-    return f"digests of {len(manifest) - len(unstable)} index(es) match{note}"
+        raise CheckFailed("restored data differs from the manifest: " + "; ".join(wrong[:5]))
+    checked = len(manifest) - len(unstable)
+    parts = [f"_seq_no statistics of {checked - full} index(es) match",
+             f"id-set digests of {with_ids} match (the others exceed backup.verify_id_digest_max_docs)"]
+    if full:
+        parts.append(f"full content digests of {full} match")
+    if unstable:
+        parts.append(f"{len(unstable)} index(es) were written during the backup and only counted")
+    return "; ".join(parts) + "; segment files checksummed by Elasticsearch on restore"
+
+
+def _es_sample(ctx: BackupContext, manifest: dict[str, Any], drill_prefix: str) -> str:
+    wrong, checked = [], 0
+    for index, meta in manifest.items():
+        if not meta.get("stable", True) or not meta.get("sample"):
+            continue
+        checked += len(meta["sample"])
+        wrong += [f"{index}/{p}" for p in fingerprint.compare_sample(ctx.store, drill_prefix + index, meta["sample"])]
+    if wrong:
+        raise CheckFailed(f"{len(wrong)} sampled document(s) differ from the backup, e.g. " + "; ".join(wrong[:3]))
+    return f"SHA-256 of {checked} randomly sampled document(s) match"
 
 
 def _es_queries(ctx: BackupContext, plan: Plan, manifest: dict[str, Any], drill_prefix: str) -> str:
@@ -315,13 +352,14 @@ def _files_count(manifest: dict[str, Any], scratch: Path, outcome: dict[str, Any
     return f"{count} files restored"
 
 
-def _files_digests(outcome: dict[str, Any]) -> str:
+def _files_digests(outcome: dict[str, Any], manifest: dict[str, Any]) -> str:
     if "mismatches" not in outcome:
         raise CheckFailed("file comparison did not run")
     if outcome["mismatches"]:
         raise CheckFailed(f"{len(outcome['mismatches'])} file(s) differ from their SHA-256 in the manifest, e.g. "
                           f"{outcome['mismatches'][0]}")
-    return "all SHA-256 digests match"
+    hashed = sum(1 for m in manifest.get("files", {}).values() if "sha256" in m)
+    return f"sizes of all {manifest.get('count', 0)} files match; SHA-256 of {hashed} sampled file(s) match"
 
 
 def _pg_archive(ctx: BackupContext, manifest: dict[str, Any], scratch: Path) -> str:

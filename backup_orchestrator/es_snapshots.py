@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -119,6 +120,17 @@ def resolve_indices(store: Store, patterns: Iterable[str]) -> list[str]:
     return sorted(names)
 
 
+def aliases_of(store: Store, indices: list[str]) -> dict[str, dict[str, Any]]:
+    """``{index: {alias: {"is_write_index": bool}}}`` as they are now (recorded with each backup,
+    since restores switch restored indices in under these names)."""
+    if not indices:
+        return {}
+    data = store.request("GET", f"/{','.join(indices)}/_alias") or {}
+    return {name: {alias: {"is_write_index": bool((meta or {}).get("is_write_index", False))}
+                   for alias, meta in (entry.get("aliases") or {}).items()}
+            for name, entry in data.items() if entry.get("aliases")}
+
+
 def list_snapshots(store: Store, repo: str) -> list[dict[str, Any]]:
     data = store.request("GET", f"/_snapshot/{repo}/_all", params={"verbose": "true"})
     return list((data or {}).get("snapshots", []))
@@ -132,12 +144,33 @@ def snapshot_info(store: Store, repo: str, snapshot: str) -> dict[str, Any]:
     return dict(snaps[0])
 
 
+def snapshot_status(store: Store, repo: str, snapshot: str) -> dict[str, Any]:
+    """``_status`` of a finished snapshot: it reads each shard's metadata back from the repository."""
+    data = store.request("GET", f"/_snapshot/{repo}/{snapshot}/_status")
+    snap = ((data or {}).get("snapshots") or [{}])[0]
+    shards = snap.get("shards_stats", {})
+    total = snap.get("stats", {}).get("total", {})
+    return {"state": snap.get("state"), "done_shards": int(shards.get("done", 0)),
+            "failed_shards": int(shards.get("failed", 0)), "file_count": int(total.get("file_count", 0)),
+            "size_bytes": int(total.get("size_in_bytes", 0))}
+
+
 def create_snapshot(store: Store, repo: str, snapshot: str, indices: list[str], *, timeout: float,
                     progress: Progress | None = None) -> dict[str, Any]:
     """Take a snapshot of ``indices`` and wait for it; returns the info plus sizes from ``_status``."""
+    start_snapshot(store, repo, snapshot, indices)
+    return wait_snapshot(store, repo, snapshot, timeout=timeout, progress=progress)
+
+
+def start_snapshot(store: Store, repo: str, snapshot: str, indices: list[str]) -> None:
+    """Start a snapshot; Elasticsearch copies the files while the caller does other work."""
     body = {"indices": ",".join(indices), "include_global_state": False, "ignore_unavailable": False,
             "partial": False}
     store.request("PUT", f"/_snapshot/{repo}/{snapshot}", body=body, params={"wait_for_completion": "false"})
+
+
+def wait_snapshot(store: Store, repo: str, snapshot: str, *, timeout: float,
+                  progress: Progress | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     info: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -181,21 +214,35 @@ def delete_snapshot(store: Store, repo: str, snapshot: str) -> bool:
 def restore(store: Store, repo: str, snapshot: str, indices: list[str], drill_prefix: str, *,
             timeout: float, progress: Progress | None = None) -> list[str]:
     """Restore ``indices`` renamed ``<drill_prefix><name>`` with no replicas; wait until all shards start."""
-    body = {
+    targets = start_restore(store, repo, snapshot, indices, drill_prefix)
+    return wait_restore(store, snapshot, targets, timeout=timeout, progress=progress)
+
+
+def start_restore(store: Store, repo: str, snapshot: str, indices: list[str], prefix: str, *,
+                  strip: str = "", scratch: bool = True) -> list[str]:
+    """Start restoring ``indices`` as ``<prefix><name>`` (``strip``: a regex of a leading part of
+    the name to drop first); returns the target names. Scratch copies get no replicas."""
+    body: dict[str, Any] = {
         "indices": ",".join(indices), "include_global_state": False, "include_aliases": False,
-        "rename_pattern": "(.+)", "rename_replacement": f"{drill_prefix}$1",
-        "index_settings": {"index.number_of_replicas": 0, "index.auto_expand_replicas": "false"}, "ignore_unavailable": False,
+        "rename_pattern": f"^(?:{strip})?(.+)$" if strip else "(.+)", "rename_replacement": f"{prefix}$1",
+        "ignore_unavailable": False,
     }
+    if scratch:
+        body["index_settings"] = {"index.number_of_replicas": 0, "index.auto_expand_replicas": "false"}
     store.request("POST", f"/_snapshot/{repo}/{snapshot}/_restore", body=body,
                   params={"wait_for_completion": "false"})
-    targets = [f"{drill_prefix}{i}" for i in indices]
+    return [prefix + (re.sub(f"^(?:{strip})", "", i) if strip else i) for i in indices]
+
+
+def wait_restore(store: Store, snapshot: str, targets: list[str], *, timeout: float,
+                 progress: Progress | None = None, status: str = "green") -> list[str]:
     if not targets:
         return targets
     joined = ",".join(targets)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         health = store.request("GET", f"/_cluster/health/{joined}")
-        if health.get("status") == "green":
+        if health.get("status") == "green" or (status == "yellow" and health.get("status") == "yellow"):
             return targets
         failure = _failed_shard(store, joined)
         if failure:

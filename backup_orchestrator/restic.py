@@ -181,8 +181,10 @@ class Restic:
         data = json.loads(self.run(args, "Listing restic snapshots").stdout or "[]")
         return list(data or [])
 
-    def restore(self, snapshot: str, target: Path, *, no_cache: bool = True) -> None:
+    def restore(self, snapshot: str, target: Path, *, no_cache: bool = True, include: Sequence[str] = ()) -> None:
         args = ["restore", snapshot, "--target", str(target)]
+        for path in include:
+            args += ["--include", path]
         if no_cache:
             args.insert(0, "--no-cache")
         self.run(args, f"restic restore of {snapshot}")

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from backup_orchestrator import backup, drills, es_snapshots, plans, retention
+from backup_orchestrator import backup, drills, es_snapshots, plans, restore, retention
 from backup_orchestrator.context import BackupContext, Progress, no_progress
 from backup_orchestrator.locks import PlanLock
 from backup_orchestrator.models import Plan
@@ -204,6 +204,39 @@ def get_drill(ctx: BackupContext, actor: Actor, drill_id: str) -> dict[str, Any]
     if doc is None:
         raise NotFound(f"No drill {drill_id!r}; list them with `soc drill list`.")
     return doc
+
+
+# -- restores -------------------------------------------------------------------------------------
+
+@requires("backups.restore")
+def run_restore(ctx: BackupContext, actor: Actor, auditor: Auditor, plan_id: str, req: restore.Request, *,
+                dry_run: bool = True, confirm: str | None = None) -> dict[str, Any]:
+    """Restore PLAN's recovery point for real (or list what would change). Audited either way.
+
+    A real restore replaces live data, so it needs ``confirm`` to be the plan id, typed."""
+    plan = get_plan(ctx.settings, ctx.store, plan_id)
+    action = "backups.restore.preview" if dry_run else "backups.restore"
+    try:
+        if not dry_run and confirm != plan_id:
+            raise InvalidInput(f"A real restore needs the plan id ({plan_id}) typed as confirmation; nothing was "
+                               "restored.")
+        if dry_run:
+            doc = restore.run(ctx, plan, req, dry_run=True, actor=actor.name)
+        else:
+            with _locked(ctx, plan, "restore"):
+                doc = restore.run(ctx, plan, req, dry_run=False, actor=actor.name)
+    except SocError as exc:
+        auditor.record(actor, action, f"backup-plan:{plan_id}", "failure", {"error": exc.message})
+        raise
+    auditor.record(actor, action, f"backup-plan:{plan_id}", "failure" if doc["status"] == "failed" else "success",
+                   {"restore_id": doc["restore_id"], "run_id": doc["run_id"], "status": doc["status"],
+                    "failed_check": doc.get("failed_check"), "request": doc["request"]})
+    return doc
+
+
+@requires("backups.read")
+def list_restores(ctx: BackupContext, actor: Actor, plan_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    return ctx.catalog.restores(plan_id, limit=limit)
 
 
 # -- background runs (API) -------------------------------------------------------------------------

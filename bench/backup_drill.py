@@ -4,8 +4,8 @@
 
 Half of ``--size-mb`` goes into one Elasticsearch index (synthetic events, measured by the
 index's primary store size), half into a directory of files (half random, half text). The
-orchestrator backs both up (ES snapshot + restic, with digests for the manifest), then a drill
-restores them into scratch targets and verifies counts and digests. The baseline is ``tar``
+orchestrator backs both up (ES snapshot + restic, with fingerprints for the manifest), then a drill
+restores them into scratch targets and verifies counts, fingerprints and samples. The baseline is ``tar``
 of the directory and of the index's shard files (``tar -c``), then ``tar -x`` + SHA-256 of
 every extracted file. Prints MB/s for each, the ratios, and the drill's measured RTO.
 
@@ -191,7 +191,7 @@ def main() -> int:
         base_b, base_r = total_mb / tar_b, total_mb / tar_r
         split = drill["rto"]
         print(f"data: {total_mb:.0f} MB (index {index_bytes / MB:.0f} MB + files {dir_bytes / MB:.0f} MB)")
-        print(f"backup (snapshot + restic + digests):  {backup_s:7.1f} s  {ours_b:7.1f} MB/s")
+        print(f"backup (snapshot + restic + fprint): {backup_s:7.1f} s  {ours_b:7.1f} MB/s")
         print(f"tar -c baseline:                       {tar_b:7.1f} s  {base_b:7.1f} MB/s")
         print(f"restore + verify (drill):              {rto:7.1f} s  {ours_r:7.1f} MB/s "
               f"(fetch {split['fetch_seconds']:.1f} s, restore {split['restore_seconds']:.1f} s, "
@@ -199,6 +199,9 @@ def main() -> int:
         print(f"tar -x + sha256 baseline:              {tar_r:7.1f} s  {base_r:7.1f} MB/s")
         print(f"ratio backup ours/tar: {ours_b / base_b:.2f}   ratio restore+verify ours/tar: {ours_r / base_r:.2f}")
         print(f"measured RTO: {rto:.1f} s   RPO at drill: {drill['rpo_seconds']:.1f} s   drill: {drill['status']}")
+        print("what the drill verified, and how:")
+        for check in drill["checks"]:
+            print(f"  {check['name']:<24} {check['status']:<7} {check['seconds']:6.2f} s  {check['detail']}")
         return 0
     finally:
         store.delete_indices(f"{prefix}-*")

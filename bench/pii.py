@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from stdnum import luhn  # noqa: E402
 from stdnum.cn import ric, uscc  # noqa: E402
 
+from collectors.models import Event  # noqa: E402
 from core.pii.guard import Guard  # noqa: E402
 from core.pii.policy import Policy  # noqa: E402
 from core.pii.scanner import scan  # noqa: E402
@@ -204,8 +207,7 @@ def throughput(rng: random.Random, seconds: float) -> None:
           f"avg {sum(len(str(d)) for d in mix) / len(mix):.0f} chars")
 
 
-def ingest(url: str, events: int, rng: random.Random) -> None:
-    from collectors.models import Event
+def ingest(url: str, events: int, rng: random.Random, rounds: int) -> None:
     from collectors.service import ship_events
     from core.es import Store
     from core.settings import load_settings
@@ -213,26 +215,29 @@ def ingest(url: str, events: int, rng: random.Random) -> None:
     lines = shared_negatives()
     pos = [p[0] for p in positives(rng, 500)]
     store = Store.from_url(url, request_timeout=60)
-    rates = {}
-    for label, enabled in (("off", False), ("on", True), ("off#2", False), ("on#2", True)):
-        prefix = "benchpii" + uuid.uuid4().hex[:8]
-        with __import__("tempfile").TemporaryDirectory() as tmp:
-            settings = load_settings(data_dir=Path(tmp), index_prefix=prefix, es={"url": url},
-                                     audit={"secret_key": "b" * 40}, pii={"enabled": enabled})
+    def gen() -> Iterator[Event]:
+        for i in range(events):
+            line = pos[i % len(pos)] if i % 50 == 0 else lines[i % len(lines)]
+            yield Event(f"e{i}", "bench.pii", {"@timestamp": "2026-12-07T09:00:00.000Z", "message": line,
+                                               "event": {"original": line}, "host": {"name": "web-01"}})
 
-            def gen() -> object:
-                for i in range(events):
-                    line = pos[i % len(pos)] if i % 50 == 0 else lines[i % len(lines)]
-                    yield Event(f"e{i}", "bench.pii", {"@timestamp": "2026-12-07T09:00:00.000Z", "message": line,
-                                                       "event": {"original": line}, "host": {"name": "web-01"}})
-            start = time.perf_counter()
-            summary = ship_events(settings, store, gen(), source="bench")  # type: ignore[arg-type]
-            rates[label] = summary.shipped / (time.perf_counter() - start)
-        store.delete_indices(f"{prefix}-*")
-        store.delete_index_templates(f"{prefix}-*")
-        print(f"  ingest scanning {label:6}: {rates[label]:,.0f} events/s")
-    on = max(rates["on"], rates["on#2"])
-    off = max(rates["off"], rates["off#2"])
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    # alternate off/on so drift on the shared machine hits both alike; the best of each counts
+    for round_no in range(rounds):
+        for label in ("off", "on"):
+            prefix = "benchpii" + uuid.uuid4().hex[:8]
+            with tempfile.TemporaryDirectory() as tmp:
+                settings = load_settings(data_dir=Path(tmp), index_prefix=prefix, es={"url": url},
+                                         audit={"secret_key": "b" * 40}, pii={"enabled": label == "on"})
+                start = time.perf_counter()
+                summary = ship_events(settings, store, gen(), source="bench")
+                rate = summary.shipped / (time.perf_counter() - start)
+            rates[label].append(rate)
+            store.delete_indices(f"{prefix}-*")
+            store.delete_index_templates(f"{prefix}-*")
+            print(f"  round {round_no + 1} ingest scanning {label:3}: {rate:,.0f} events/s ({summary.shipped} events)")
+    on, off = max(rates["on"]), max(rates["off"])
+    print(f"ingest best: off {off:,.0f} events/s, on {on:,.0f} events/s")
     print(f"ingest with scanning: {on / off:.1%} of without (goal >= 90%)")
 
 
@@ -242,12 +247,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--url", help="Elasticsearch for the ingest on/off comparison")
     ap.add_argument("--events", type=int, default=40_000)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     rng = random.Random(20261207)
     accuracy(rng, args.labelled)
     throughput(rng, args.seconds)
     if args.url:
-        ingest(args.url, args.events, rng)
+        ingest(args.url, args.events, rng, args.rounds)
 
 
 if __name__ == "__main__":

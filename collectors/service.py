@@ -187,30 +187,48 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
 @requires("collectors.manage")
 def import_files(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
                  parser: str = "auto", encoding: str = "utf-8", timezone: str = "UTC",
-                 progress: Callable[[int], None] | None = None) -> ShipSummary:
-    """Read whole log files once (ids as the tailer's, so a later tail or re-import adds nothing)."""
+                 progress: Callable[[int], None] | None = None, host: str | None = None) -> ShipSummary:
+    """Read whole log files once (ids as the tailer's, so a later tail or re-import adds nothing).
+
+    A file the parser cannot read at all is refused before anything is shipped (``--parser
+    plain`` stores any text). ``host`` names the host of files whose lines carry none (and
+    overrides the lines' own); otherwise ``host.name`` is the line's host name, as in Filebeat.
+    """
     from collectors.config import check_encoding
     from collectors.inputs.files import iter_file_events
+    from collectors.probe import check_host, check_parsable
 
     try:
         encoding = check_encoding(encoding)
     except ValueError as exc:
         raise InvalidInput(f"{exc}.") from exc
+    host = check_host(host)
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         raise InvalidInput(f"Not a readable file: {', '.join(missing)}. Check the paths.")
+    check_parsable([Path(p) for p in paths], parser=parser, encoding=encoding, timezone=timezone)
     counters = Counters()
 
     def events() -> Iterator[Event]:
         for path in paths:
-            yield from iter_file_events(Path(path), parser=parser, encoding=encoding, timezone=timezone,
-                                        counters=counters, input_name="file")
+            for event in iter_file_events(Path(path), parser=parser, encoding=encoding, timezone=timezone,
+                                          counters=counters, input_name="file"):
+                _name_host(event.doc, host)
+                yield event
 
     summary = ship_events(settings, store, events(), source="file", progress=progress,
                           parse_failures=lambda: counters.get("file", "parse_failures"))
     summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths]})
     _audit(auditor, actor, "collect.import_files", summary)
     return summary
+
+
+def _name_host(doc: dict[str, Any], host: str | None) -> None:
+    current = doc.get("host")
+    found = current if isinstance(current, dict) else {}
+    name = host or found.get("name") or found.get("hostname")
+    if name:
+        doc["host"] = {**found, "name": name}
 
 
 @requires("collectors.manage")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from compliance.models import Evidence, Rule, RuleOutcome
+from compliance.pii_probes import pii_access_controlled, pii_minimised
 from core.errors import InvalidInput, SocError
 from core.es import Store
 from core.timeutil import iso, parse_iso
@@ -277,6 +278,7 @@ PROBES: dict[str, Callable[[PlatformContext, dict[str, Any]], RuleOutcome]] = {
     "assets_reporting": assets_reporting, "event_retention": event_retention, "event_fields": event_fields,
     "detections_active": detections_active, "audit_trail": audit_trail, "backups_recent": backups_recent,
     "drills_recent": drills_recent, "offsite_recent": offsite_recent, "auth_settings": auth_settings, "compliance_regular": compliance_regular,
+    "pii_minimised": pii_minimised, "pii_access_controlled": pii_access_controlled,
 }
 
 

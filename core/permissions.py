@@ -43,6 +43,9 @@ TABLE: dict[str, frozenset[str]] = {
     # which alerts each role sees is decided by core.alerting.audience_filter.
     "alerts.read": frozenset({"analyst", "auditor", "sysadmin"}),
     "alerts.update": frozenset({"analyst", "sysadmin"}),
+    # outbound notification channels (webhook, e-mail, DingTalk, WeCom): operated by the sysadmin
+    "notifications.read": frozenset({"sysadmin", "analyst", "auditor"}),
+    "notifications.manage": frozenset({"sysadmin"}),
     "cases.read": frozenset({"analyst", "auditor"}),
     "cases.manage": frozenset({"analyst"}),
     "events.read": frozenset({"analyst", "auditor"}),
@@ -59,10 +62,18 @@ TABLE: dict[str, frozenset[str]] = {
     "compliance.read": frozenset({"auditor", "sysadmin", "analyst"}),
     "compliance.run": frozenset({"auditor"}),
     "compliance.assess": frozenset({"auditor"}),
+    # personal information (个人信息保护): the inventory and policy are metadata every role may
+    # read; unmasking is the security administrator's (``admin``: authorisation and security
+    # policy under 三权分立), never the analyst's who sees the data daily, nor the auditor's who
+    # reviews the unmasking.
+    "privacy.read": frozenset({"admin", "sysadmin", "analyst", "auditor"}),
+    "privacy.unmask": frozenset({"admin"}),
     # backups
     "backups.read": frozenset({"sysadmin", "auditor"}),
     "backups.run": frozenset({"sysadmin"}),
     "drills.run": frozenset({"sysadmin"}),
+    # A real restore replaces live data: the platform operator only, never the auditor who reviews it.
+    "backups.restore": frozenset({"sysadmin"}),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -109,6 +109,7 @@ class ApiSettings(_Section):
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    anonymous_failures_per_minute: int = Field(60, gt=0, description="per source; more are answered 429")
     cli_roles: dict[str, Literal["admin", "sysadmin", "analyst", "auditor"]] = Field(
         default_factory=dict,
         description="OS user -> platform role for `soc` commands; unmapped local operators act as `cli`")
@@ -130,9 +131,13 @@ class CollectSettings(_Section):
 
 class DetectSettings(_Section):
     rules_dirs: list[Path] = Field(default_factory=list, description="extra Sigma rule dirs/zips for `soc up`")
+    pack: str = Field("default", pattern=r"^[a-z0-9_-]{1,64}$", description="rule pack `soc up` loads")
+    sigmahq_dir: Path | None = Field(None, description="a SigmaHQ checkout the rule pack selects rules from")
     interval_seconds: int = Field(60, gt=0, description="default run interval of a rule")
     tick_seconds: int = Field(15, gt=0, description="how often the scheduler job looks for due rules")
     max_alerts_per_run: int = Field(1000, gt=0)
+    realert_minutes: int = Field(60, ge=0, le=7 * 24 * 60, description="a correlation's later windows update its "
+                                 "open alert for the same group when seen within this many minutes (0: always new)")
     lease_seconds: int = Field(60, gt=0, description="a dead scheduler's rules are taken over after this")
     settle_seconds: float = Field(5.0, ge=0, description="window end lags now by this (refresh + bulk)")
     partitions: int = Field(8, gt=0, le=256, description="rule set partitions leased by schedulers")
@@ -172,6 +177,9 @@ class BackupSettings(_Section):
     lock_stale_seconds: int = Field(600, gt=0, description="a run lock without heartbeat this long is stale")
     restic_check_subset: str = Field("10%", pattern=r"^(\d+(\.\d+)?%|\d+/\d+)$")
     operation_timeout_seconds: int = Field(3600, gt=0)
+    verify_id_digest_max_docs: int = Field(200_000, ge=0, description="indices up to this size get an id-set digest")
+    verify_sample_docs: int = Field(200, ge=0, le=10_000, description="documents per index checked by content")
+    verify_sample_file_bytes: int = Field(64 * 1024 * 1024, ge=0, description="file bytes checked by SHA-256")
 
 
 class ComplianceSettings(_Section):

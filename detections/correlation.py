@@ -7,6 +7,9 @@ For a run over ``(lo, hi]`` of ``event.ingested``:
 3. per group (``group-by`` values), slide a window of ``timespan`` over the events in time order
    and fire on the earliest window that satisfies the condition and contains a new event.
 
+A correlation may reference another correlation (Sigma's chaining, e.g. "a successful login after
+a brute force from the same source"): the referenced correlation's alerts are its matches.
+
 Windows slide from event to event, so a burst straddling two clock-aligned buckets still fires.
 The alert key is (group, first event time of the window): rerunning, or seeing more of the
 same burst in a later run, finds the same window start and creates nothing new.
@@ -15,10 +18,11 @@ same burst in a later run, finds the same window start and creates nothing new.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from core.alerting import alerts_index, build_alert
-from core.errors import SocError
+from core.errors import Conflict, NotFound, SocError
 from core.es import Store
 from core.schema import get_field
 from core.timeutil import iso, parse_iso, utcnow
@@ -91,14 +95,90 @@ def find_windows(corr: Correlation, events: list[tuple[float, int, Any, bool]]) 
     return fired
 
 
-def _search(store: Store, prefix: str, rule: CompiledRule, extra: list[dict[str, Any]], size: int) -> list[dict]:
-    body = {"query": {"bool": {"filter": [rule.query, *extra]}}, "size": size,
+def _search(store: Store, prefix: str, rule: CompiledRule, *, ingested: dict[str, str],
+            around: dict[str, str] | None = None, size: int = MAX_EVENTS) -> list[dict]:
+    """Matches of a referenced rule with ``event.ingested`` in ``ingested`` (and ``@timestamp`` in
+    ``around``). A referenced *correlation* (Sigma's chaining) matches through its alerts: each
+    alert is an item at its window's start (``alert.first_seen``), written at ``alert.created``."""
+    if rule.correlation is not None:
+        filters: list[dict[str, Any]] = [{"term": {"rule.id": rule.id}},
+                                         {"range": {"alert.created": ingested}}]
+        if around:
+            filters.append({"range": {"alert.first_seen": around}})
+        body: dict[str, Any] = {"query": {"bool": {"filter": filters}}, "size": size,
+                                "sort": [{"alert.first_seen": "asc"}, {"alert.id": "asc"}], "track_total_hits": False,
+                                "_source": {"excludes": ["event_copy", "alert.history", "alert.comments"]}}
+        try:
+            hits = store.search(alerts_index(prefix), body)["hits"]["hits"]
+        except NotFound:
+            return []
+        for h in hits:
+            h["_source"]["@timestamp"] = h["_source"]["alert"]["first_seen"]
+        return list(hits)
+    filters = [rule.query, {"range": {"event.ingested": ingested}}]  # type: ignore[list-item]
+    if around:
+        filters.append({"range": {"@timestamp": around}})
+    body = {"query": {"bool": {"filter": filters}}, "size": size,
             "sort": [{"@timestamp": "asc"}, {"_doc": "asc"}], "track_total_hits": False}
     resp = store.search(rule.indices(prefix), body)
     return list(resp["hits"]["hits"])
 
 
-def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: str, cap: int) -> RuleRunResult:
+MAX_WINDOWS_KEPT = 50
+
+
+def _extend(doc: dict[str, Any], window: dict[str, Any]) -> None:
+    """Add a window to an episode's alert: its count and last seen."""
+    al = doc["alert"]
+    if any(w["start"] == window["start"] for w in al.get("windows", [])):
+        return  # the same window seen again (a rerun): nothing new
+    al["windows"] = (list(al.get("windows") or []) + [window])[-MAX_WINDOWS_KEPT:]
+    al["event_count"] = int(al.get("event_count") or 0) + int(window["events"])
+    al["suppressed_count"] = int(al["event_count"]) - 1
+    al["last_seen"] = max(str(al.get("last_seen") or ""), str(window["end"]))
+    al["updated"] = iso(utcnow())
+
+
+def _merge_into_open(store: Store, prefix: str, rule_id: str, key: str, doc: dict[str, Any],
+                     realert_seconds: int) -> bool:
+    """One open alert per (rule, group) episode: when an open alert of this rule and group was last
+    seen within ``realert_seconds`` of this episode's start, the new windows update it (count, last
+    seen) instead of raising another alert (ElastAlert's ``realert``, Elastic's alert suppression).
+    Returns False when there is no such alert (the caller creates ``doc``)."""
+    if realert_seconds <= 0:
+        return False
+    index = alerts_index(prefix)
+    since = iso(parse_iso(doc["alert"]["first_seen"]) - timedelta(seconds=realert_seconds))
+    query = {"size": 1, "seq_no_primary_term": True, "query": {"bool": {"filter": [
+        {"term": {"rule.id": rule_id}}, {"term": {"alert.group_key": key}},
+        {"range": {"alert.last_seen": {"gte": since}}}], "must_not": [{"term": {"alert.status": "closed"}}]}},
+        "sort": [{"alert.last_seen": "desc"}], "_source": {"excludes": ["event_copy"]}}
+    for _attempt in range(5):
+        try:
+            hits = store.search(index, query)["hits"]["hits"]
+        except NotFound:
+            return False
+        if not hits or hits[0]["_source"]["alert"]["id"] == doc["alert"]["id"]:
+            return False  # none open, or this very alert (a rerun: its create is a no-op)
+        open_doc = hits[0]["_source"]
+        before = len(open_doc["alert"].get("windows") or [])
+        for window in doc["alert"]["windows"]:
+            _extend(open_doc, window)
+        al = open_doc["alert"]
+        if len(al.get("windows") or []) == before and before:
+            return True  # every window was counted already
+        partial = {"alert": {k: al[k] for k in ("windows", "event_count", "suppressed_count", "last_seen", "updated")}}
+        try:
+            store.update(index, hits[0]["_id"], partial, if_seq_no=hits[0]["_seq_no"],
+                         if_primary_term=hits[0]["_primary_term"])
+            return True
+        except Conflict:
+            continue  # an analyst changed it meanwhile: read it again
+    raise SocError(f"The open alert of rule {rule_id} for {key} keeps changing; its new windows are retried next run.")
+
+
+def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: str, cap: int, *,
+                    realert_seconds: int = 3600) -> RuleRunResult:
     began = time.monotonic()
     corr = rule.correlation
     assert corr is not None
@@ -109,8 +189,8 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
             if doc is None:
                 raise SocError(f"referenced rule {rid} is not loaded")
             refs.append(repo.from_doc(doc["_source"]))
-        ingested = {"range": {"event.ingested": {"gt": lo, "lte": hi}}}
-        new_hits = [(idx, h) for idx, r in enumerate(refs) for h in _search(store, prefix, r, [ingested], MAX_EVENTS)]
+        new_hits = [(idx, h) for idx, r in enumerate(refs)
+                    for h in _search(store, prefix, r, ingested={"gt": lo, "lte": hi})]
         if not new_hits:
             return RuleRunResult(rule.id, lo, hi, 0, 0, 0, int((time.monotonic() - began) * 1000))
         new_ids = {h["_id"] for _i, h in new_hits}
@@ -118,11 +198,9 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
         span = corr.timespan_seconds
         lo_ts = iso(min(stamps).fromtimestamp(min(stamps).timestamp() - span, tz=min(stamps).tzinfo))
         hi_ts = iso(max(stamps).fromtimestamp(max(stamps).timestamp() + span, tz=max(stamps).tzinfo))
-        around = [{"range": {"@timestamp": {"gte": lo_ts, "lte": hi_ts}}},
-                  {"range": {"event.ingested": {"lte": hi}}}]
         groups: dict[str, list[tuple[float, int, Any, bool, dict[str, Any]]]] = {}
         for idx, r in enumerate(refs):
-            for h in _search(store, prefix, r, around, MAX_EVENTS):
+            for h in _search(store, prefix, r, ingested={"lte": hi}, around={"gte": lo_ts, "lte": hi_ts}):
                 src = h["_source"]
                 ts = parse_iso(str(src["@timestamp"])).timestamp()
                 value = get_field(src, corr.value_field) if corr.value_field else None
@@ -132,7 +210,7 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
     except (SocError, KeyError, ValueError) as exc:
         message = exc.message if isinstance(exc, SocError) else repr(exc)
         return RuleRunResult(rule.id, lo, hi, 0, 0, 0, int((time.monotonic() - began) * 1000), message)
-    alerts: list[tuple[str, dict[str, Any]]] = []
+    episodes: dict[str, tuple[str, dict[str, Any]]] = {}
     for key, events in groups.items():
         events.sort(key=lambda e: (e[0], e[4]["_id"]))
         plain = [(t, r, v, n) for t, r, v, n, _h in events]
@@ -140,23 +218,36 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
             first, last = events[i], events[j]
             window_start = iso(parse_iso(str(first[4]["_source"]["@timestamp"])))
             src = last[4]["_source"]
+            window = {"start": window_start, "end": src["@timestamp"], "events": j - i + 1}
+            if key in episodes:  # a later window of the same episode in this run
+                _extend(episodes[key][1], window)
+                continue
             alert_id, doc = build_alert(
                 rule_id=rule.id, rule_name=rule.title, level=rule.level, key=f"{key}|{window_start}",
                 reason=f"{rule.title}: {corr.type} over {j - i + 1} events within {span}s for {key}",
                 tags=list(rule.tags), entities=entities(src), event=src,
                 event_ref={"id": last[4]["_id"], "index": last[4]["_index"],
                            "ingested": (src.get("event") or {}).get("ingested")},
-                timestamp=iso(utcnow()))
+                timestamp=window_start)
             doc["rule"].update({"version": rule.version, "type": "correlation"})
             doc["threat"] = {"technique": {"id": rule.techniques}, "tactic": {"name": rule.tactics}}
             doc["alert"].update({"group_key": key, "suppressed_count": j - i,
                                  "first_seen": first[4]["_source"]["@timestamp"],
-                                 "last_seen": last[4]["_source"]["@timestamp"]})
-            alerts.append((alert_id, doc))
-    overflow = max(0, len(alerts) - cap)
-    alerts = alerts[:cap]
+                                 "last_seen": src["@timestamp"], "windows": [window], "event_count": j - i + 1})
+            episodes[key] = (alert_id, doc)
     created = 0
-    if alerts:
-        result = store.bulk_create([(alerts_index(prefix), a, d) for a, d in alerts])
+    fresh: list[tuple[str, dict[str, Any]]] = []
+    try:
+        for key, (alert_id, doc) in episodes.items():
+            if not _merge_into_open(store, prefix, rule.id, key, doc, realert_seconds):
+                fresh.append((alert_id, doc))
+    except SocError as exc:
+        return RuleRunResult(rule.id, lo, hi, len(new_hits), 0, 0, int((time.monotonic() - began) * 1000),
+                             exc.message)
+    # No cap drops anything here: each group (entity) yields at most one alert per run, and the
+    # windows of an ongoing episode update it instead of adding alerts.
+    if fresh:
+        result = store.bulk_create([(alerts_index(prefix), a, d) for a, d in fresh])
         created = result.created
+    overflow = 0
     return RuleRunResult(rule.id, lo, hi, len(new_hits), created, overflow, int((time.monotonic() - began) * 1000))

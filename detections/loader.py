@@ -117,7 +117,7 @@ def load_sources(sources: Iterable[tuple[str, str | bytes]]) -> LintReport:
             parsed.append((source, _fingerprint(text), rule, text))
     rules: list[CompiledRule] = []
     seen: dict[str, str] = {}
-    base_rules = [r for _s, _v, r, _t in parsed if isinstance(r, SigmaRule)]
+    base_rules = [r for _s, _v, r, _t in parsed]  # correlations may reference correlations (chaining)
     for source, version, rule, text in parsed:
         rid = str(rule.id) if rule.id else None
         title = rule.title
@@ -150,11 +150,13 @@ def load_sources(sources: Iterable[tuple[str, str | bytes]]) -> LintReport:
 
 
 def _mark_correlation_only(rules: list[CompiledRule]) -> list[CompiledRule]:
+    """Sigma's ``generate: false``: base rules referenced by a correlation raise no alerts of their
+    own. A referenced *correlation* keeps alerting: in a chain its alerts are the next step's input."""
     silent: set[str] = set()
     for r in rules:
         if r.correlation is not None and not r.correlation_generates:
             silent.update(r.correlation.rules)
-    return [replace(r, generate=False) if r.id in silent else r for r in rules]
+    return [replace(r, generate=False) if r.id in silent and r.correlation is None else r for r in rules]
 
 
 def load_paths(paths: Iterable[str | Path]) -> LintReport:
@@ -222,7 +224,8 @@ def compile_rule(rule: SigmaRule, source: str, version: str, text: str = "") -> 
     )
 
 
-def compile_correlation(rule: SigmaCorrelationRule, base_rules: list[SigmaRule], source: str, version: str,
+def compile_correlation(rule: SigmaCorrelationRule, base_rules: list[SigmaRule | SigmaCorrelationRule], source: str,
+                        version: str,
                         text: str = "") -> CompiledRule:
     ctype = str(rule.type.name if hasattr(rule.type, "name") else rule.type).lower()
     if ctype not in ("event_count", "value_count", "temporal", "temporal_ordered"):
@@ -239,6 +242,8 @@ def compile_correlation(rule: SigmaCorrelationRule, base_rules: list[SigmaRule],
         if target is None:
             raise UnsupportedRule(f"correlation refers to rule {name}, which was not loaded with it",
                                   "unsupported_correlation")
+        if target is rule or str(target.id) == str(rule.id):
+            raise UnsupportedRule("a correlation cannot reference itself", "unsupported_correlation")
         refs.append(str(target.id))
     condition: dict[str, int] = {}
     value_field = None

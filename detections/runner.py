@@ -2,7 +2,8 @@
 alerts, advance checkpoints.
 
 Gap-free: a rule's window is ``(checkpoint, now - settle]`` on ``event.ingested`` (when the event
-was written, not when it happened), so late events are still judged, a scheduler that was down
+was written, not when it happened), ended earlier while a shipper still has a bulk in flight
+(``core.ingest_watermark``), so late events are still judged, a scheduler that was down
 backfills from its checkpoint, and each event falls in exactly one window per rule.
 
 HA: the rule set is split into partitions; a process runs a partition only while it holds its
@@ -25,6 +26,7 @@ from typing import Any
 from core.alerting import alerts_index
 from core.errors import Conflict, SocError
 from core.es import Store
+from core.ingest_watermark import window_end
 from core.timeutil import iso, parse_iso, utcnow
 from detections import repository as repo
 from detections.alerts import event_alert, suppressed_alerts
@@ -49,6 +51,7 @@ class RunnerConfig:
     initial_lookback_seconds: int = 3600
     search_timeout: str = "30s"
     max_window_seconds: int = 7 * 86400
+    realert_seconds: int = 3600
 
     @classmethod
     def from_settings(cls, settings: Any, worker_id: str) -> RunnerConfig:
@@ -56,7 +59,7 @@ class RunnerConfig:
         return cls(prefix=settings.index_prefix, worker_id=worker_id, interval_seconds=d.interval_seconds,
                    lease_seconds=d.lease_seconds, settle_seconds=d.settle_seconds, partitions=d.partitions,
                    batch_size=d.batch_size, max_alerts_per_run=d.max_alerts_per_run,
-                   initial_lookback_seconds=d.initial_lookback_seconds)
+                   initial_lookback_seconds=d.initial_lookback_seconds, realert_seconds=d.realert_minutes * 60)
 
 
 @dataclass
@@ -230,7 +233,7 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
         if lease is None:
             continue
         leased.append(partition)
-        hi_dt = now - timedelta(seconds=cfg.settle_seconds)
+        hi_dt = window_end(store, cfg.prefix, now, cfg.settle_seconds)  # never past an event in flight
         hi = iso(hi_dt)
         query_items: list[tuple[CompiledRule, dict[str, Any], str, str]] = []
         corr_items: list[tuple[CompiledRule, dict[str, Any], str, str]] = []
@@ -246,7 +249,8 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
                 continue
             (corr_items if rule.kind == "correlation" else query_items).append((rule, doc, lo, hi))
         results = run_rules_window(store, cfg, query_items)
-        results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run)
+        results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run,
+                                    realert_seconds=cfg.realert_seconds)
                     for rule, _doc, lo, hi in corr_items]
         stats: dict[str, dict[str, Any]] = {}
         for res in results:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,11 @@ from core.permissions import requires
 from core.schema import events_template
 from core.timeutil import iso, utcnow
 from detections import exceptions as exc_mod
+from detections import packs
 from detections import repository as repo
 from detections.loader import load_paths, load_sources, parse_duration
 from detections.models import CompiledRule, LintReport
+from detections.retro import HuntRule, run_rules
 
 OWN_RULES_DIR = Path(__file__).resolve().parent / "rules"
 MAX_TEST_EVENTS = 100_000
@@ -29,8 +31,9 @@ def lint(paths: Sequence[str | Path]) -> LintReport:
 
 @requires("rules.manage")
 def import_rules(store: Store, prefix: str, paths: Sequence[str | Path], *, actor: Actor, auditor: Auditor,
-                 enabled: bool = True, validate: bool = True) -> dict[str, Any]:
-    """Load, lint, validate against Elasticsearch and store rules; returns the lint report."""
+                 enabled: bool = True, validate: bool = True, label: str | None = None) -> dict[str, Any]:
+    """Load, lint, validate against Elasticsearch and store rules; returns the lint report.
+    ``label`` names the import in the audit trail and the kept report (default: the paths)."""
     report = load_paths(paths)
     rules = list(report.rules)
     entries = list(report.entries)
@@ -42,9 +45,10 @@ def import_rules(store: Store, prefix: str, paths: Sequence[str | Path], *, acto
                                                                                    "unchanged": 0}
     final = LintReport(tuple(entries), tuple(rules))
     summary = final.summary() | {"stored": counts}
-    auditor.record(actor, "rules.import", ",".join(str(p) for p in paths), detail=summary)
+    sources = [label] if label else [str(p) for p in paths]
+    auditor.record(actor, "rules.import", ",".join(sources), detail=summary)
     result: dict[str, Any] = {"summary": summary, "entries": [e.to_dict() for e in final.entries]}
-    _keep_import_report(store, prefix, [str(p) for p in paths], actor, result)
+    _keep_import_report(store, prefix, sources, actor, result)
     return result
 
 
@@ -229,9 +233,52 @@ def load_scratch(store: Store, index: str, events: Iterable[tuple[str, dict[str,
     return count
 
 
+@requires("rules.read")
+def rules_for_hunt(store: Store, prefix: str, rule_paths: Sequence[str | Path] | None, *,
+                   actor: Actor) -> tuple[list[HuntRule], dict[str, Any]]:
+    """The rules a retro-hunt runs: those in ``rule_paths`` (linted here, not stored), or else the
+    enabled loaded rules with their exceptions. Returns them with a summary of where they came from."""
+    if rule_paths:
+        report = load_paths(rule_paths)
+        if not report.rules:
+            reasons = "; ".join(sorted({f"{e.category}" for e in report.entries if e.status == "rejected"}))
+            raise InvalidInput(f"No rule could be loaded from {', '.join(map(str, rule_paths))}"
+                               f"{f' ({reasons})' if reasons else ''}. Check them with `soc rules lint PATH`.")
+        rules = [HuntRule(r) for r in report.rules if r.generate]
+        return rules, {"source": "files", "paths": [str(p) for p in rule_paths], **report.summary()}
+    docs = repo.list_rule_docs(store, prefix, enabled_only=True)
+    if not docs:
+        raise InvalidInput("No rules are loaded: import some with `soc rules import DIR`, or give --rules PATH.")
+    rules = [HuntRule(repo.from_doc(d), tuple(d.get("exceptions") or ())) for d in docs if d.get("generate", True)]
+    return rules, {"source": "loaded", "enabled": len(rules)}
+
+
+@requires("rules.read")
+def hunt_events(store: Store, prefix: str, rules: Sequence[HuntRule], event_ids: Sequence[str], *, actor: Actor,
+                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run ``rules`` over exactly the events ``event_ids`` (an import); hits per rule and level."""
+    return run_rules(store, prefix, rules, event_ids, progress=progress).to_dict()
+
+
 def import_own_rules(store: Store, prefix: str, *, actor: Actor, auditor: Auditor) -> dict[str, Any]:
     """The project's own rules (``detections/rules``): what ``soc up`` loads by default."""
     return import_rules(store, prefix, [OWN_RULES_DIR], actor=actor, auditor=auditor)
 
 
-__all__ = ["import_own_rules", "import_rules", "lint", "list_rules", "load_sources", "test_rule"]
+def import_pack(store: Store, prefix: str, name: str, *, sigmahq_dir: Path | None, actor: Actor,
+                auditor: Auditor, enabled: bool = True) -> dict[str, Any]:
+    """A named rule pack (``detections/packs``): the platform's own rules and the SigmaHQ rules it
+    selects from a SigmaHQ checkout. Without a checkout only the own rules load, and the report says so."""
+    pack = packs.load(name)
+    paths: list[str | Path] = [OWN_RULES_DIR] if pack.own else []
+    missing_sigmahq = bool(pack.dirs) and sigmahq_dir is None
+    if pack.dirs and sigmahq_dir is not None:
+        paths.extend(packs.sigmahq_files(pack, sigmahq_dir))
+    result = import_rules(store, prefix, paths, actor=actor, auditor=auditor, enabled=enabled,
+                          label=f"pack:{pack.name}" + (f" sigmahq:{sigmahq_dir}" if sigmahq_dir else ""))
+    result["pack"] = {"name": pack.name, "description": pack.description, "sigmahq_dir": str(sigmahq_dir or ""),
+                      "sigmahq_missing": missing_sigmahq}
+    return result
+
+
+__all__ = ["import_own_rules", "import_pack", "import_rules", "lint", "list_rules", "load_sources", "test_rule"]

@@ -1,8 +1,8 @@
 """Demo data for ``soc up``: a day in a small district network, plus three attacks.
 
 Normal activity (SSH logins, sudo, cron, web traffic, DNS, flows) and: an SSH brute force that
-ends in a successful login, a TCP port scan, and DNS tunnelling (long random subdomains of one
-domain). Events are shaped as the collectors emit them (Filebeat-style ECS for logs, ECS + Zeek
+ends in a successful login, a TCP port scan, DNS tunnelling (long random subdomains of one
+domain), and personal information (a citizen portal, a bulk export, a clear-text leak). Events are shaped as the collectors emit them (Filebeat-style ECS for logs, ECS + Zeek
 fields for network data) so the platform's own detection rules fire on them. Ids are
 deterministic per (seed, position), so loading twice adds nothing.
 """
@@ -18,6 +18,7 @@ from typing import Any
 from collectors.models import Event
 from core.ids import stable_id
 from core.timeutil import iso, utcnow
+from soc.demo_pii import pii_events
 
 HOSTS = {"web01": "10.10.1.5", "db01": "10.10.1.6", "app01": "10.10.1.7", "dns01": "10.10.1.53"}
 STAFF = ["zhangwei", "liuyang", "wangfang", "deploy", "backup"]
@@ -197,3 +198,5 @@ def demo_events(seed: int = 20261126, now: datetime | None = None) -> Iterator[E
     for i in range(150):
         label = "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(38, 60)))
         yield _dns(g, 40 - i * 0.05, TUNNEL_CLIENT, f"{label}.{TUNNEL_DOMAIN}", "TXT")
+    # Personal information: a citizen portal, a bulk export and a clear-text leak (soc/demo_pii.py).
+    yield from pii_events(g, OFFICE)

@@ -28,7 +28,8 @@ from core.node import ManagedNode
 from core.schema import install_templates
 from core.settings import PLACEHOLDER_SECRET, Settings
 from detections.jobs import register_detection_jobs
-from detections.service import import_own_rules, import_rules
+from detections.service import import_pack, import_rules
+from notifications import jobs as notify_jobs
 
 Log = Callable[[str], None]
 
@@ -133,14 +134,21 @@ def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> Backg
                       args=[settings, store], id="events.maintenance", replace_existing=True)
     compliance_jobs.schedule(scheduler, store, settings, auditor)
     audit_jobs.schedule(scheduler, settings, store)
+    scheduler.add_job(notify_jobs.tick, "interval", seconds=30, args=[settings, store, auditor],
+                      id="notifications.tick", replace_existing=True)
     return scheduler
 
 
 def load_rules(settings: Settings, store: Store, auditor: Auditor, log: Log) -> None:
     """The platform's own rules, plus any rule directories the settings name."""
     actor = Actor.system("soc-up")
-    own = import_own_rules(store, settings.index_prefix, actor=actor, auditor=auditor)["summary"]
-    log(f"Detection rules: {own['loaded']} of the platform's own loaded.")
+    result = import_pack(store, settings.index_prefix, settings.detect.pack, sigmahq_dir=settings.detect.sigmahq_dir,
+                         actor=actor, auditor=auditor)
+    own = result["summary"]
+    log(f"Detection rules (pack {settings.detect.pack}): {own['loaded']} loaded, {own['rejected']} not applicable"
+        + ("" if not result["pack"]["sigmahq_missing"] else
+           "; set SOC_DETECT_SIGMAHQ_DIR to a SigmaHQ checkout to add its rules for the collected log sources")
+        + ".")
     if settings.detect.rules_dirs:
         report = import_rules(store, settings.index_prefix, [str(p) for p in settings.detect.rules_dirs],
                               actor=actor, auditor=auditor)["summary"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import current_actor, get_auditor, get_lang, get_settings, get_store, uses
 from backup_orchestrator import report, service
+from backup_orchestrator import restore as restore_mod
 from backup_orchestrator.progress import JobBoard
 from core.auditing import Actor, Auditor
 from core.es import Store
@@ -37,6 +39,17 @@ def _ctx(settings: Settings = Depends(get_settings), store: Store = Depends(get_
 class DrillBody(BaseModel):
     point: str = Field("newest", max_length=200, description="newest, random or a run id")
     source: Literal["primary", "offsite"] = "primary"
+
+
+class RestoreBody(BaseModel):
+    point: str = Field("newest", max_length=200, description="newest or a run id")
+    source: Literal["primary", "offsite"] = "primary"
+    indices: bool = True
+    target_dir: str | None = Field(None, max_length=4096, description="absolute directory for the files")
+    database: str | None = Field(None, max_length=63, description="new PostgreSQL database for the dump")
+    keep_current: bool = True
+    dry_run: bool = True
+    confirm: str | None = Field(None, max_length=63, description="the plan id, typed, for a real restore")
 
 
 class PruneBody(BaseModel):
@@ -72,6 +85,21 @@ def trigger_backup(plan_id: str, actor: Actor = Depends(current_actor), ctx: Any
 def trigger_drill(plan_id: str, body: DrillBody, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx),
                   auditor: Auditor = Depends(get_auditor), board: JobBoard = Depends(get_board)) -> dict[str, Any]:
     return service.trigger_drill(ctx, actor, auditor, board, plan_id, point=body.point, source=body.source)
+
+
+@router.post("/plans/{plan_id}/restore", **uses(service.run_restore))
+def restore(plan_id: str, body: RestoreBody, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx),
+            auditor: Auditor = Depends(get_auditor)) -> dict[str, Any]:
+    req = restore_mod.Request(point=body.point, source=body.source, indices=body.indices,
+                              target_dir=Path(body.target_dir) if body.target_dir else None, database=body.database,
+                              keep_current=body.keep_current)
+    return service.run_restore(ctx, actor, auditor, plan_id, req, dry_run=body.dry_run, confirm=body.confirm)
+
+
+@router.get("/restores", **uses(service.list_restores))
+def list_restores(plan: str | None = Query(None, max_length=63), limit: int = Query(50, ge=1, le=500),
+                  actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx)) -> dict[str, Any]:
+    return {"items": service.list_restores(ctx, actor, plan, limit=limit)}
 
 
 @router.post("/plans/{plan_id}/prune", **uses(service.prune))

@@ -96,8 +96,9 @@ def parse_header(text: str, clock: Clock, *, allow_pri: bool = True) -> SyslogHe
         h.message = hp.group(4) or ""
         return h
     np_ = _NOHOST_PROG.match(body)
-    if np_ and h.priority is not None:
-        # Network senders often omit the hostname: "<13>Feb 5 17:32:18 sshd[1]: ..."
+    if np_:
+        # Network senders often omit the hostname ("<13>Feb 5 17:32:18 sshd[1]: ..."), and so do
+        # some file layouts (RHEL's secure log as exported by some tools): the token is a program.
         h.program = np_.group(1)
         h.pid = int(np_.group(2)) if np_.group(2) else None
         h.message = np_.group(3) or ""

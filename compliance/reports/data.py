@@ -18,6 +18,9 @@ from compliance.models import (
 from core.i18n import t
 
 RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
+# The checks whose evidence makes the PIPL (个人信息保护法) / GB/T 35273 view: where personal
+# information is processed, under which policy, who unmasked what.
+PRIVACY_CHECKS = ("plat-pii-minimised", "plat-pii-access")
 
 
 def result_label(result: str, lang: str) -> str:
@@ -87,6 +90,7 @@ def build(run: dict[str, Any], cat: Catalog, checks: dict[str, Check], item_docs
                 changes.append({"id": item.id, "control_point": item.control_point.get(lang),
                                 "before": result_label(before, lang), "after": result_label(after, lang),
                                 "better": _rank(after) > _rank(before)})
+    privacy = [e for e in evidence if e["ref"].split(" @ ")[0] in PRIVACY_CHECKS]
     prev_score = (previous or {}).get("overall")
     return {
         "lang": lang,
@@ -98,7 +102,7 @@ def build(run: dict[str, Any], cat: Catalog, checks: dict[str, Check], item_docs
                     "counts_raw": score.get("counts") or {}, "coverage": score.get("coverage"),
                     "pending": score.get("pending"), "scorer": score.get("scorer"),
                     "items": len(cat.items)},
-        "families": families, "failed": failed, "evidence": evidence,
+        "families": families, "failed": failed, "evidence": evidence, "privacy": privacy,
         "changes": {"previous_run": (previous or {}).get("id"), "previous_score": prev_score,
                     "score_delta": round(score["overall"] - prev_score, 1)
                     if previous and prev_score is not None and score.get("overall") is not None else None,

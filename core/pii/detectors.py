@@ -63,18 +63,33 @@ class ResidentId(Detector):
             return None
         num = _digits(text)
         if len(num) == 15 and num.isdigit():
-            num = num[:6] + "19" + num[6:]
-            body = num + ric.calc_check_digit(num + "0")
-            try:
-                ric.validate(body)
-            except Exception:  # noqa: BLE001
-                return None
-            return body[:6] + body[8:17]
+            body = num[:6] + "19" + num[6:]
+            body += ric.calc_check_digit(body + "0")
+            return num if _ric_ok(body) else None
         if len(num) != 18 or not num[:17].isdigit():
             return None
-        if not ric.is_valid(num):
-            return None
-        return num
+        return num if _ric_ok(num) else None
+
+
+def _ric_ok(num: str) -> bool:
+    """``stdnum.cn.ric.validate`` split so its costly part (the region's validity in the birth
+    year, a table lookup) is cached per (region, year) rather than per number."""
+    if ric.calc_check_digit(num) != num[-1]:
+        return False
+    try:
+        born = ric.get_birth_date(num)
+    except Exception:  # noqa: BLE001 - stdnum raises InvalidComponent for impossible dates
+        return False
+    return _region_in_year(num[:6], born.year)
+
+
+@functools.lru_cache(maxsize=65536)
+def _region_in_year(region: str, year: int) -> bool:
+    try:
+        ric.get_birth_place(f"{region}{year:04d}0101000X")
+    except Exception:  # noqa: BLE001
+        return False
+    return True
 
 
 def ric_shaped(text: str) -> bool:

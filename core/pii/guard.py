@@ -39,6 +39,8 @@ class Guard:
         tags: dict[str, Any] = {
             "types": sorted(state.types), "count": state.count, "fields": sorted(state.fields),
             "ids": sorted(state.ids), "actions": sorted(state.actions),
+            # "field|type" pairs: where each kind was found (the inventory groups on these)
+            "locations": sorted(state.locations),
         }
         if self.policy.forbidden(dataset):
             tags["policy_violation"] = True
@@ -76,7 +78,7 @@ class Guard:
         dropped = False
         for f in findings:
             action = self.policy.action(dataset, field, f.detector.name)
-            state.note(f, action, self.token(f.detector.name, f.value))
+            state.note(f, action, self.token(f.detector.name, f.value), field)
             parts.append(text[pos:f.start])
             parts.append(self._replace(text, f, action))
             pos = f.end
@@ -103,7 +105,7 @@ _DROP = _Drop()
 
 
 class _State:
-    __slots__ = ("count", "types", "fields", "ids", "actions")
+    __slots__ = ("count", "types", "fields", "ids", "actions", "locations")
 
     def __init__(self) -> None:
         self.count = 0
@@ -111,8 +113,10 @@ class _State:
         self.fields: set[str] = set()
         self.ids: set[str] = set()
         self.actions: set[str] = set()
+        self.locations: set[str] = set()
 
-    def note(self, f: Finding, action: str, token: str) -> None:
+    def note(self, f: Finding, action: str, token: str, field: str) -> None:
+        self.locations.add(f"{field}|{f.detector.name}")
         self.count += 1
         self.types.add(f.detector.name)
         self.ids.add(token)

@@ -49,6 +49,14 @@ def fold(text: str) -> str:
     return text.translate(_FOLD) if _FULLWIDTH.search(text) else text
 
 
+def _validate(det: Detector, span: str) -> str | None:
+    """A validator's own bug or a table gap (stdnum has raised KeyError) must never stop ingest."""
+    try:
+        return det.validate(span)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _left_ok(text: str, start: int) -> bool:
     return start == 0 or text[start - 1] not in _WORD
 
@@ -59,7 +67,7 @@ def _numeric(text: str, start: int, end: int) -> Finding | None:
         return None
     digits = sum(1 for c in span if c.isdigit() or c in "Xx")
     for det in NUMERIC_BY_LENGTH.get(digits, ()):
-        value = det.validate(span)
+        value = _validate(det, span)
         if value is not None:
             return Finding(det, start, end, value)
         if det is RESIDENT_ID and digits == 18 and ric_shaped(span):
@@ -97,12 +105,12 @@ def scan(text: str) -> list[Finding]:
             found.extend(_split_numeric(folded, start, m.end()))
         elif group is not None:
             det = _ALPHA_DETECTORS[group]
-            value = det.validate(m.group())
+            value = _validate(det, m.group())
             if value is not None:
                 found.append(Finding(det, start, m.end(), value))
     if "@" in folded:
         for m in _EMAIL.finditer(folded):
-            value = EMAIL.validate(m.group())
+            value = _validate(EMAIL, m.group())
             if value is not None:
                 found.append(Finding(EMAIL, m.start(), m.end(), value))
     return found

@@ -12,6 +12,7 @@ from core.auditing import Actor, Auditor
 from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
 from core.permissions import requires
+from core.pii.display import mask_for_display
 from core.settings import Settings
 from core.timeutil import iso, utcnow
 from detections.triage.common import (
@@ -137,7 +138,7 @@ def list_alerts(store: Store, settings: Settings, *, actor: Actor, status: list[
     hits = resp["hits"]["hits"]
     out: dict[str, Any] = {
         "total": resp["hits"]["total"]["value"],
-        "items": [h["_source"] for h in hits],
+        "items": [mask_for_display(h["_source"]) for h in hits],
         "next": encode_cursor(hits[-1]["sort"]) if len(hits) == body["size"] else None,
     }
     if facets:
@@ -221,7 +222,10 @@ def get_alert(store: Store, settings: Settings, alert_id: str, *, actor: Actor) 
         events.append(found)
     if not events and alert.get("event_copy"):
         events.append(dict(alert["event_copy"]))
-    return {"alert": alert, "events": events, "history": alert.get("alert", {}).get("history", []),
+    # personal information kept at ingest is masked for display (unmasking is a privacy grant)
+    alert = mask_for_display(alert)
+    return {"alert": alert, "events": [mask_for_display(e) for e in events],
+            "history": alert.get("alert", {}).get("history", []),
             "comments": alert.get("alert", {}).get("comments", [])}
 
 
@@ -364,7 +368,7 @@ def export_alerts(store: Store, settings: Settings, auditor: Auditor, *, actor: 
     for hit in store.scan(alerts_index(settings.index_prefix), query,
                           sort=[{"@timestamp": "desc"}, {"alert.id": "desc"}],
                           source={"excludes": ["event_copy"]}):
-        items.append(hit["_source"])
+        items.append(mask_for_display(hit["_source"]))
         if len(items) >= max_items:
             break
     auditor.record(actor, "alerts.export", alerts_index(settings.index_prefix),

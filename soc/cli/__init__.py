@@ -19,6 +19,7 @@ from soc.cli import (
     config_cmd,
     es_cmd,
     hunt_cmd,
+    privacy_cmd,
     rules_cmd,
     up_cmd,
     users_cmd,
@@ -42,7 +43,7 @@ def cli(ctx: click.Context, config_file: Path | None, as_json: bool) -> None:
 
 
 for module in (es_cmd, config_cmd, up_cmd, collect_cmd, rules_cmd, alerts_cmd, cases_cmd, hunt_cmd, audit_cmd,
-               compliance_cmd, backup_cmd, users_cmd):
+               compliance_cmd, backup_cmd, users_cmd, privacy_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 

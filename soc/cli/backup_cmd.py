@@ -47,7 +47,8 @@ def plans_cmd(ctx: CliContext) -> None:
 
     plans = service.list_plans(ctx.settings, ctx.store(), ctx.actor)
     lines = [f"{p['id']}  [{p['source']}]  {', '.join(p['assets'])}  {p.get('description', '')}" for p in plans]
-    ctx.emit(plans, "\n".join(lines) or "no plans: set backup.plans_file")
+    example = Path(__file__).resolve().parents[2] / "backup_orchestrator" / "plans.example.yaml"
+    ctx.emit(plans, "\n".join(lines) or t("backup.cli.no_plans", ctx.settings.language, example=example))
 
 
 @backup.command("run")
@@ -141,6 +142,94 @@ def due_cmd(ctx: CliContext, run_now: bool) -> None:
     else:
         result = {"backups": jobs.due_backups(ctx.settings, store), "drills": jobs.due_drills(ctx.settings, store)}
     ctx.emit(result)
+
+
+@backup.command("restore")
+@click.argument("plan_id")
+@click.option("--point", default="newest", show_default=True, help="newest or a run id (`soc backup list`).")
+@click.option("--from", "source", type=click.Choice(["primary", "offsite"]), default="primary", show_default=True)
+@click.option("--indices/--no-indices", default=True, show_default=True,
+              help="Restore the indices under new names and switch them in by alias.")
+@click.option("--target-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Restore the files into this directory (absolute paths are recreated below it).")
+@click.option("--database", default=None, help="Restore the pg_dump into this new PostgreSQL database.")
+@click.option("--keep-current/--drop-current", default=True, show_default=True,
+              help="Keep a live index that the restore replaces as replaced-<stamp>-<name>.")
+@click.option("--dry-run", is_flag=True, help="Only list what would change.")
+@click.option("--yes", is_flag=True, help="Do not ask to type the plan id.")
+@json_option
+@pass_ctx
+def restore_cmd(ctx: CliContext, plan_id: str, point: str, source: str, indices: bool, target_dir: Path | None,
+                database: str | None, keep_current: bool, dry_run: bool, yes: bool) -> None:
+    """Restore a recovery point of PLAN for real (indices, files, database); --dry-run lists the changes."""
+    from backup_orchestrator import restore, service
+
+    req = restore.Request(point=point, source=source, indices=indices, database=database, keep_current=keep_current,
+                          target_dir=target_dir.resolve() if target_dir else None)
+    lang = ctx.settings.language
+    bctx = _bctx(ctx)
+    preview = service.run_restore(bctx, ctx.actor, _auditor(ctx), plan_id, req, dry_run=True)
+    if dry_run:
+        ctx.emit(preview, _restore_preview(ctx, preview))
+        return
+    if not yes:
+        if ctx.as_json:
+            raise click.UsageError("--json without --dry-run needs --yes (no interactive confirmation).")
+        click.echo(_restore_preview(ctx, preview), err=True)
+        typed = click.prompt(t("backup.cli.restore_confirm", lang, plan=plan_id), default="", show_default=False)
+        if typed.strip() != plan_id:
+            click.echo(t("backup.cli.restore_confirm_mismatch", lang), err=True)
+            raise click.exceptions.Exit(2)
+    doc = service.run_restore(bctx, ctx.actor, _auditor(ctx), plan_id, req, dry_run=False, confirm=plan_id)
+    text = t("backup.cli.restore_done", lang, restore=doc["restore_id"], plan=plan_id, run=doc["run_id"],
+             status=t(f"backup.status.{doc['status']}", lang), rto=doc.get("rto_seconds"), rpo=doc.get("rpo_seconds"))
+    for c in doc.get("checks", []):
+        mark = "!" if c["status"] == "failed" else "-"
+        text += f"\n  {mark} {c['name']}: {c['detail']}"
+    ctx.emit(doc, text)
+    _fail_unless(doc["status"] == "success")
+
+
+def _restore_preview(ctx: CliContext, doc: dict[str, Any]) -> str:
+    lang = ctx.settings.language
+    ch = doc["changes"]
+    lines = [t("backup.cli.restore_preview", lang, run=doc["run_id"], plan=doc["plan_id"],
+               time=doc["recovery_point_time"])]
+    for c in ch.get("indices", []):
+        if c.get("set_aside_as"):
+            lines.append("  - " + t("backup.cli.restore_aside", lang, name=c["name"], docs=c.get("current_docs"),
+                                    aside=c["set_aside_as"]))
+        now = c["now"] + (f" → {', '.join(c['members'])}" if c["members"] else "")
+        lines.append("  - " + t("backup.cli.restore_index", lang, index=c["snapshot_index"], target=c["restore_as"],
+                                name=c["name"], now=now))
+        for a in c["aliases"]:
+            now = a["now"] + (f" → {', '.join(a['members'])}" if a["members"] else "")
+            lines.append("  - " + t("backup.cli.restore_alias", lang, alias=a["alias"], now=now, target=c["restore_as"],
+                                    write=" (write index)" if a["is_write_index"] else ""))
+    if "files" in ch:
+        f = ch["files"]
+        lines.append("  - " + t("backup.cli.restore_files", lang, files=f["files"], bytes=f["bytes"],
+                                dir=f["target_dir"], overwrite=f["would_overwrite"]))
+    if "database" in ch:
+        d = ch["database"]
+        key = "backup.cli.restore_db_exists" if d["exists"] else "backup.cli.restore_db"
+        lines.append("  - " + t(key, lang, name=d["name"], dump=d["dump"]))
+    return "\n".join(lines)
+
+
+@backup.command("restores")
+@click.option("--plan", "plan_id", default=None)
+@click.option("--limit", default=20, show_default=True, type=int)
+@json_option
+@pass_ctx
+def restores_cmd(ctx: CliContext, plan_id: str | None, limit: int) -> None:
+    """Past restores with their RPO/RTO."""
+    from backup_orchestrator import service
+
+    rows = service.list_restores(_bctx(ctx), ctx.actor, plan_id, limit=limit)
+    lines = [f"{r['restore_id']}  {r['plan_id']}  {r['status']}  {r['started']}  from {r['run_id']}  "
+             f"RTO {r.get('rto_seconds')}s  RPO {r.get('rpo_seconds')}s  {r.get('failed_check') or ''}" for r in rows]
+    ctx.emit(rows, "\n".join(lines) or "no restores yet")
 
 
 @click.group("drill")

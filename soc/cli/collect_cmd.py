@@ -48,14 +48,21 @@ def _emit_summary(c: CliContext, summary: service.ShipSummary) -> None:
 @click.option("--encoding", default="utf-8", show_default=True, help="utf-8, gbk, gb18030, …")
 @click.option("--timezone", default="UTC", show_default=True,
               help="zone for timestamps that carry none (IANA name, 'local' or ±HH:MM)")
+@click.option("--host", default=None, help="host.name of every event (files whose lines name no host, "
+                                             "e.g. RHEL's secure log); default: the host each line names")
 @json_option
 @pass_ctx
-def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str, timezone: str) -> None:
-    """Import log files once (progress bar, then a summary)."""
+def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str, timezone: str,
+             host: str | None) -> None:
+    """Import log files once (progress bar, then a summary).
+
+    A file the parser cannot read at all (a JSON export, a binary) is refused before anything is
+    stored; --parser plain stores each line as it is."""
     store = c.store()
     with counting_progress(t("collect.importing", c.settings.language), enabled=not c.as_json) as progress:
         summary = service.import_files(c.settings, store, list(paths), actor=c.actor, auditor=_auditor(c),
-                                       parser=parser, encoding=encoding, timezone=timezone, progress=progress)
+                                       parser=parser, encoding=encoding, timezone=timezone, progress=progress,
+                                       host=host)
     _emit_summary(c, summary)
 
 

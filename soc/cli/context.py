@@ -126,3 +126,39 @@ def counting_progress(label: str, *, enabled: bool = True,
         bar = click.progressbar(length=total, label=label, file=sys.stderr, show_percent=True, show_eta=True)
     with bar:
         yield bar.update
+
+
+class PhaseBars:
+    """``progress(phase, n, total)`` for a service that goes through phases (import, then rules):
+    one bar per phase, each closed when the next starts; nothing unless stderr is a terminal."""
+
+    def __init__(self, labels: dict[str, str], *, enabled: bool = True) -> None:
+        self.labels = labels
+        self.enabled = enabled and progress_enabled()
+        self.phase: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, phase: str, n: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            label = self.labels.get(phase, phase)
+            self.bar = (click.progressbar(length=total, label=label, file=sys.stderr, show_percent=True)
+                        if total else click.progressbar(itertools.count(), label=label, file=sys.stderr,
+                                                        show_pos=True))
+            self.bar.__enter__()
+        if n:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self) -> PhaseBars:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -9,6 +9,7 @@ import click
 
 from core.i18n import t
 from detections.triage import hunt as svc
+from soc.cli import hunt_evtx_cmd
 from soc.cli.context import CliContext, json_option, pass_ctx
 from soc.cli.table import render
 
@@ -78,3 +79,6 @@ def top(ctx: CliContext, field: str, query: str, start: str | None, end: str | N
 
 
 COMMANDS: list[click.Command] = [hunt]
+
+for _command in hunt_evtx_cmd.COMMANDS:
+    hunt.add_command(_command)

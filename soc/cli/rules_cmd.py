@@ -46,16 +46,32 @@ def rules() -> None:
 
 
 @rules.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--pack", help="Import a rule pack instead (e.g. `default`: own rules + SigmaHQ rules for the "
+                             "collected log sources).")
+@click.option("--sigmahq", "sigmahq_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="SigmaHQ checkout the pack selects from (default: detect.sigmahq_dir).")
 @click.option("--disabled", is_flag=True, help="Store the rules disabled.")
 @click.option("--no-validate", is_flag=True, help="Skip validation of compiled queries on Elasticsearch.")
 @click.option("-v", "--verbose", is_flag=True, help="List loaded rules and warnings too.")
 @json_option
 @pass_ctx
-def import_cmd(ctx: CliContext, paths: tuple[Path, ...], disabled: bool, no_validate: bool, verbose: bool) -> None:
-    """Import rules from directories, .zip files or .yml files; prints the lint report."""
-    from detections.service import import_rules
+def import_cmd(ctx: CliContext, paths: tuple[Path, ...], pack: str | None, sigmahq_dir: Path | None,
+               disabled: bool, no_validate: bool, verbose: bool) -> None:
+    """Import rules from directories, .zip files or .yml files (or a --pack); prints the lint report."""
+    from detections.service import import_pack, import_rules
 
+    if bool(paths) == bool(pack):
+        raise InvalidInput("Give rule paths or --pack NAME (not both).")
+    if pack:
+        report = import_pack(ctx.store(), ctx.settings.index_prefix, pack,
+                             sigmahq_dir=sigmahq_dir or ctx.settings.detect.sigmahq_dir, actor=ctx.actor,
+                             auditor=_auditor(ctx), enabled=not disabled)
+        text = _lint_text(report, verbose, ctx.settings.language)
+        if report["pack"]["sigmahq_missing"]:
+            text += "\n" + t("detections.pack.no_sigmahq", ctx.settings.language)
+        ctx.emit(report, text)
+        return
     report = import_rules(ctx.store(), ctx.settings.index_prefix, list(paths), actor=ctx.actor,
                           auditor=_auditor(ctx), enabled=not disabled, validate=not no_validate)
     ctx.emit(report, _lint_text(report, verbose, ctx.settings.language))

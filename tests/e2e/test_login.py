@@ -48,10 +48,11 @@ def test_five_wrong_passwords_lock_the_account(page: Page, console: Console) -> 
 
 
 NAV_BY_ROLE = {
-    "ana": ["alerts", "cases", "hunt", "rules", "compliance"],
-    "aud": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit"],
-    "sam": ["alerts", "rules", "compliance", "backups"],  # the platform alerts routed to the sysadmin
-    "adm": ["users"],  # users and roles only: no operational page
+    "ana": ["alerts", "cases", "hunt", "rules", "compliance", "privacy"],
+    "aud": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit", "privacy"],
+    "sam": ["alerts", "rules", "compliance", "backups", "privacy"],  # the platform alerts routed to the sysadmin
+    # users and roles, and the personal-information policy and unmasking (security administrator)
+    "adm": ["users", "privacy"],
 }
 
 

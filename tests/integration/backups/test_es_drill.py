@@ -19,7 +19,7 @@ def test_snapshot_backup_and_restore_drill(env: Env, prefix: str) -> None:
     drill = env.drill(plan_id)
     assert drill["status"] == "passed", drill["checks"]
     names = {c["name"]: c["status"] for c in drill["checks"]}
-    assert names["es_restore"] == names["es_digests"] == names["es_queries"] == "passed"
+    assert names["es_restore"] == names["es_digests"] == names["es_sample"] == names["es_queries"] == "passed"
     assert drill["rto_seconds"] >= drill["rto"]["restore_seconds"] > 0
     assert 0 <= drill["rpo_seconds"] < 3600
     # the scratch indices are gone and the report is stored
@@ -38,7 +38,7 @@ def test_index_written_during_the_backup_is_counted_not_digested(env: Env, prefi
 
     def write_while_digesting(stage: str, _fraction: float | None, message: str) -> None:
         # the progress hook fires while the manifest is built: a collector writing meanwhile
-        if stage == "elasticsearch" and message == f"digest of {live}" and not written:
+        if stage == "elasticsearch" and message == f"fingerprint of {live}" and not written:
             written.append("x")
             seed_index(env.store, live, 7, offset=500)
 

@@ -1,4 +1,4 @@
-"""Every command that draws a progress bar, run on a real pseudo-terminal (issue 15.1: the bar
+"""Every command that draws a progress bar (collect file|evtx|pcap, hunt evtx), run on a real pseudo-terminal (issue 15.1: the bar
 crashed `soc collect file|evtx` on a terminal while every piped test passed)."""
 
 from __future__ import annotations
@@ -37,20 +37,23 @@ def _pcap_gz(shared_dir: Path, tmp_path: Path) -> Path:
     return out
 
 
-@pytest.mark.parametrize("command", ["file", "evtx", "pcap"])
+@pytest.mark.parametrize("command", ["file", "evtx", "pcap", "hunt"])
 def test_progress_bar_commands_work_on_a_terminal(command: str, settings: Settings, store: Store, prefix: str,
                                                   shared_dir: Path, tmp_path: Path) -> None:
     args = {
-        "file": ["collect", "file", "--parser", "system.auth",
+        "file": lambda: ["collect", "file", "--parser", "system.auth",
                  str(shared_dir / "logs" / "beats" / "system" / "auth" / "secure-rhel7.log")],
-        "evtx": ["collect", "evtx", str(_evtx_dir(shared_dir, tmp_path))],
-        "pcap": ["collect", "pcap", str(_pcap_gz(shared_dir, tmp_path))],
-    }[command]
+        "evtx": lambda: ["collect", "evtx", str(_evtx_dir(shared_dir, tmp_path))],
+        "pcap": lambda: ["collect", "pcap", str(_pcap_gz(shared_dir, tmp_path))],
+        "hunt": lambda: ["hunt", "evtx", str(_evtx_dir(shared_dir, tmp_path)), "--rules",
+                 str(shared_dir / "sigma" / "rules" / "windows" / "builtin" / "system")],
+    }[command]()
     result = run_in_pty(args, _env(settings))
     assert "Traceback" not in result.output, result.output
     assert result.returncode == 0, result.output
     # The bar was drawn (its label) and the summary printed after it.
-    label = "Reading captures" if command == "pcap" else "Importing"
-    assert label in result.output, result.output
+    labels = {"pcap": ["Reading captures"], "hunt": ["Importing EVTX", "Running rules", "rules run"]}
+    for label in labels.get(command, ["Importing"]):
+        assert label in result.output, result.output
     store.refresh(f"{prefix}-events-*")
     assert store.count(f"{prefix}-events-*") > 0

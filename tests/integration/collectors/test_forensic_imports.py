@@ -76,3 +76,62 @@ def test_cut_gzip_keeps_what_was_read_and_says_why(settings: Settings, store: St
     events, summary = network.read_captures([cut])
     assert summary.file_errors and "cut.pcap.gz" in summary.file_errors[0]
     assert summary.packets > 0
+
+
+def _cli_env(settings: Settings) -> dict[str, str]:
+    from tests.conftest import TEST_SECRET
+
+    return {"SOC_ES_URL": settings.es_url or "", "SOC_INDEX_PREFIX": settings.index_prefix,
+            "SOC_DATA_DIR": str(settings.data_dir), "SOC_LANGUAGE": "en", "SOC_AUDIT_SECRET_KEY": TEST_SECRET}
+
+
+def test_a_file_the_parser_cannot_read_is_refused_unless_plain(settings: Settings, store: Store, prefix: str,
+                                                               tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+    import io
+
+    from soc.cli import main
+
+    export = tmp_path / "alerts-export.log"
+    export.write_text("\n".join(f'{{"id": {i}, "rule": "x", "host": "web-{i}"}}' for i in range(500)) + "\n")
+    for key, value in _cli_env(settings).items():
+        monkeypatch.setenv(key, value)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["collect", "file", str(export)])
+    # soc.cli.main: bad input is exit code 2 with one clear paragraph.
+    assert code == 2
+    assert "alerts-export.log" in err.getvalue() and "JSON" in err.getvalue()
+    assert "--parser plain" in err.getvalue() and "Nothing was imported" in err.getvalue()
+    assert store.count(f"{prefix}-events-*") == 0
+    # A good file given with it does not get the bad one through either.
+    good = tmp_path / "auth.log"
+    good.write_text("Nov 26 10:00:00 bastion sshd[7]: Accepted password for alice from 10.1.2.3 port 22 ssh2\n")
+    with pytest.raises(InvalidInput, match="alerts-export.log"):
+        service.import_files(settings, store, [good, export], actor=CLI)
+    # The user insists: every line stored as it is.
+    summary = service.import_files(settings, store, [export], actor=CLI, parser="plain")
+    assert summary.read == summary.shipped == 500
+
+
+def test_host_option_names_the_host_of_lines_without_one(settings: Settings, store: Store, prefix: str,
+                                                         tmp_path: Path) -> None:
+    rhel = tmp_path / "secure"
+    rhel.write_text("Mar 15 10:00:00 sshd[7]: Accepted password for root from 203.0.113.50 port 22 ssh2\n"
+                    "Mar 15 10:00:05 sshd[8]: Failed password for root from 203.0.113.51 port 22 ssh2\n")
+    with pytest.raises(InvalidInput, match="--host"):
+        service.import_files(settings, store, [rhel], actor=CLI, host="two words")
+    summary = service.import_files(settings, store, [rhel], actor=CLI, host="db-01")
+    assert summary.shipped == 2
+    store.refresh(f"{prefix}-events-*")
+    docs = [h["_source"] for h in store.search(f"{prefix}-events-*", {"size": 10})["hits"]["hits"]]
+    assert {d["host"]["name"] for d in docs} == {"db-01"}
+    assert {d["process"]["name"] for d in docs} == {"sshd"}
+    assert {d["user"]["name"] for d in docs} == {"root"}
+    # Lines that name their host keep it as host.name when no --host is given.
+    named = tmp_path / "auth.log"
+    named.write_text("Nov 26 10:00:00 bastion sshd[7]: Accepted password for alice from 10.1.2.3 port 22 ssh2\n")
+    service.import_files(settings, store, [named], actor=CLI)
+    store.refresh(f"{prefix}-events-*")
+    assert store.count(f"{prefix}-events-*", {"term": {"host.name": "bastion"}}) == 1

@@ -75,6 +75,9 @@ def test_up_detached_with_demo_data_then_down(tmp_path: Path, es_url: str, store
         assert store.count(f"{prefix}-events-system.auth-*", {"term": {"source.ip": "203.0.113.50"}}) >= 30
         assert store.count(f"{prefix}-events-network.flow-*") > 500
         assert store.count(f"{prefix}-rules") >= 10
+        # demo personal information arrives masked (ID numbers) or tagged (mobile numbers)
+        assert store.count(f"{prefix}-events-*", {"term": {"pii.types": "cn_ric"}}) >= 200
+        assert store.count(f"{prefix}-events-*", {"term": {"pii.actions": "mask"}}) >= 200
         created = soc("users", "create", "cli-made-analyst", "--role", "analyst", "--json", env=env)
         assert created.returncode == 0, created.stderr
         verified = soc("audit", "verify", "--json", env=env)

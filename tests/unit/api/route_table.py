@@ -31,6 +31,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/backups/drills/{drill_id}"): "backups.read",
     ("GET", "/api/v1/backups/drills/{drill_id}/report"): "backups.read",
     ("GET", "/health"): "public",
+    # notifications
+    ("GET", "/api/v1/notifications/channels"): "notifications.read",
+    ("POST", "/api/v1/notifications/channels"): "notifications.manage",
+    ("PUT", "/api/v1/notifications/channels/{channel_id}"): "notifications.manage",
+    ("DELETE", "/api/v1/notifications/channels/{channel_id}"): "notifications.manage",
+    ("POST", "/api/v1/notifications/channels/{channel_id}/test"): "notifications.manage",
+    ("GET", "/api/v1/notifications/deliveries"): "notifications.read",
     ("GET", "/metrics"): "public",
     # auth
     ("POST", "/api/v1/auth/login"): "public",

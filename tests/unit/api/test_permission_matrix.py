@@ -28,6 +28,7 @@ def probe(settings: Settings, store: Store) -> tuple[TestClient, dict[str, str],
     auditor = MemoryAuditor()
     app = create_app(settings, store, auditor=auditor)
     app.state.permission_probe = True
+    app.state.anonymous.limit = 10**6  # the matrix sends every route without credentials from one client
     identity = app.state.identity
     operator = Actor("matrix", "cli")
     for role in ROLES:

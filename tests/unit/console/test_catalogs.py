@@ -15,7 +15,10 @@ SOURCES = sorted(STATIC_DIR.rglob("*.js"))
 # Keys built at run time from a prefix and an API value: their expected members.
 DYNAMIC = {
     "alerts.col.": ["time", "level", "rule", "host", "user", "source", "status", "assignee"],
-    "nav.": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit", "users"],
+    "nav.": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit", "users", "privacy"],
+    "privacy.type.": ["cn_ric", "cn_mobile", "bank_card", "cn_uscc", "passport", "hk_macau_permit", "email"],
+    "privacy.action.": ["keep", "mask", "hash", "drop"],
+    "privacy.col.": ["dataset", "field", "type", "events", "first_seen", "last_seen", "action", "hosts", "endpoints"],
     "role.": ["admin", "sysadmin", "analyst", "auditor"],
     "home.role.": ["admin", "sysadmin", "analyst", "auditor"],
     "level.": ["informational", "low", "medium", "high", "critical"],

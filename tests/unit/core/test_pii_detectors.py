@@ -51,6 +51,15 @@ def test_resident_id_boundaries_fullwidth_separators_and_legacy() -> None:
     assert kinds("110105491331002") == []          # legacy with month 13
 
 
+def test_resident_id_table_gaps_do_not_crash_ingest() -> None:
+    # stdnum.cn.ric.is_valid raises KeyError for this region (a table entry without a county);
+    # a hostile or odd number must never stop the collector.
+    odd = "510273199001011239"
+    with pytest.raises(KeyError):
+        ric.is_valid(odd)
+    assert kinds(f"x {odd} y") == []
+
+
 @pytest.mark.parametrize("text", [
     "13812345678", "+8613812345678", "+86 138 1234 5678", "138-1234-5678", "0086 13812345678",
     "手机：１３８１２３４５６７８", "tel=13812345678&x=1",
