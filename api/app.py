@@ -23,6 +23,7 @@ from core.auditing import Auditor
 from core.es import Store
 from core.settings import Settings, load_settings
 from core.timeutil import utcnow
+from detections.health import RuleStatusCollector
 
 API_PREFIX = "/api/v1"
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
 
     metrics = Metrics()
     register_collector_metrics(metrics.registry, settings)
+    metrics.registry.register(RuleStatusCollector(store, settings.index_prefix))
     app.state.metrics = metrics
 
     @app.get("/health", tags=["health"])

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 import re2
 
-from core.pii.detectors import ALPHA_PATTERNS, EMAIL, NUMERIC_BY_LENGTH, RESIDENT_ID, Detector, ric_shaped
+from core.pii.detectors import (
+    ALPHA_PATTERNS,
+    EMAIL,
+    NAME_LABELS,
+    NUMERIC_BY_LENGTH,
+    PERSON_NAME,
+    RESIDENT_ID,
+    Detector,
+    ric_shaped,
+)
 
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FOLD[0x3000] = 0x20
@@ -35,6 +44,11 @@ _WORD = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 PRESCAN = re2.compile(
     rb"[0-9](?:[ -]?[0-9]){9,22}|[ECGWHMNAY1-9][A-Z0-9][0-9]{7}|@[A-Za-z0-9\-]+\.[A-Za-z]|\xef\xbc|\xe3\x80\x80"
 )
+
+
+# Names (optional): 2-4 CJK characters after a label and one separator; group "n" is the name.
+_NAME = re.compile("(?:" + "|".join(NAME_LABELS) + r")[:：=\s]\s?(?P<n>[\u4e00-\u9fa5]{2,4})(?![\u4e00-\u9fa5])")
+NAME_PRESCAN = re2.compile("|".join(NAME_LABELS).encode())
 
 
 @dataclass(frozen=True)
@@ -91,8 +105,9 @@ def _split_numeric(text: str, start: int, end: int) -> list[Finding]:
     return out
 
 
-def scan(text: str) -> list[Finding]:
-    """Validated findings in ``text`` (positions index ``text`` itself)."""
+def scan(text: str, *, names: bool = False) -> list[Finding]:
+    """Validated findings in ``text`` (positions index ``text`` itself); ``names`` adds labelled
+    Chinese personal names."""
     folded = fold(text)
     found: list[Finding] = []
     for m in _CANDIDATE.finditer(folded):
@@ -113,6 +128,12 @@ def scan(text: str) -> list[Finding]:
             value = _validate(EMAIL, m.group())
             if value is not None:
                 found.append(Finding(EMAIL, m.start(), m.end(), value))
+    if names:
+        for m in _NAME.finditer(folded):
+            value = _validate(PERSON_NAME, m.group("n"))
+            if value is not None:
+                found.append(Finding(PERSON_NAME, m.start("n"), m.end("n"), value))
+        found.sort(key=lambda f: f.start)
     return found
 
 

@@ -126,3 +126,12 @@ def test_email() -> None:
 ])
 def test_negatives(text: str) -> None:
     assert kinds(text) == []
+
+
+def test_names_only_with_the_flag_after_a_label() -> None:
+    text = "姓名：张三，联系人=欧阳娜娜；申请人 已提交；王五来了"
+    assert kinds(text) == []                                          # off by default
+    found = [(f.detector.name, f.value) for f in scan(text, names=True)]
+    assert found == [("cn_name", "张三"), ("cn_name", "欧阳娜娜")]     # "已提交": no surname; 王五: no label
+    [f] = scan("患者 李四", names=True)
+    assert mask_span("李四", f.detector) == "李*"
