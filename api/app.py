@@ -17,11 +17,13 @@ from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.identity.service import IdentityService
 from api.middleware import Metrics, ObserveRequests, RequestSizeLimit
 from api.routes import discover_routers
+from api.security import AnonymousFailures, SafeJSONResponse, SecurityHeaders
 from collectors.counters import register_metrics as register_collector_metrics
 from core.auditing import Auditor
 from core.es import Store
 from core.settings import Settings, load_settings
 from core.timeutil import utcnow
+from detections.health import RuleStatusCollector
 
 API_PREFIX = "/api/v1"
 
@@ -42,13 +44,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
     the initial admin (and demo users in demo mode) now and keeps the result in
     ``app.state.bootstrap`` (see ``bootstrap_users`` to do it separately)."""
     settings = settings or load_settings()
+    # Outside demo mode the public placeholder keys would let anyone forge tokens and seal audit
+    # records that verify; `soc up` refuses them too, but any embedding of the app must.
+    settings.check_secrets()
     store = store or Store.connect(settings)
     if auditor is None:
         from audit.trail import AuditTrail
 
         auditor = AuditTrail(settings, store, clock=clock)
     app = FastAPI(title="Qinglang SOC API", version="0.1.0", openapi_url=f"{API_PREFIX}/openapi.json",
-                  docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+                  docs_url=f"{API_PREFIX}/docs", redoc_url=None, default_response_class=SafeJSONResponse,
                   description="Security operations API: authentication, alerts, cases, event hunting, "
                               "audit trail. Authenticate with `Authorization: Bearer <token>` from "
                               "`POST /api/v1/auth/login`, or `X-API-Key`.")
@@ -59,6 +64,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
     app.state.services = services
     app.state.identity = IdentityService(settings, store, auditor, clock=clock)
     app.state.bootstrap = bootstrap_users(app) if bootstrap else None
+    anonymous = AnonymousFailures(lambda: app.state.auditor, settings.api.anonymous_failures_per_minute)
+    app.state.anonymous = anonymous
+    app.add_event_handler("shutdown", anonymous.close)
     install_error_handlers(app)
 
     @app.exception_handler(PermissionProbePassed)
@@ -67,6 +75,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
 
     metrics = Metrics()
     register_collector_metrics(metrics.registry, settings)
+    metrics.registry.register(RuleStatusCollector(store, settings.index_prefix))
     app.state.metrics = metrics
 
     @app.get("/health", tags=["health"])
@@ -85,6 +94,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
     # Outermost first: the size limit refuses before anything is observed or parsed.
     app.add_middleware(ObserveRequests, metrics=metrics, state=app.state)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.api.max_request_bytes)
+    app.add_middleware(SecurityHeaders, docs_prefix=f"{API_PREFIX}/docs")
     return app
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Depends, Request
 
 from api.errors import localized
+from api.validation import guard_request
 from core.auditing import Actor, Auditor
 from core.errors import PermissionDenied, Unauthenticated
 from core.es import Store
@@ -140,14 +141,16 @@ def uses(service_fn: Callable[..., Any]) -> dict[str, Any]:
     if permission is None:
         raise TypeError(f"{getattr(service_fn, '__qualname__', service_fn)} declares no permission: "
                         "decorate it with @requires(...) or use uses_authenticated()/uses_public().")
-    return {"dependencies": [Depends(_gate(permission))], "openapi_extra": {PERMISSION_KEY: permission}}
+    return {"dependencies": [Depends(_gate(permission)), Depends(guard_request)],
+            "openapi_extra": {PERMISSION_KEY: permission}}
 
 
 def uses_authenticated(*, before_password_change: bool = False) -> dict[str, Any]:
     """Any logged-in user (``before_password_change``: also one who must still change it)."""
     gate = _session_gate if before_password_change else _authenticated_gate
-    return {"dependencies": [Depends(gate)], "openapi_extra": {PERMISSION_KEY: AUTHENTICATED}}
+    return {"dependencies": [Depends(gate), Depends(guard_request)], "openapi_extra": {PERMISSION_KEY: AUTHENTICATED}}
 
 
 def uses_public() -> dict[str, Any]:
-    return {"dependencies": [Depends(_public_gate)], "openapi_extra": {PERMISSION_KEY: PUBLIC}}
+    return {"dependencies": [Depends(_public_gate), Depends(guard_request)],
+            "openapi_extra": {PERMISSION_KEY: PUBLIC}}

@@ -25,6 +25,17 @@ def _error_body(status: int, code: str, message: str) -> tuple[list[tuple[bytes,
     return [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())], body
 
 
+def _has_credentials(scope: Scope) -> bool:
+    return any(name in (b"authorization", b"x-api-key") for name, _ in scope.get("headers", []))
+
+
+async def _too_many(send: Any) -> None:
+    headers, body = _error_body(429, "too_many_requests",
+                                "Too many failed requests without credentials from this address; wait a minute.")
+    await send({"type": "http.response.start", "status": 429, "headers": [*headers, (b"retry-after", b"60")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -105,6 +116,15 @@ class ObserveRequests:
             return
         start = time.perf_counter()
         status = 500
+        anonymous = getattr(self.state, "anonymous", None)
+        path = scope.get("path", "")
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        if anonymous is not None and path not in NOT_MIRRORED and not _has_credentials(scope) \
+                and anonymous.blocked(address):
+            anonymous.note(address, scope.get("method", "?"), path, 429)
+            await _too_many(send)
+            return
 
         async def observing_send(message: Message) -> None:
             nonlocal status
@@ -120,8 +140,10 @@ class ObserveRequests:
             method = scope.get("method", "?")
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
-            path = scope.get("path", "")
-            if method in MUTATING and path.startswith("/api/") and path not in NOT_MIRRORED:
+            actor = (scope.get("state") or {}).get("actor")
+            if anonymous is not None and not isinstance(actor, Actor) and status >= 400 and path not in NOT_MIRRORED:
+                anonymous.note(address, method, path, status)  # aggregated: one record per source and minute
+            elif method in MUTATING and path.startswith("/api/") and path not in NOT_MIRRORED:
                 await anyio.to_thread.run_sync(self._audit, scope, method, path, status)
 
     def _audit(self, scope: Scope, method: str, path: str, status: int) -> None:

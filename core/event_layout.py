@@ -25,6 +25,7 @@ from core.errors import Unavailable
 from core.es import BulkResult, ItemResult, Store
 from core.settings import EventsSettings
 from core.shard_budget import require_room
+from core.timeutil import parse_iso
 
 _DAILY = re.compile(r"^(?P<alias>.+-events-[^-]+)-\d{4}\.\d{2}\.\d{2}$")
 _BACKING = re.compile(r"^(?P<alias>.+-events-[^-]+)-(?P<n>\d{6})$")
@@ -95,6 +96,30 @@ def require_room_for(store: Store, events: EventsSettings, aliases: Iterable[str
 _MAX_HITS = 10000  # index.max_result_window
 
 
+def _millis(source: bytes) -> int | None:
+    """The event's ``@timestamp`` in epoch milliseconds, or None when absent or unreadable."""
+    try:
+        value = orjson.loads(source).get("@timestamp")
+        return int(parse_iso(value).timestamp() * 1000) if isinstance(value, str) else None
+    except (orjson.JSONDecodeError, AttributeError, ValueError, OverflowError):
+        return None
+
+
+def _ids_query(ids: list[str], stamps: list[int | None]) -> dict[str, Any]:
+    """An ``ids`` query, narrowed to the batch's ``@timestamp`` range when every event has one.
+
+    A re-sent event carries the same ``@timestamp`` (same id, same content), so only backing
+    indices whose min/max overlap the batch can hold it; Elasticsearch answers the others from
+    their shard bounds without looking up a single id, so the check stays cheap for live data
+    however many older indices the dataset has."""
+    query: dict[str, Any] = {"ids": {"values": ids}}
+    known = [m for m in stamps if m is not None]
+    if not stamps or len(known) != len(stamps):
+        return query
+    return {"bool": {"filter": [query, {"range": {"@timestamp": {
+        "gte": min(known) - 1, "lte": max(known) + 1, "format": "epoch_millis"}}}]}}
+
+
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
@@ -140,10 +165,12 @@ class EventWriter:
 
     def _already_stored(self, routed: Sequence[tuple[str, str, bytes]]) -> set[tuple[str, str]]:
         by_alias: dict[str, list[str]] = {}
-        for alias, doc_id, _s in routed:
+        stamps: dict[str, list[int | None]] = {}
+        for alias, doc_id, source in routed:
             by_alias.setdefault(alias, []).append(doc_id)
+            stamps.setdefault(alias, []).append(_millis(source))
         searches = [(alias, {"size": len(chunk), "_source": False, "track_total_hits": False,
-                             "query": {"ids": {"values": chunk}}})
+                             "query": _ids_query(chunk, stamps[alias])})
                     for alias, ids in by_alias.items() for chunk in _chunks(ids, _MAX_HITS)]
         found: set[tuple[str, str]] = set()
         for (alias, _body), resp in zip(searches, self.store.msearch(searches), strict=True):

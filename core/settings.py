@@ -106,6 +106,7 @@ class ApiSettings(_Section):
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    anonymous_failures_per_minute: int = Field(60, gt=0, description="per source; more are answered 429")
     cli_roles: dict[str, Literal["admin", "sysadmin", "analyst", "auditor"]] = Field(
         default_factory=dict,
         description="OS user -> platform role for `soc` commands; unmapped local operators act as `cli`")
@@ -132,11 +133,22 @@ class DetectSettings(_Section):
     interval_seconds: int = Field(60, gt=0, description="default run interval of a rule")
     tick_seconds: int = Field(15, gt=0, description="how often the scheduler job looks for due rules")
     max_alerts_per_run: int = Field(1000, gt=0)
+    realert_minutes: int = Field(60, ge=0, le=7 * 24 * 60, description="a correlation's later windows update its "
+                                 "open alert for the same group when seen within this many minutes (0: always new)")
     lease_seconds: int = Field(60, gt=0, description="a dead scheduler's rules are taken over after this")
     settle_seconds: float = Field(5.0, ge=0, description="window end lags now by this (refresh + bulk)")
     partitions: int = Field(8, gt=0, le=256, description="rule set partitions leased by schedulers")
-    batch_size: int = Field(100, gt=0, le=1000, description="searches per _msearch request")
+    batch_size: int = Field(1000, gt=0, le=5000, description="most rules in one grouped search")
     initial_lookback_seconds: int = Field(3600, ge=0, description="first window of a new rule")
+    search_timeout: str = Field("30s", pattern=r"^\d+(ms|s|m)$", description="per search; a chunk that times "
+                                "out is split until the slow rule is alone")
+    max_clauses: int = Field(1000, ge=10, le=100000, description="leaf clauses per grouped search (keep under "
+                             "the node's indices.query.bool.max_clause_count)")
+    search_concurrency: int = Field(2, ge=1, le=32, description="grouped searches in flight at once")
+    max_window_seconds: int = Field(7 * 86400, gt=0, description="longest window a rule catches up; older "
+                                    "events are skipped, recorded as a gap and alerted")
+    max_backoff_seconds: int = Field(3600, gt=0, description="longest wait before retrying a failing rule")
+    alert_after_failures: int = Field(3, gt=0, description="platform alert after this many failed runs in a row")
 
 
 class EventsSettings(_Section):
@@ -162,7 +174,8 @@ class AuditSettings(_Section):
 
 
 class BackupSettings(_Section):
-    plans_file: Path | None = None
+    plans_file: Path | None = Field(None, description="default: <data_dir>/backups/plans.yaml, read on every use")
+    default_plan: bool = Field(True, description="back up the platform itself (plan 'platform') out of the box")
     restic_password: SecretStr | None = None
     restic_password_file: Path | None = None
     restic_binary: str = "restic"
@@ -206,6 +219,7 @@ class PiiSettings(_Section):
                                          description="tried before the defaults (identity/bank/passport masked)")
     forbidden_datasets: list[str] = Field(default_factory=list, description="datasets that must carry no PI")
     unmask_minutes: int = Field(30, gt=0, le=480, description="how long an unmask grant lasts")
+    names: bool = Field(False, description="also find Chinese personal names after labels such as 姓名")
 
 
 class _YamlSource(PydanticBaseSettingsSource):

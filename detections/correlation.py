@@ -18,10 +18,11 @@ same burst in a later run, finds the same window start and creates nothing new.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from core.alerting import alerts_index, build_alert
-from core.errors import NotFound, SocError
+from core.errors import Conflict, NotFound, SocError
 from core.es import Store
 from core.schema import get_field
 from core.timeutil import iso, parse_iso, utcnow
@@ -123,7 +124,61 @@ def _search(store: Store, prefix: str, rule: CompiledRule, *, ingested: dict[str
     return list(resp["hits"]["hits"])
 
 
-def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: str, cap: int) -> RuleRunResult:
+MAX_WINDOWS_KEPT = 50
+
+
+def _extend(doc: dict[str, Any], window: dict[str, Any]) -> None:
+    """Add a window to an episode's alert: its count and last seen."""
+    al = doc["alert"]
+    if any(w["start"] == window["start"] for w in al.get("windows", [])):
+        return  # the same window seen again (a rerun): nothing new
+    al["windows"] = (list(al.get("windows") or []) + [window])[-MAX_WINDOWS_KEPT:]
+    al["event_count"] = int(al.get("event_count") or 0) + int(window["events"])
+    al["suppressed_count"] = int(al["event_count"]) - 1
+    al["last_seen"] = max(str(al.get("last_seen") or ""), str(window["end"]))
+    al["updated"] = iso(utcnow())
+
+
+def _merge_into_open(store: Store, prefix: str, rule_id: str, key: str, doc: dict[str, Any],
+                     realert_seconds: int) -> bool:
+    """One open alert per (rule, group) episode: when an open alert of this rule and group was last
+    seen within ``realert_seconds`` of this episode's start, the new windows update it (count, last
+    seen) instead of raising another alert (ElastAlert's ``realert``, Elastic's alert suppression).
+    Returns False when there is no such alert (the caller creates ``doc``)."""
+    if realert_seconds <= 0:
+        return False
+    index = alerts_index(prefix)
+    since = iso(parse_iso(doc["alert"]["first_seen"]) - timedelta(seconds=realert_seconds))
+    query = {"size": 1, "seq_no_primary_term": True, "query": {"bool": {"filter": [
+        {"term": {"rule.id": rule_id}}, {"term": {"alert.group_key": key}},
+        {"range": {"alert.last_seen": {"gte": since}}}], "must_not": [{"term": {"alert.status": "closed"}}]}},
+        "sort": [{"alert.last_seen": "desc"}], "_source": {"excludes": ["event_copy"]}}
+    for _attempt in range(5):
+        try:
+            hits = store.search(index, query)["hits"]["hits"]
+        except NotFound:
+            return False
+        if not hits or hits[0]["_source"]["alert"]["id"] == doc["alert"]["id"]:
+            return False  # none open, or this very alert (a rerun: its create is a no-op)
+        open_doc = hits[0]["_source"]
+        before = len(open_doc["alert"].get("windows") or [])
+        for window in doc["alert"]["windows"]:
+            _extend(open_doc, window)
+        al = open_doc["alert"]
+        if len(al.get("windows") or []) == before and before:
+            return True  # every window was counted already
+        partial = {"alert": {k: al[k] for k in ("windows", "event_count", "suppressed_count", "last_seen", "updated")}}
+        try:
+            store.update(index, hits[0]["_id"], partial, if_seq_no=hits[0]["_seq_no"],
+                         if_primary_term=hits[0]["_primary_term"])
+            return True
+        except Conflict:
+            continue  # an analyst changed it meanwhile: read it again
+    raise SocError(f"The open alert of rule {rule_id} for {key} keeps changing; its new windows are retried next run.")
+
+
+def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: str, cap: int, *,
+                    realert_seconds: int = 3600) -> RuleRunResult:
     began = time.monotonic()
     corr = rule.correlation
     assert corr is not None
@@ -155,7 +210,7 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
     except (SocError, KeyError, ValueError) as exc:
         message = exc.message if isinstance(exc, SocError) else repr(exc)
         return RuleRunResult(rule.id, lo, hi, 0, 0, 0, int((time.monotonic() - began) * 1000), message)
-    alerts: list[tuple[str, dict[str, Any]]] = []
+    episodes: dict[str, tuple[str, dict[str, Any]]] = {}
     for key, events in groups.items():
         events.sort(key=lambda e: (e[0], e[4]["_id"]))
         plain = [(t, r, v, n) for t, r, v, n, _h in events]
@@ -163,23 +218,36 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
             first, last = events[i], events[j]
             window_start = iso(parse_iso(str(first[4]["_source"]["@timestamp"])))
             src = last[4]["_source"]
+            window = {"start": window_start, "end": src["@timestamp"], "events": j - i + 1}
+            if key in episodes:  # a later window of the same episode in this run
+                _extend(episodes[key][1], window)
+                continue
             alert_id, doc = build_alert(
                 rule_id=rule.id, rule_name=rule.title, level=rule.level, key=f"{key}|{window_start}",
                 reason=f"{rule.title}: {corr.type} over {j - i + 1} events within {span}s for {key}",
                 tags=list(rule.tags), entities=entities(src), event=src,
                 event_ref={"id": last[4]["_id"], "index": last[4]["_index"],
                            "ingested": (src.get("event") or {}).get("ingested")},
-                timestamp=iso(utcnow()))
+                timestamp=window_start)
             doc["rule"].update({"version": rule.version, "type": "correlation"})
             doc["threat"] = {"technique": {"id": rule.techniques}, "tactic": {"name": rule.tactics}}
             doc["alert"].update({"group_key": key, "suppressed_count": j - i,
                                  "first_seen": first[4]["_source"]["@timestamp"],
-                                 "last_seen": last[4]["_source"]["@timestamp"]})
-            alerts.append((alert_id, doc))
-    overflow = max(0, len(alerts) - cap)
-    alerts = alerts[:cap]
+                                 "last_seen": src["@timestamp"], "windows": [window], "event_count": j - i + 1})
+            episodes[key] = (alert_id, doc)
     created = 0
-    if alerts:
-        result = store.bulk_create([(alerts_index(prefix), a, d) for a, d in alerts])
+    fresh: list[tuple[str, dict[str, Any]]] = []
+    try:
+        for key, (alert_id, doc) in episodes.items():
+            if not _merge_into_open(store, prefix, rule.id, key, doc, realert_seconds):
+                fresh.append((alert_id, doc))
+    except SocError as exc:
+        return RuleRunResult(rule.id, lo, hi, len(new_hits), 0, 0, int((time.monotonic() - began) * 1000),
+                             exc.message)
+    # No cap drops anything here: each group (entity) yields at most one alert per run, and the
+    # windows of an ongoing episode update it instead of adding alerts.
+    if fresh:
+        result = store.bulk_create([(alerts_index(prefix), a, d) for a, d in fresh])
         created = result.created
+    overflow = 0
     return RuleRunResult(rule.id, lo, hi, len(new_hits), created, overflow, int((time.monotonic() - began) * 1000))

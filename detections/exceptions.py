@@ -8,6 +8,7 @@ matching any exception of a rule raises no alert for it. ``op`` is one of ``equa
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -17,6 +18,7 @@ from core.errors import InvalidInput
 from detections.compiler import Compiler, UnsupportedRule
 from detections.dsl import or_
 
+log = logging.getLogger(__name__)
 OPS = ("equals", "contains", "startswith", "endswith", "cidr", "regex")
 _FIELD = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.@\-]{0,200}$")
 
@@ -35,9 +37,22 @@ def validate(field: str, op: str, values: list[str]) -> None:
     compile_one({"field": field, "op": op, "values": values})
 
 
+def _valid_text(values: Any) -> bool:
+    try:
+        for value in values:
+            str(value).encode("utf-8")
+    except (UnicodeEncodeError, TypeError):
+        return False
+    return True
+
+
 def compile_one(exc: dict[str, Any]) -> dict[str, Any]:
     compiler = Compiler()
     field, op = exc["field"], exc["op"]
+    if not _valid_text(exc.get("values") or []) or not _valid_text([field]):
+        # Stored before input was checked: it would make every search of the rule fail.
+        raise InvalidInput(f"Exception on {field!r} holds text that is not valid Unicode (a lone surrogate); "
+                           "remove it and add it again.")
     clauses = []
     try:
         for value in exc["values"]:
@@ -65,6 +80,8 @@ def compile_all(exceptions: list[dict[str, Any]] | None) -> list[dict[str, Any]]
     for exc in exceptions or []:
         try:
             out.append(compile_one(exc))
-        except InvalidInput:
+        except (InvalidInput, KeyError, TypeError) as problem:
+            log.error("rule exception %s skipped: %s", (exc or {}).get("id") if isinstance(exc, dict) else "?",
+                      getattr(problem, "message", problem))
             continue
     return out

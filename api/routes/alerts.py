@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import current_actor, get_auditor, get_settings, get_store, uses
 from core.auditing import Actor, Auditor
+from core.csvsafe import write_csv
 from core.es import Store
 from core.settings import Settings
 from detections.triage import alerts as svc
@@ -100,18 +101,34 @@ def list_alerts(
     return Response(orjson.dumps(page), media_type="application/json")
 
 
+CSV_COLUMNS = ["@timestamp", "alert.id", "alert.status", "alert.level", "alert.risk_score", "rule.id", "rule.name",
+               "host.name", "user.name", "source.ip", "destination.ip", "alert.assignee", "alert.reason"]
+
+
+def _dig(doc: dict[str, Any], dotted: str) -> Any:
+    value: Any = doc
+    for part in dotted.split(".") if dotted != "@timestamp" else [dotted]:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 @router.get("/export", **uses(svc.export_alerts))
 def export_alerts(
     status: list[Status] | None = Query(None), level: list[Level] | None = Query(None),
     rule: list[str] | None = Query(None), host: list[str] | None = Query(None),
     start: str | None = Query(None, max_length=40), end: str | None = Query(None, max_length=40),
     q: str | None = Query(None, max_length=2000), limit: int = Query(10_000, ge=1, le=10_000),
+    format: Literal["ndjson", "csv"] = Query("ndjson", description="ndjson (every field) or csv (main columns)"),
     actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
     settings: Settings = Depends(get_settings), auditor: Auditor = Depends(get_auditor),
 ) -> Response:
-    """Newline-delimited JSON of every matching alert (audited as an export)."""
+    """Every matching alert as newline-delimited JSON or CSV (audited as an export)."""
     items = svc.export_alerts(store, settings, auditor, actor=actor, max_items=limit, status=status, level=level,
                               rule=rule, host=host, start=start, end=end, text=q)
+    if format == "csv":
+        rows = ([_dig(i, c) for c in CSV_COLUMNS] for i in items)
+        return Response(("\ufeff" + write_csv(CSV_COLUMNS, rows)).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": 'attachment; filename="alerts.csv"'})
     payload = b"".join(orjson.dumps(i) + b"\n" for i in items)
     return Response(payload, media_type="application/x-ndjson",
                     headers={"content-disposition": 'attachment; filename="alerts.ndjson"'})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -24,20 +24,25 @@ class RulePage(BaseModel):
     items: list[dict[str, Any]] = Field(description="id, title, level, enabled, ATT&CK, stats, …")
 
 
+RuleId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class EnableBody(BaseModel):
-    ids: list[str] = Field(min_length=1, max_length=5000)
+    ids: list[RuleId] = Field(min_length=1, max_length=5000)
     enabled: bool
 
 
 class SuppressionBody(BaseModel):
-    fields: list[str] = Field(default_factory=list, max_length=10, description="empty = no suppression")
+    # Required: an update that names nothing must not switch suppression off by default.
+    fields: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        max_length=10, description="group alerts by these fields; [] = no suppression")
     window: str = Field("5m", pattern=r"^\d+[smhd]$")
 
 
 class ExceptionBody(BaseModel):
     field: str = Field(min_length=1, max_length=200)
     op: ExceptionOp = "equals"
-    values: list[str] = Field(min_length=1, max_length=1000)
+    values: list[Annotated[str, Field(max_length=4000)]] = Field(min_length=1, max_length=1000)
     comment: str = Field("", max_length=500)
 
 

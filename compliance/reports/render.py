@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from core.csvsafe import write_csv
 from core.errors import InvalidInput, Unavailable
 from core.i18n import t
 
@@ -100,16 +99,15 @@ def render_pdf(model: dict[str, Any]) -> bytes:
 
 
 def render_csv(model: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["family", "item_id", "control_point", "requirement", "method", "risk", "asset", "result",
-                     "source", "detail"])
+    rows = []
     for fam in model["families"]:
         for item in fam["items"]:
             for a in item["assets"] or [{"asset": "", "result_label": item["result_label"], "source": "", "detail": ""}]:
-                writer.writerow([fam["name"], item["id"], item["control_point"], item["requirement_zh"], item["method"],
-                                 item["risk"], a["asset"], a["result_label"], a["source"] or "", a["detail"]])
-    return out.getvalue()
+                rows.append([fam["name"], item["id"], item["control_point"], item["requirement_zh"], item["method"],
+                             item["risk"], a["asset"], a["result_label"], a["source"] or "", a["detail"]])
+    # Asset names and details come from hosts and operators: neutralise formula cells.
+    return write_csv(["family", "item_id", "control_point", "requirement", "method", "risk", "asset", "result",
+                      "source", "detail"], rows)
 
 
 def render(model: dict[str, Any], fmt: str) -> bytes:

@@ -34,6 +34,19 @@ def _dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, default=str)
 
 
+def _check_text(obj: Any) -> None:
+    """Refuse text that is not valid Unicode (a lone surrogate): the last line before storage.
+    Elasticsearch would accept its escaped form, and every later read of the document would fail."""
+    try:
+        orjson.dumps(obj, default=str)
+    except TypeError as exc:
+        if "surrogates" in str(exc):
+            raise InvalidInput("A text value contains a lone surrogate (\\ud800-\\udfff), which is not valid "
+                               "Unicode; remove it and send the request again.",
+                               detail=[{"field": "body", "message": "lone surrogate"}]) from exc
+        raise
+
+
 def translate(exc: Exception, what: str = "Elasticsearch request") -> SocError:
     """Map a client exception to the platform's errors; the message says what to do next."""
     if isinstance(exc, SocError):

@@ -6,7 +6,16 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from core.es._base import ApiError, Connection, NotFoundError, TransportError, _dumps, _translated, translate
+from core.es._base import (
+    ApiError,
+    Connection,
+    NotFoundError,
+    TransportError,
+    _check_text,
+    _dumps,
+    _translated,
+    translate,
+)
 
 
 class DocOps(Connection):
@@ -33,6 +42,7 @@ class DocOps(Connection):
             refresh: bool | str = False, if_seq_no: int | None = None,
             if_primary_term: int | None = None) -> dict[str, Any]:
         """Index one document. ``create=True`` raises ``Conflict`` when the id exists."""
+        _check_text(doc)
         params: dict[str, Any] = {"index": index, "document": dict(doc), "refresh": refresh}
         if doc_id is not None:
             params["id"] = doc_id
@@ -46,6 +56,7 @@ class DocOps(Connection):
 
     def update(self, index: str, doc_id: str, partial: Mapping[str, Any], *, refresh: bool | str = False,
                if_seq_no: int | None = None, if_primary_term: int | None = None) -> dict[str, Any]:
+        _check_text(partial)
         params: dict[str, Any] = {"index": index, "id": doc_id, "doc": dict(partial), "refresh": refresh}
         if if_seq_no is not None:
             params["if_seq_no"] = if_seq_no

@@ -38,10 +38,10 @@ def guard_from_settings(settings: Settings) -> Guard | None:
     policy = policy_from_settings(settings)
     configured = settings.pii.hash_key.get_secret_value()
     if configured != PLACEHOLDER_SECRET:
-        return Guard(policy, configured.encode())
+        return Guard(policy, configured.encode(), names=settings.pii.names)
     if policy.uses_hash and not settings.demo:
         raise InvalidInput(
             "The personal-information policy uses the 'hash' action but SOC_PII_HASH_KEY is the placeholder: "
             "set it to a long random value (kept outside Elasticsearch), or run with SOC_DEMO=true."
         )
-    return Guard(policy, _local_key(settings))
+    return Guard(policy, _local_key(settings), names=settings.pii.names)

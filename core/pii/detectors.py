@@ -63,18 +63,33 @@ class ResidentId(Detector):
             return None
         num = _digits(text)
         if len(num) == 15 and num.isdigit():
-            num = num[:6] + "19" + num[6:]
-            body = num + ric.calc_check_digit(num + "0")
-            try:
-                ric.validate(body)
-            except Exception:  # noqa: BLE001
-                return None
-            return body[:6] + body[8:17]
+            body = num[:6] + "19" + num[6:]
+            body += ric.calc_check_digit(body + "0")
+            return num if _ric_ok(body) else None
         if len(num) != 18 or not num[:17].isdigit():
             return None
-        if not ric.is_valid(num):
-            return None
-        return num
+        return num if _ric_ok(num) else None
+
+
+def _ric_ok(num: str) -> bool:
+    """``stdnum.cn.ric.validate`` split so its costly part (the region's validity in the birth
+    year, a table lookup) is cached per (region, year) rather than per number."""
+    if ric.calc_check_digit(num) != num[-1]:
+        return False
+    try:
+        born = ric.get_birth_date(num)
+    except Exception:  # noqa: BLE001 - stdnum raises InvalidComponent for impossible dates
+        return False
+    return _region_in_year(num[:6], born.year)
+
+
+@functools.lru_cache(maxsize=65536)
+def _region_in_year(region: str, year: int) -> bool:
+    try:
+        ric.get_birth_place(f"{region}{year:04d}0101000X")
+    except Exception:  # noqa: BLE001
+        return False
+    return True
 
 
 def ric_shaped(text: str) -> bool:
@@ -166,6 +181,28 @@ class Email(Detector):
         return local + "@" + domain.lower()
 
 
+# The most common surnames (百家姓, covering most of the population): a name candidate after a
+# label such as 姓名 must start with one, so "申请人 已提交" is not taken for a name.
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔"
+    "钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛"
+    "邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝"
+    "路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂"
+    "全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕"
+    "楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈"
+    "晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉"
+    "冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由")
+
+
+class PersonName(Detector):
+    """A Chinese personal name after a label (姓名, 申请人, 联系人, …); only with SOC_PII_NAMES."""
+
+    def validate(self, text: str) -> str | None:
+        if not 2 <= len(text) <= 4 or text[0] not in SURNAMES:
+            return None
+        return text
+
+
 RESIDENT_ID = ResidentId("cn_ric", sensitive=True, keep=(6, 4))
 MOBILE = Mobile("cn_mobile", sensitive=False, keep=(3, 4))
 BANK_CARD = BankCard("bank_card", sensitive=True, keep=(6, 4))
@@ -173,8 +210,10 @@ CREDIT_CODE = CreditCode("cn_uscc", sensitive=False, keep=(8, 2))
 PASSPORT = Passport("passport", sensitive=True, keep=(1, 2))
 PERMIT = Permit("hk_macau_permit", sensitive=True, keep=(1, 2))
 EMAIL = Email("email", sensitive=False, keep=(1, 0))
+PERSON_NAME = PersonName("cn_name", sensitive=False, keep=(1, 0), optional=True)
 
-DETECTORS: tuple[Detector, ...] = (RESIDENT_ID, MOBILE, BANK_CARD, CREDIT_CODE, PASSPORT, PERMIT, EMAIL)
+DETECTORS: tuple[Detector, ...] = (RESIDENT_ID, MOBILE, BANK_CARD, CREDIT_CODE, PASSPORT, PERMIT, EMAIL,
+                                   PERSON_NAME)
 BY_NAME = {d.name: d for d in DETECTORS}
 
 # Numeric runs, by digit count (a trailing X counts): which detectors to try, in order.
@@ -189,3 +228,6 @@ ALPHA_PATTERNS: tuple[tuple[Detector, str], ...] = (
     (PASSPORT, r"E[A-HJ-NP-Z0-9]\d{7}|G\d{8}"),
     (PERMIT, r"C[A-HJ-NP-Z0-9]\d{7}|W\d{8}|[HM]\d{8}(?:\d{2})?"),
 )
+
+# Labels a name follows in Chinese logs and forms (names are found only after one of them).
+NAME_LABELS = ("姓名", "户名", "联系人", "申请人", "收件人", "收货人", "持卡人", "患者", "学生")

@@ -11,11 +11,12 @@ from typing import Any
 
 import orjson
 
-from core.pii.scanner import PRESCAN, mask_span, scan
+from core.pii.scanner import NAME_PRESCAN, PRESCAN, mask_span, scan
 
 
 def _mask_text(text: str) -> str:
-    findings = scan(text)
+    # labelled names are masked on display whether or not ingest tags them (SOC_PII_NAMES)
+    findings = scan(text, names=True)
     if not findings:
         return text
     parts: list[str] = []
@@ -40,7 +41,8 @@ def _walk(value: Any) -> Any:
 
 def mask_for_display(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` with every personal identifier masked (a copy; ``doc`` itself is unchanged)."""
-    if not PRESCAN.search(orjson.dumps(doc, default=str)):
+    raw = orjson.dumps(doc, default=str)
+    if not PRESCAN.search(raw) and not NAME_PRESCAN.search(raw):
         return doc
     out = _walk(doc)
     assert isinstance(out, dict)

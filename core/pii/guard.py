@@ -14,23 +14,25 @@ from typing import Any
 import orjson
 
 from core.pii.policy import Policy
-from core.pii.scanner import PRESCAN, Finding, mask_span, scan
+from core.pii.scanner import NAME_PRESCAN, PRESCAN, Finding, mask_span, scan
 
 # Where the guard writes; never scanned (tokens are not personal information).
 PII_KEY = "pii"
 
 
 class Guard:
-    def __init__(self, policy: Policy, key: bytes) -> None:
+    def __init__(self, policy: Policy, key: bytes, *, names: bool = False) -> None:
         self.policy = policy
         self._key = key
+        self.names = names
 
     def token(self, kind: str, value: str) -> str:
         """Keyed hash of a canonical value: equal identities join without the clear value."""
         return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
 
     def protect(self, dataset: str, doc: dict[str, Any]) -> dict[str, Any]:
-        if not PRESCAN.search(orjson.dumps(doc, default=str)):
+        raw = orjson.dumps(doc, default=str)
+        if not PRESCAN.search(raw) and not (self.names and NAME_PRESCAN.search(raw)):
             return doc
         state = _State()
         out = self._walk(dataset, doc, "", state)
@@ -69,7 +71,7 @@ class Guard:
         return value
 
     def _text(self, dataset: str, field: str, text: str, state: _State) -> Any:
-        findings = scan(text)
+        findings = scan(text, names=self.names)
         if not findings:
             return text
         state.fields.add(field)

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 import re2
 
-from core.pii.detectors import ALPHA_PATTERNS, EMAIL, NUMERIC_BY_LENGTH, RESIDENT_ID, Detector, ric_shaped
+from core.pii.detectors import (
+    ALPHA_PATTERNS,
+    EMAIL,
+    NAME_LABELS,
+    NUMERIC_BY_LENGTH,
+    PERSON_NAME,
+    RESIDENT_ID,
+    Detector,
+    ric_shaped,
+)
 
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FOLD[0x3000] = 0x20
@@ -37,6 +46,11 @@ PRESCAN = re2.compile(
 )
 
 
+# Names (optional): 2-4 CJK characters after a label and one separator; group "n" is the name.
+_NAME = re.compile("(?:" + "|".join(NAME_LABELS) + r")[:：=\s]\s?(?P<n>[\u4e00-\u9fa5]{2,4})(?![\u4e00-\u9fa5])")
+NAME_PRESCAN = re2.compile("|".join(NAME_LABELS).encode())
+
+
 @dataclass(frozen=True)
 class Finding:
     detector: Detector
@@ -49,6 +63,14 @@ def fold(text: str) -> str:
     return text.translate(_FOLD) if _FULLWIDTH.search(text) else text
 
 
+def _validate(det: Detector, span: str) -> str | None:
+    """A validator's own bug or a table gap (stdnum has raised KeyError) must never stop ingest."""
+    try:
+        return det.validate(span)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _left_ok(text: str, start: int) -> bool:
     return start == 0 or text[start - 1] not in _WORD
 
@@ -59,7 +81,7 @@ def _numeric(text: str, start: int, end: int) -> Finding | None:
         return None
     digits = sum(1 for c in span if c.isdigit() or c in "Xx")
     for det in NUMERIC_BY_LENGTH.get(digits, ()):
-        value = det.validate(span)
+        value = _validate(det, span)
         if value is not None:
             return Finding(det, start, end, value)
         if det is RESIDENT_ID and digits == 18 and ric_shaped(span):
@@ -83,8 +105,9 @@ def _split_numeric(text: str, start: int, end: int) -> list[Finding]:
     return out
 
 
-def scan(text: str) -> list[Finding]:
-    """Validated findings in ``text`` (positions index ``text`` itself)."""
+def scan(text: str, *, names: bool = False) -> list[Finding]:
+    """Validated findings in ``text`` (positions index ``text`` itself); ``names`` adds labelled
+    Chinese personal names."""
     folded = fold(text)
     found: list[Finding] = []
     for m in _CANDIDATE.finditer(folded):
@@ -97,14 +120,20 @@ def scan(text: str) -> list[Finding]:
             found.extend(_split_numeric(folded, start, m.end()))
         elif group is not None:
             det = _ALPHA_DETECTORS[group]
-            value = det.validate(m.group())
+            value = _validate(det, m.group())
             if value is not None:
                 found.append(Finding(det, start, m.end(), value))
     if "@" in folded:
         for m in _EMAIL.finditer(folded):
-            value = EMAIL.validate(m.group())
+            value = _validate(EMAIL, m.group())
             if value is not None:
                 found.append(Finding(EMAIL, m.start(), m.end(), value))
+    if names:
+        for m in _NAME.finditer(folded):
+            value = _validate(PERSON_NAME, m.group("n"))
+            if value is not None:
+                found.append(Finding(PERSON_NAME, m.start("n"), m.end("n"), value))
+        found.sort(key=lambda f: f.start)
     return found
 
 

@@ -138,7 +138,7 @@ def list_alerts(store: Store, settings: Settings, *, actor: Actor, status: list[
     hits = resp["hits"]["hits"]
     out: dict[str, Any] = {
         "total": resp["hits"]["total"]["value"],
-        "items": [h["_source"] for h in hits],
+        "items": [mask_for_display(h["_source"]) for h in hits],
         "next": encode_cursor(hits[-1]["sort"]) if len(hits) == body["size"] else None,
     }
     if facets:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import random
 import re
 import time
@@ -11,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from cryptography.fernet import Fernet, InvalidToken
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.es import Store
@@ -18,6 +21,9 @@ from core.timeutil import iso, parse_iso, utcnow
 
 FIELD_RE = re.compile(r"^[A-Za-z_@][A-Za-z0-9_.@\-]{0,200}$")
 MAX_PAGE = 500
+# Relative times are bounded so the arithmetic cannot leave the calendar (now-999999d).
+MAX_LOOKBACK_DAYS = 36500
+MAX_LOOKBACK_SECONDS = MAX_LOOKBACK_DAYS * 86400
 _RETRIES = 12
 
 
@@ -27,8 +33,12 @@ def parse_time(value: str | None, field: str) -> datetime | None:
     text = value.strip()
     rel = re.fullmatch(r"now-(\d{1,6})([smhd])", text)
     if rel:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
-        return utcnow() - timedelta(**{unit: int(rel.group(1))})
+        seconds = int(rel.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[rel.group(2)]
+        if seconds > MAX_LOOKBACK_SECONDS:
+            raise InvalidInput(f"{field}: {text} reaches back more than {MAX_LOOKBACK_DAYS} days; give a later "
+                               "time (e.g. now-30d) or an ISO 8601 time.",
+                               detail=[{"field": field, "message": f"more than {MAX_LOOKBACK_DAYS} days back"}])
+        return utcnow() - timedelta(seconds=seconds)
     if text == "now":
         return utcnow()
     try:
@@ -76,6 +86,34 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
         raise InvalidInput("The page cursor is invalid; start again without `after`.",
                            detail=[{"field": "after", "message": "invalid cursor"}])
     return values
+
+
+_CURSOR_TTL_SECONDS = 600
+
+
+def _cursor_box(secret: str) -> Fernet:
+    # A key of its own, derived from the API key: a cursor can never pass for a session token.
+    key = hmac.new(secret.encode(), b"qinglang hunt cursor v1", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal_cursor(secret: str, payload: dict[str, Any]) -> str:
+    """An opaque page cursor: encrypted and HMAC-signed (Fernet), so it shows nothing internal
+    (index names, node ids, point-in-time ids) and cannot be altered or made up by the client."""
+    return _cursor_box(secret).encrypt(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def open_cursor(secret: str, cursor: str) -> dict[str, Any]:
+    bad = InvalidInput("The page cursor is invalid or expired; search again without `after`.",
+                       detail=[{"field": "after", "message": "invalid cursor"}])
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = orjson.loads(_cursor_box(secret).decrypt(padded.encode(), ttl=_CURSOR_TTL_SECONDS))
+    except (InvalidToken, ValueError, TypeError) as exc:
+        raise bad from exc
+    if not isinstance(data, dict):
+        raise bad
+    return data
 
 
 def page_size(size: int) -> int:

@@ -14,7 +14,7 @@ from core.pii.display import mask_for_display
 from core.schema import events_pattern
 from core.settings import Settings
 from core.timeutil import iso, utcnow
-from detections.triage.common import check_field, decode_cursor, encode_cursor, page_size, parse_time
+from detections.triage.common import check_field, open_cursor, page_size, parse_time, seal_cursor
 
 DEFAULT_WINDOW = timedelta(hours=24)
 KEEP_ALIVE = "5m"
@@ -30,7 +30,11 @@ def _query(query: str | None, start: str | None, end: str | None) -> tuple[dict[
         raise InvalidInput(f"The query is longer than {MAX_QUERY} characters.",
                            detail=[{"field": "query", "message": "too long"}])
     hi = parse_time(end, "end") or utcnow()
-    lo = parse_time(start, "start") or hi - DEFAULT_WINDOW
+    try:
+        lo = parse_time(start, "start") or hi - DEFAULT_WINDOW
+    except OverflowError as exc:
+        raise InvalidInput("end is too early to search the day before it; give a later end.",
+                           detail=[{"field": "end", "message": "out of range"}]) from exc
     if lo > hi:
         raise InvalidInput("start must be before end.", detail=[{"field": "start", "message": "after end"}])
     filters: list[dict[str, Any]] = [{"range": {"@timestamp": {"gte": iso(lo), "lte": iso(hi)}}}]
@@ -62,12 +66,17 @@ def search_events(store: Store, settings: Settings, *, actor: Actor, query: str 
     selected = [check_field(f, "fields") for f in (fields or [])][:MAX_FIELDS]
     q, lo, hi = _query(query, start, end)
     index = events_pattern(settings.index_prefix, dataset)
-    cursor = decode_cursor(after)
-    if cursor is not None:
-        if len(cursor) < 2 or not isinstance(cursor[0], str):
-            raise InvalidInput("The page cursor is invalid; search again without `after`.",
-                               detail=[{"field": "after", "message": "invalid cursor"}])
-        pit, search_after = cursor[0], cursor[1:]
+    secret = settings.api.secret_key.get_secret_value()
+    # The cursor is bound to the index the server chose and to the caller: a cursor from another
+    # search (another dataset, the alerts index, another user) is refused, not followed.
+    binding = {"i": index, "u": actor.name}
+    if after:
+        cursor = open_cursor(secret, after)
+        pit, search_after = cursor.get("p"), cursor.get("s")
+        if ({k: cursor.get(k) for k in binding} != binding or not isinstance(pit, str)
+                or not isinstance(search_after, list)):
+            raise InvalidInput("The page cursor belongs to another search; search again without `after`.",
+                               detail=[{"field": "after", "message": "cursor of another search"}])
     else:
         opened = _open_pit(store, index)
         if opened is None:
@@ -88,7 +97,8 @@ def search_events(store: Store, settings: Settings, *, actor: Actor, query: str 
     hits = resp["hits"]["hits"]
     # personal information kept at ingest is masked for display (unmasking is a privacy grant)
     items = [mask_for_display({"_id": h["_id"], "_index": h["_index"], **(h.get("_source") or {})}) for h in hits]
-    nxt = encode_cursor([resp.get("pit_id", pit), *hits[-1]["sort"]]) if len(hits) == body["size"] else None
+    nxt = (seal_cursor(secret, {**binding, "p": resp.get("pit_id", pit), "s": hits[-1]["sort"]})
+           if len(hits) == body["size"] else None)
     if nxt is None:
         try:
             store.request("DELETE", "/_pit", body={"id": resp.get("pit_id", pit)})

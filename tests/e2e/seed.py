@@ -44,7 +44,7 @@ def seed_alerts(store: Store, prefix: str, rule_name: str, count: int, *, host: 
             entities={"host": {"name": host}, "user": {"name": user}, "source": {"ip": address}},
             event=event, timestamp=iso(now - timedelta(minutes=i)))
         docs.append((alerts_index(prefix), alert_id, doc))
-    result = EventWriter(store).create(docs, refresh="wait_for")
+    result = store.bulk_create(docs, refresh="wait_for")
     assert result.all_stored, result.rejected
     return [d[1] for d in docs]
 

@@ -16,7 +16,7 @@ SOURCES = sorted(STATIC_DIR.rglob("*.js"))
 DYNAMIC = {
     "alerts.col.": ["time", "level", "rule", "host", "user", "source", "status", "assignee"],
     "nav.": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit", "users", "privacy"],
-    "privacy.type.": ["cn_ric", "cn_mobile", "bank_card", "cn_uscc", "passport", "hk_macau_permit", "email"],
+    "privacy.type.": ["cn_ric", "cn_mobile", "bank_card", "cn_uscc", "passport", "hk_macau_permit", "email", "cn_name"],
     "privacy.action.": ["keep", "mask", "hash", "drop"],
     "privacy.col.": ["dataset", "field", "type", "events", "first_seen", "last_seen", "action", "hosts", "endpoints"],
     "role.": ["admin", "sysadmin", "analyst", "auditor"],

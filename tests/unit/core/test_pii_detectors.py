@@ -51,6 +51,15 @@ def test_resident_id_boundaries_fullwidth_separators_and_legacy() -> None:
     assert kinds("110105491331002") == []          # legacy with month 13
 
 
+def test_resident_id_table_gaps_do_not_crash_ingest() -> None:
+    # stdnum.cn.ric.is_valid raises KeyError for this region (a table entry without a county);
+    # a hostile or odd number must never stop the collector.
+    odd = "510273199001011239"
+    with pytest.raises(KeyError):
+        ric.is_valid(odd)
+    assert kinds(f"x {odd} y") == []
+
+
 @pytest.mark.parametrize("text", [
     "13812345678", "+8613812345678", "+86 138 1234 5678", "138-1234-5678", "0086 13812345678",
     "手机：１３８１２３４５６７８", "tel=13812345678&x=1",
@@ -117,3 +126,12 @@ def test_email() -> None:
 ])
 def test_negatives(text: str) -> None:
     assert kinds(text) == []
+
+
+def test_names_only_with_the_flag_after_a_label() -> None:
+    text = "姓名：张三，联系人=欧阳娜娜；申请人 已提交；王五来了"
+    assert kinds(text) == []                                          # off by default
+    found = [(f.detector.name, f.value) for f in scan(text, names=True)]
+    assert found == [("cn_name", "张三"), ("cn_name", "欧阳娜娜")]     # "已提交": no surname; 王五: no label
+    [f] = scan("患者 李四", names=True)
+    assert mask_span("李四", f.detector) == "李*"
