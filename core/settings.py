@@ -103,6 +103,9 @@ class ApiSettings(_Section):
     lockout_threshold: int = Field(5, gt=0)
     lockout_window_minutes: int = Field(10, gt=0)
     lockout_minutes: int = Field(15, gt=0)
+    login_failures_per_minute: int = Field(30, gt=0, description="failed logins per source address and minute")
+    mfa_required_roles: list[str] = Field(default_factory=list,
+                                          description="roles whose users need TOTP before API keys work")
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
