@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from backup_orchestrator import es_snapshots, files, fingerprint
+from backup_orchestrator import defaults, es_snapshots, files, fingerprint
 from backup_orchestrator.context import BackupContext, new_id
 from backup_orchestrator.models import Plan
 from core.errors import SocError, Unavailable
@@ -29,9 +29,14 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
     }
     ctx.catalog.put_run(doc)
     first_run = not ctx.catalog.has_success(plan.id)
+    if plan.source == "default":
+        defaults.ensure_paths(ctx.settings)
     try:
         es_started = None
-        if plan.has_es:
+        # A fresh installation may not have written any platform index yet: the default plan
+        # then backs up its files only, rather than failing its first run.
+        if plan.has_es and not (plan.source == "default" and not es_snapshots.resolve_indices(ctx.store,
+                                                                                               plan.es_indices)):
             _stage(ctx, doc, "elasticsearch", 0.1, "snapshotting indices")
             es_started = _start_es(ctx, plan, run_id, create=first_run)
         try:

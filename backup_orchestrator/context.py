@@ -64,9 +64,13 @@ class BackupContext:
     def restic(self, plan: Plan, side: str) -> Restic:
         repos = plan.primary if side == "primary" else plan.offsite
         base = Path(self.settings.backup.repos_dir or self.work_dir / "repos")
-        path = (repos.restic if repos else None) or str(base / plan.id / side)
+        named = repos.restic if repos else None
+        path = named or str(base / plan.id / side)
         return Restic(path, ResticPassword.from_settings(self.settings), binary=self.settings.backup.restic_binary,
-                      cache_dir=self.work_dir / "restic-cache", timeout=self.timeout)
+                      cache_dir=self.work_dir / "restic-cache", timeout=self.timeout,
+                      owned_parent=named is None and not self.settings.backup.repos_dir,
+                      ssh_config=Path(repos.ssh_config) if repos and repos.ssh_config else None,
+                      limit_upload_kib=repos.limit_upload_kib if repos else None)
 
     # -- alerts --------------------------------------------------------------------------------
 

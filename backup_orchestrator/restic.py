@@ -7,8 +7,11 @@ line where ``ps`` would show it. Failures become ``Unavailable``/``Conflict`` wi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -18,6 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import Conflict, InvalidInput, SocError, Unavailable
+
+
+def generated_key(path: Path) -> Path:
+    """The data dir's own restic password (0600), generated on first use so the default plan runs
+    out of the box. Without it the repositories cannot be read: keep a copy away from this host."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return path
 
 
 @dataclass(frozen=True)
@@ -35,8 +50,7 @@ class ResticPassword:
             return cls(file=Path(b.restic_password_file))
         if b.restic_password is not None and b.restic_password.get_secret_value():
             return cls(value=b.restic_password.get_secret_value())
-        raise InvalidInput("No restic repository password configured: set backup.restic_password_file (a 0600 file) "
-                           "or SOC_BACKUP_RESTIC_PASSWORD.")
+        return cls(file=generated_key(Path(settings.data_dir) / "secrets" / "restic.key"))
 
     def env(self, prefix: str = "RESTIC_") -> dict[str, str]:
         if self.file is not None:
@@ -87,8 +101,21 @@ def classify(stderr: str, what: str, repo: str) -> SocError:
 
 class Restic:
     def __init__(self, repo: str | Path, password: ResticPassword, *, binary: str = "restic",
-                 cache_dir: Path | None = None, timeout: float = 3600.0) -> None:
+                 cache_dir: Path | None = None, timeout: float = 3600.0, owned_parent: bool = False,
+                 ssh_config: Path | None = None, limit_upload_kib: int | None = None) -> None:
         self.repo = str(repo)
+        self.remote = self.repo.startswith(("sftp:", "rest:", "s3:"))
+        self.global_args: list[str] = []
+        if self.repo.startswith("sftp:"):
+            host = self.repo.split(":")[1]
+            ssh = ["ssh", "-o", "BatchMode=yes", *(["-F", str(ssh_config)] if ssh_config else []), host, "-s", "sftp"]
+            self.global_args += ["-o", "sftp.command=" + " ".join(shlex.quote(a) for a in ssh)]
+        if limit_upload_kib:
+            self.global_args += ["--limit-upload", str(limit_upload_kib)]
+        # True when the repository sits at the orchestrator's own default location (under the data
+        # dir): its folders are created on first use. A path a plan names may be a mount point,
+        # and a missing mount must fail rather than fill the root disk.
+        self.owned_parent = owned_parent
         self.password = password
         self.binary = binary
         self.cache_dir = cache_dir
@@ -112,7 +139,7 @@ class Restic:
             raise Unavailable(f"restic ({self.binary}) is not installed; run scripts/bootstrap.sh or `apt-get install "
                               "restic`, or set backup.restic_binary.")
         try:
-            proc = subprocess.run([binary, *args], env=self._env(extra_env), capture_output=True, text=True,  # noqa: S603
+            proc = subprocess.run([binary, *self.global_args, *args], env=self._env(extra_env), capture_output=True, text=True,  # noqa: S603
                                   timeout=self.timeout, check=False, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             raise Unavailable(f"{what} on {self.repo} did not finish within {self.timeout:.0f}s; raise "
@@ -136,7 +163,17 @@ class Restic:
     # -- repository ----------------------------------------------------------------------
 
     def exists(self) -> bool:
-        return (Path(self.repo) / "config").is_file()
+        if not self.remote:
+            return (Path(self.repo) / "config").is_file()
+        proc = self.run(["cat", "config", "--no-lock"], "Opening the remote restic repository", ok_codes=(0, 1))
+        if proc.returncode == 0:
+            return True
+        low = proc.stderr.lower()
+        if "is there a repository" in low or "does not exist" in low or "no such file" in low:
+            return False
+        raise Unavailable(f"The second-site repository {self.repo} cannot be reached: "
+                          f"{' | '.join(proc.stderr.strip().splitlines()[-3:])[:400]}. Check the link, the ssh_config "
+                          "and the remote host's sshd.")
 
     def init(self, *, copy_chunker_from: Restic | None = None) -> None:
         args = ["init"]
@@ -153,7 +190,12 @@ class Restic:
         if not create:
             raise Unavailable(f"No restic repository at {self.repo}: the disk may be unmounted or the repository "
                               "deleted. Restore the repository or point the plan at the right path.")
+        if self.remote:
+            self.init(copy_chunker_from=copy_chunker_from)
+            return
         parent = Path(self.repo).parent
+        if self.owned_parent:
+            parent.mkdir(parents=True, exist_ok=True)
         if not parent.is_dir():
             raise Unavailable(f"The directory holding the restic repository ({parent}) does not exist; mount the "
                               "backup disk or create the directory, then retry.")

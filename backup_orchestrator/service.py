@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from backup_orchestrator import backup, drills, es_snapshots, plans, restore, retention
+from backup_orchestrator import backup, defaults, drills, es_snapshots, plans, restore, retention
 from backup_orchestrator.context import BackupContext, Progress, no_progress
 from backup_orchestrator.locks import PlanLock
 from backup_orchestrator.models import Plan
@@ -29,14 +29,18 @@ def context(settings: Any, store: Store, *, clock: Clock = utcnow, progress: Pro
 # -- plans ----------------------------------------------------------------------------------------
 
 def load_plans(settings: Any, store: Store | None = None) -> dict[str, Plan]:
-    """Plans from ``backup.plans_file`` plus those declared through the API (file wins on a clash)."""
+    """The default plan, those declared through the API, and the plans file's (read on every
+    call, so an edited file applies at the scheduler's next tick); the file wins on a clash."""
     found: dict[str, Plan] = {}
+    if settings.backup.default_plan:
+        found[defaults.PLAN_ID] = defaults.plan(settings)
     if store is not None:
         for row in BackupContext(settings=settings, store=store).catalog.stored_plans():
             with contextlib.suppress(InvalidInput):
                 found[row["plan_id"]] = plans.parse_plan(row["plan"], source="api")
-    if settings.backup.plans_file:
-        found.update(plans.load_plans_file(settings.backup.plans_file))
+    path = defaults.plans_path(settings)
+    if settings.backup.plans_file or path.is_file():
+        found.update(plans.load_plans_file(path))
     return found
 
 
@@ -57,8 +61,9 @@ def list_plans(settings: Any, store: Store, actor: Actor) -> list[dict[str, Any]
 @requires("backups.run")
 def save_plan(settings: Any, store: Store, actor: Actor, auditor: Auditor, data: dict[str, Any]) -> dict[str, Any]:
     plan = plans.parse_plan(data, source="api")
-    if settings.backup.plans_file and plan.id in plans.load_plans_file(settings.backup.plans_file):
-        raise Conflict(f"Plan {plan.id} is declared in {settings.backup.plans_file}; edit it there.")
+    path = defaults.plans_path(settings)
+    if (settings.backup.plans_file or path.is_file()) and plan.id in plans.load_plans_file(path):
+        raise Conflict(f"Plan {plan.id} is declared in {path}; edit it there.")
     ctx = BackupContext(settings=settings, store=store)
     ctx.catalog.put_plan(plan.id, {"plan_id": plan.id, "updated": iso(utcnow()), "actor": actor.name,
                                    "plan": plans.plan_to_dict(plan)})

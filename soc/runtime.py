@@ -11,6 +11,7 @@ import secrets
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -128,8 +129,11 @@ def build_scheduler(settings: Settings, store: Store, auditor: Auditor) -> Backg
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                   "misfire_grace_time": 300})
     register_detection_jobs(scheduler, settings, store, auditor)
+    # The demo shows a backup and a passed drill of the default plan soon after start-up.
+    # (next_run_time=None would pause the job, so it is only passed in demo mode.)
+    first = {"next_run_time": datetime.now(UTC) + timedelta(seconds=20)} if settings.demo else {}
     scheduler.add_job(backup_jobs.tick, "interval", seconds=60, args=[settings, store, auditor],
-                      id="backups.tick", replace_existing=True)
+                      id="backups.tick", replace_existing=True, **first)
     scheduler.add_job(event_lifecycle.maintenance_job, "interval", seconds=settings.events.maintenance_seconds,
                       args=[settings, store], id="events.maintenance", replace_existing=True)
     compliance_jobs.schedule(scheduler, store, settings, auditor)

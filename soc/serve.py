@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -28,15 +30,25 @@ def load_demo_data(settings: Settings, store: Any, log: Log) -> int:
     return int(summary.shipped)
 
 
-def _show_credentials(settings: Settings, boot: Bootstrap, log: Log) -> None:
+def _show_credentials(settings: Settings, boot: Bootstrap, log: Log, credentials_file: Path | None = None) -> None:
     lang = settings.language
     if boot.admin_password:
-        log(t("up.credentials", lang, user=boot.admin_username, password=boot.admin_password))
+        line = t("up.credentials", lang, user=boot.admin_username, password=boot.admin_password)
+        if credentials_file is None:
+            log(line)  # a terminal
+        else:
+            # Detached: the log is a file; the starting terminal reads this 0600 file and removes it.
+            fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, (line + "\n").encode())
+            finally:
+                os.close(fd)
+            log(t("up.credentials_shown", lang, user=boot.admin_username))
     for user, password in sorted(boot.demo_users.items()):
         log(t("up.demo_user", lang, user=user, password=password))
 
 
-def serve(settings: Settings, log: Log) -> None:
+def serve(settings: Settings, log: Log, credentials_file: Path | None = None) -> None:
     settings = prepare_settings(settings)
     check_port_free(settings.api.host, settings.api.port, "API server", "SOC_API_PORT")
     backend = start_backend(settings, log)
@@ -55,7 +67,7 @@ def serve(settings: Settings, log: Log) -> None:
         server = uvicorn.Server(config)
         log(t("up.ready", settings.language, url=url))
         if app.state.bootstrap is not None:
-            _show_credentials(settings, app.state.bootstrap, log)
+            _show_credentials(settings, app.state.bootstrap, log, credentials_file)
         server.run()
     finally:
         log(t("up.stopping", settings.language))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -67,6 +68,12 @@ def test_up_detached_with_demo_data_then_down(tmp_path: Path, es_url: str, store
     started = soc("up", "--detach", env=env)
     assert started.returncode == 0, started.stdout + started.stderr
     pid = int((tmp_path / "run" / "soc-up.pid").read_text())
+    # The initial admin password reaches this terminal only: not the (owner-only) log file.
+    shown = re.search(r"admin / (\S+?)[（ (]", started.stdout)
+    log_file = tmp_path / "run" / "soc-up.log"
+    assert shown, started.stdout
+    assert shown.group(1) not in log_file.read_text() and oct(log_file.stat().st_mode & 0o777) == "0o600"
+    assert not (tmp_path / "run" / "initial-credentials").exists()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as resp:
             health = json.loads(resp.read())

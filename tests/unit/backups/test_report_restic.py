@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from backup_orchestrator import report
 from backup_orchestrator.restic import Restic, ResticPassword, classify
-from core.errors import Conflict, InvalidInput, Unavailable
+from core.errors import Conflict, Unavailable
 from core.settings import Settings
 
 DRILL = {
@@ -46,8 +46,11 @@ def test_password_reaches_restic_only_through_the_environment(offline_settings: 
     backup = offline_settings.backup.model_copy(update={"restic_password_file": pw_file})
     assert ResticPassword.from_settings(offline_settings.model_copy(update={"backup": backup})).env() == {
         "RESTIC_PASSWORD_FILE": str(pw_file)}
-    with pytest.raises(InvalidInput, match="No restic repository password"):
-        ResticPassword.from_settings(offline_settings)
+    # Nothing configured: the data dir's own key, generated once (0600) and then reused.
+    generated = ResticPassword.from_settings(offline_settings)
+    key = offline_settings.data_dir / "secrets" / "restic.key"
+    assert generated.file == key and key.stat().st_mode & 0o777 == 0o600 and len(key.read_text()) == 64
+    assert ResticPassword.from_settings(offline_settings).file == key and key.read_text() == generated.file.read_text()
 
 
 @pytest.mark.parametrize(("stderr", "kind", "words"), [
