@@ -23,6 +23,7 @@ from core.auditing import Auditor
 from core.es import Store
 from core.settings import Settings, load_settings
 from core.timeutil import utcnow
+from detections.health import RuleStatusCollector
 
 API_PREFIX = "/api/v1"
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
 
     metrics = Metrics()
     register_collector_metrics(metrics.registry, settings)
+    metrics.registry.register(RuleStatusCollector(store, settings.index_prefix))
     app.state.metrics = metrics
 
     @app.get("/health", tags=["health"])
@@ -101,6 +103,8 @@ def bootstrap_users(app: FastAPI) -> Bootstrap:
     identity: IdentityService = app.state.identity
     password = identity.ensure_initial_admin()
     demo = identity.ensure_demo_users() if app.state.settings.demo else {}
+    if not app.state.settings.demo:
+        identity.retire_demo_users()
     result = Bootstrap(admin_username="admin", admin_password=password, demo_users=demo)
     app.state.bootstrap = result
     return result

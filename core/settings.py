@@ -103,6 +103,9 @@ class ApiSettings(_Section):
     lockout_threshold: int = Field(5, gt=0)
     lockout_window_minutes: int = Field(10, gt=0)
     lockout_minutes: int = Field(15, gt=0)
+    login_failures_per_minute: int = Field(30, gt=0, description="failed logins per source address and minute")
+    mfa_required_roles: list[str] = Field(default_factory=list,
+                                          description="roles whose users need TOTP before API keys work")
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
@@ -138,8 +141,17 @@ class DetectSettings(_Section):
     lease_seconds: int = Field(60, gt=0, description="a dead scheduler's rules are taken over after this")
     settle_seconds: float = Field(5.0, ge=0, description="window end lags now by this (refresh + bulk)")
     partitions: int = Field(8, gt=0, le=256, description="rule set partitions leased by schedulers")
-    batch_size: int = Field(100, gt=0, le=1000, description="searches per _msearch request")
+    batch_size: int = Field(1000, gt=0, le=5000, description="most rules in one grouped search")
     initial_lookback_seconds: int = Field(3600, ge=0, description="first window of a new rule")
+    search_timeout: str = Field("30s", pattern=r"^\d+(ms|s|m)$", description="per search; a chunk that times "
+                                "out is split until the slow rule is alone")
+    max_clauses: int = Field(1000, ge=10, le=100000, description="leaf clauses per grouped search (keep under "
+                             "the node's indices.query.bool.max_clause_count)")
+    search_concurrency: int = Field(2, ge=1, le=32, description="grouped searches in flight at once")
+    max_window_seconds: int = Field(7 * 86400, gt=0, description="longest window a rule catches up; older "
+                                    "events are skipped, recorded as a gap and alerted")
+    max_backoff_seconds: int = Field(3600, gt=0, description="longest wait before retrying a failing rule")
+    alert_after_failures: int = Field(3, gt=0, description="platform alert after this many failed runs in a row")
 
 
 class EventsSettings(_Section):

@@ -143,3 +143,21 @@ def _upsert_group(store: Store, index: str, rule: CompiledRule, key: str, group:
         except Conflict:
             continue
     return 0
+
+
+def group_alert(rule: CompiledRule, group: Mapping[str, Any], *, window_start: str, cap: int
+                ) -> tuple[str, dict[str, Any]]:
+    """One alert for a group of matches beyond the per-run cap (same rule, same entity): the
+    analyst sees how many events matched and when, instead of losing them."""
+    key_values = {k: v for k, v in (group.get("key") or {}).items() if v is not None}
+    label = ", ".join(f"{k}={v}" for k, v in sorted(key_values.items())) or "no entity fields"
+    count = int(group["count"])
+    key = "group|" + "|".join(f"{k}={v}" for k, v in sorted(key_values.items())) + f"|{window_start}"
+    sample = group.get("sample") or {}
+    reason = (f"{rule.title}: {count} matching events for {label} (more than the per-run limit of {cap} "
+              "alerts; grouped)")
+    alert_id, doc = event_alert(rule, sample, key=key, reason=reason)
+    first, last = group.get("first"), group.get("last")
+    doc["alert"].update({"group_key": key, "grouped": True, "event_count": count, "suppressed_count": count - 1,
+                         **({"first_seen": first} if first else {}), **({"last_seen": last} if last else {})})
+    return alert_id, doc

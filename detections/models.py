@@ -163,6 +163,8 @@ class RuleRunResult:
     overflow: int
     took_ms: int
     error: str | None = None
+    # Matches past the per-run cap, raised as grouped alerts (one per rule and entity).
+    grouped: int = 0
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,12 @@ from core.errors import Conflict, SocError
 from core.es import Store
 from core.ingest_watermark import window_end
 from core.timeutil import iso, parse_iso, utcnow
+from detections import health
 from detections import repository as repo
-from detections.alerts import event_alert, suppressed_alerts
-from detections.compiler import residual_matches
+from detections.alerts import event_alert, group_alert, suppressed_alerts
 from detections.correlation import run_correlation
 from detections.exceptions import compile_all
+from detections.fanout import GroupRun, Limits, Outcome, Work
 from detections.models import CompiledRule, CycleResult, RuleRunResult
 
 Clock = Callable[[], datetime]
@@ -46,11 +47,16 @@ class RunnerConfig:
     lease_seconds: int = 60
     settle_seconds: float = 5.0
     partitions: int = 8
-    batch_size: int = 100
+    batch_size: int = 1000
     max_alerts_per_run: int = 1000
     initial_lookback_seconds: int = 3600
     search_timeout: str = "30s"
     max_window_seconds: int = 7 * 86400
+    max_clauses: int = 1000
+    search_concurrency: int = 2
+    page_size: int = 1000
+    max_backoff_seconds: int = 3600
+    alert_after_failures: int = 3
     realert_seconds: int = 3600
 
     @classmethod
@@ -59,7 +65,11 @@ class RunnerConfig:
         return cls(prefix=settings.index_prefix, worker_id=worker_id, interval_seconds=d.interval_seconds,
                    lease_seconds=d.lease_seconds, settle_seconds=d.settle_seconds, partitions=d.partitions,
                    batch_size=d.batch_size, max_alerts_per_run=d.max_alerts_per_run,
-                   initial_lookback_seconds=d.initial_lookback_seconds, realert_seconds=d.realert_minutes * 60)
+                   initial_lookback_seconds=d.initial_lookback_seconds, search_timeout=d.search_timeout,
+                   max_window_seconds=d.max_window_seconds, max_clauses=d.max_clauses,
+                   search_concurrency=d.search_concurrency,
+                   max_backoff_seconds=d.max_backoff_seconds, alert_after_failures=d.alert_after_failures,
+                   realert_seconds=d.realert_minutes * 60)
 
 
 @dataclass
@@ -111,50 +121,59 @@ def _commit(store: Store, cfg: RunnerConfig, lease: _Lease, now: datetime) -> bo
         return False
 
 
-def _search_body(rule: CompiledRule, doc: dict[str, Any], lo: str, hi: str, size: int,
-                 timeout: str) -> dict[str, Any]:
-    must_not = compile_all(doc.get("exceptions"))
-    query: dict[str, Any] = {"bool": {"filter": [rule.query, {"range": {"event.ingested": {"gt": lo, "lte": hi}}}]}}
-    if must_not:
-        query["bool"]["must_not"] = must_not
-    return {"query": query, "size": size, "track_total_hits": True, "timeout": timeout,
-            "sort": [{"event.ingested": {"order": "asc", "unmapped_type": "date"}}, {"_doc": "asc"}]}
-
-
 def run_rules_window(store: Store, cfg: RunnerConfig, items: list[tuple[CompiledRule, dict[str, Any], str, str]]
                      ) -> list[RuleRunResult]:
-    """Run query rules over their windows in ``_msearch`` batches; write each batch's alerts in
-    one bulk request (no refresh wait: alerts need not be searchable within the same second)."""
+    """Run query rules over their windows: rules sharing indices and window in few named-clause
+    searches (``detections.fanout``); alerts written in bulk (no refresh wait)."""
+    limits = Limits(max_leaves=cfg.max_clauses, max_rules=cfg.batch_size, page=cfg.page_size,
+                    concurrency=cfg.search_concurrency, cap=cfg.max_alerts_per_run,
+                    timeout=cfg.search_timeout)
+    groups: dict[tuple[str, str, str], list[Work]] = {}
+    for rule, doc, lo, hi in items:
+        groups.setdefault((rule.indices(cfg.prefix), lo, hi), []).append(
+            Work(rule, lo, hi, compile_all(doc.get("exceptions"))))
     results: list[RuleRunResult] = []
-    size = min(cfg.max_alerts_per_run, 10000)
-    for batch in repo.chunked(items, cfg.batch_size, lambda item: item[0].query):
-        searches = [(rule.indices(cfg.prefix), _search_body(rule, doc, lo, hi, size, cfg.search_timeout))
-                    for rule, doc, lo, hi in batch]
-        began = time.monotonic()
-        try:
-            responses = store.msearch(searches)
-        except SocError as exc:
-            responses = [{"error": {"reason": exc.message}} for _ in batch]
-        took_batch = int((time.monotonic() - began) * 1000)
-        pending: list[tuple[int, list[tuple[str, dict[str, Any]]]]] = []
-        batch_results: list[RuleRunResult] = []
-        for (rule, _doc, lo, hi), resp in zip(batch, responses, strict=True):
-            res, to_write = _handle_response(store, cfg, rule, lo, hi, resp, took_batch)
-            if to_write:
-                pending.append((len(batch_results), to_write))
-            batch_results.append(res)
-        if pending:
-            flat = [alert for _i, alerts in pending for alert in alerts]
-            try:
-                created_ids = _write(store, cfg.prefix, flat)
-                for i, alerts in pending:
-                    created = sum(1 for aid, _d in alerts if aid in created_ids)
-                    batch_results[i] = replace(batch_results[i], alerts_created=created)
-            except (SocError, RuntimeError) as exc:
-                for i, _alerts in pending:
-                    batch_results[i] = replace(batch_results[i], error=f"writing alerts failed: {exc}")
-        results.extend(batch_results)
+    for (indices, lo, hi), works in groups.items():
+        outcomes = GroupRun(store, indices, lo, hi, limits).run(works)
+        results += _alert_outcomes(store, cfg, works, outcomes)
     return results
+
+
+def _alert_outcomes(store: Store, cfg: RunnerConfig, works: list[Work], outcomes: dict[str, Outcome]
+                    ) -> list[RuleRunResult]:
+    results: dict[str, RuleRunResult] = {}
+    pending: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for w in works:
+        rule, out = w.rule, outcomes.get(w.rule.id) or Outcome(error="not run")
+        if out.error:
+            results[rule.id] = RuleRunResult(rule.id, w.lo, w.hi, 0, 0, 0, out.took_ms, out.error)
+            continue
+        grouped = out.total if out.groups else 0
+        results[rule.id] = RuleRunResult(rule.id, w.lo, w.hi, out.total, 0, 0, out.took_ms, grouped=grouped)
+        if out.groups:
+            pending[rule.id] = [group_alert(rule, g, window_start=w.lo, cap=cfg.max_alerts_per_run)
+                                for g in out.groups]
+        elif out.hits and rule.suppression is not None and rule.suppression.fields:
+            try:
+                created = suppressed_alerts(store, cfg.prefix, rule, out.hits)
+                results[rule.id] = replace(results[rule.id], alerts_created=created)
+            except (SocError, RuntimeError) as exc:
+                results[rule.id] = replace(results[rule.id], error=f"writing alerts failed: {exc}")
+        elif out.hits:
+            pending[rule.id] = [event_alert(rule, h) for h in out.hits]
+    flat = [(rid, alert) for rid, alerts in pending.items() for alert in alerts]
+    for start in range(0, len(flat), 5000):
+        part = flat[start:start + 5000]
+        try:
+            created_ids = _write(store, cfg.prefix, [a for _rid, a in part])
+        except (SocError, RuntimeError) as exc:
+            for rid in {rid for rid, _a in part}:
+                results[rid] = replace(results[rid], error=f"writing alerts failed: {exc}")
+            continue
+        for rid, (aid, _doc) in part:
+            if aid in created_ids:
+                results[rid] = replace(results[rid], alerts_created=results[rid].alerts_created + 1)
+    return [results[w.rule.id] for w in works]
 
 
 def _write(store: Store, prefix: str, alerts: list[tuple[str, dict[str, Any]]]) -> set[str]:
@@ -163,38 +182,6 @@ def _write(store: Store, prefix: str, alerts: list[tuple[str, dict[str, Any]]]) 
     if problems:
         raise RuntimeError(f"{len(problems)} alerts not written: {problems[0].error}")
     return {item.id for item in result.items if item.outcome == "created"}
-
-
-def _handle_response(store: Store, cfg: RunnerConfig, rule: CompiledRule, lo: str, hi: str,
-                     resp: dict[str, Any], took_batch: int
-                     ) -> tuple[RuleRunResult, list[tuple[str, dict[str, Any]]]]:
-    error = None
-    if "error" in resp:
-        err = resp["error"]
-        error = (err.get("root_cause") or [err])[0].get("reason") if isinstance(err, dict) else str(err)
-        error = str(error or err)
-    elif resp.get("timed_out"):
-        error = "search timed out; the window will be retried"
-    elif resp.get("_shards", {}).get("failed"):
-        failure = (resp["_shards"].get("failures") or [{}])[0]
-        error = str((failure.get("reason") or {}).get("reason") or "shard failure")
-    if error:
-        return RuleRunResult(rule.id, lo, hi, 0, 0, 0, took_batch, error), []
-    hits = resp["hits"]["hits"]
-    total = int(resp["hits"]["total"]["value"])
-    if rule.residual is not None:
-        hits = [h for h in hits if residual_matches(rule.residual, h.get("_source") or {},
-                                                    set(h.get("matched_queries") or ()))]
-        total = len(hits) if total <= len(resp["hits"]["hits"]) else total
-    took = int(resp.get("took", took_batch))
-    overflow = max(0, total - len(hits))
-    if rule.suppression is not None and rule.suppression.fields:
-        try:
-            created = suppressed_alerts(store, cfg.prefix, rule, hits)
-        except (SocError, RuntimeError) as exc:
-            return RuleRunResult(rule.id, lo, hi, total, 0, overflow, took, f"writing alerts failed: {exc}"), []
-        return RuleRunResult(rule.id, lo, hi, total, created, overflow, took), []
-    return RuleRunResult(rule.id, lo, hi, total, 0, overflow, took), [event_alert(rule, h) for h in hits]
 
 
 def _window_start(cp: dict[str, Any] | None, doc: dict[str, Any], now: datetime, cfg: RunnerConfig) -> str:
@@ -207,6 +194,8 @@ def _window_start(cp: dict[str, Any] | None, doc: dict[str, Any], now: datetime,
 def _due(cp: dict[str, Any] | None, doc: dict[str, Any], now: datetime, cfg: RunnerConfig) -> bool:
     if not cp or not cp.get("last_run"):
         return True
+    if cp.get("status") == "failing":
+        return health.retry_due(cp, now)
     interval = int(doc.get("interval_seconds") or cfg.interval_seconds)
     # A little slack so a job firing every interval never skips a beat on jitter.
     return (now - parse_iso(cp["last_run"])).total_seconds() >= interval * 0.9
@@ -237,37 +226,41 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
         hi = iso(hi_dt)
         query_items: list[tuple[CompiledRule, dict[str, Any], str, str]] = []
         corr_items: list[tuple[CompiledRule, dict[str, Any], str, str]] = []
+        gaps: dict[str, dict[str, str]] = {}
         for doc in by_partition.get(partition, []):
             cp = lease.checkpoints.get(doc["id"])
             if not force and not _due(cp, doc, now, cfg):
                 continue
-            lo = _window_start(cp, doc, now, cfg)
+            lo, gap = health.capped_start(_window_start(cp, doc, now, cfg), hi_dt, cfg.max_window_seconds)
             if lo >= hi:
                 continue
             rule = repo.from_doc(doc)
             if not rule.generate:
                 continue
+            if gap is not None:
+                gaps[rule.id] = gap
             (corr_items if rule.kind == "correlation" else query_items).append((rule, doc, lo, hi))
         results = run_rules_window(store, cfg, query_items)
         results += [run_correlation(store, cfg.prefix, rule, lo, hi, cfg.max_alerts_per_run,
                                     realert_seconds=cfg.realert_seconds)
                     for rule, _doc, lo, hi in corr_items]
         stats: dict[str, dict[str, Any]] = {}
+        docs_by_id = {d["id"]: d for d in by_partition.get(partition, [])}
         for res in results:
-            entry = dict(lease.checkpoints.get(res.rule_id) or {})
-            entry["last_run"] = iso(now)
-            if res.error is None:
-                entry["checkpoint"] = res.window_end
+            interval = int(docs_by_id[res.rule_id].get("interval_seconds") or cfg.interval_seconds)
+            entry = health.record(lease.checkpoints.get(res.rule_id) or {}, res, now, interval=interval,
+                                  max_backoff=cfg.max_backoff_seconds, gap=gaps.get(res.rule_id))
             # Running totals live with the checkpoint (committed under the lease) and are
             # copied to the rule document for display.
             totals = dict(entry.get("totals") or {})
             for key, add in (("runs", 1), ("total_alerts", res.alerts_created), ("overflow", res.overflow),
-                             ("errors", 1 if res.error else 0)):
+                             ("grouped", res.grouped), ("errors", 1 if res.error else 0)):
                 totals[key] = int(totals.get(key) or 0) + add
             entry["totals"] = totals
             lease.checkpoints[res.rule_id] = entry
-            stats[res.rule_id] = {**totals, "last_run": iso(now), "last_duration_ms": res.took_ms,
-                                  "last_hits": res.hits, "last_alerts": res.alerts_created,
+            stats[res.rule_id] = {**totals, **health.stats_fields(entry), "last_run": iso(now),
+                                  "last_duration_ms": res.took_ms, "last_hits": res.hits,
+                                  "last_alerts": res.alerts_created, "last_grouped": res.grouped,
                                   "window_end": entry.get("checkpoint"),
                                   **({"last_error": res.error} if res.error else {})}
         live = {d["id"] for d in by_partition.get(partition, [])}
@@ -276,6 +269,10 @@ def run_cycle(store: Store, cfg: RunnerConfig, *, clock: Clock = utcnow, force: 
         if committed:
             all_results.extend(results)
             repo.update_stats(store, cfg.prefix, stats)
+            for res in results:
+                entry = lease.checkpoints[res.rule_id]
+                health.raise_health_alerts(store, cfg.prefix, res.rule_id, docs_by_id[res.rule_id].get("title", ""),
+                                           entry, gaps.get(res.rule_id), cfg.alert_after_failures)
         if on_partition_done is not None:
             on_partition_done(partition)
     return CycleResult(

@@ -104,9 +104,27 @@ def list_cmd(ctx: CliContext, enabled: bool | None, level: str | None, text: str
 
     docs = list_rules(ctx.store(), ctx.settings.index_prefix, actor=ctx.actor, enabled=enabled, level=level,
                       text=text, limit=limit)
-    lines = [f"{'on ' if d.get('enabled') else 'off'} {d['id']}  {d.get('level', ''):<8} "
-             f"alerts={(d.get('stats') or {}).get('total_alerts', 0)}  {d.get('title', '')}" for d in docs]
-    ctx.emit(docs, "\n".join(lines) or "no rules")
+    lang = ctx.settings.language
+    lines = [_rule_line(d, lang) for d in docs]
+    state, rid, level, status, total, title = t("detections.list.columns", lang).split("|")
+    header = f"{state:<5} {rid:<37} {level:<8} {status:<13} {total:<7} {title}"
+    ctx.emit(docs, "\n".join([header, *lines]) if lines else "no rules")
+
+
+def _rule_line(d: dict[str, Any], lang: str) -> str:
+    st = d.get("stats") or {}
+    status = st.get("status") or ("ok" if st.get("last_run") else "never_run")
+    label = t(f"detections.status.{status}", lang)
+    if status == "failing":
+        label += f" x{st.get('failures', 0)}"
+    line = (f"{'on' if d.get('enabled') else 'off':<5} {d['id']:<37} {d.get('level', ''):<8} {label:<13} "
+            f"{st.get('total_alerts', 0):<7} {d.get('title', '')}")
+    if status == "failing":
+        line += f"\n      last error: {st.get('last_error')}; next retry {st.get('next_retry')}"
+    if st.get("gap_seconds"):
+        gap = st.get("last_gap") or {}
+        line += f"\n      skipped {st['gap_seconds']} s of events (last gap {gap.get('from')} – {gap.get('to')})"
+    return line
 
 
 @rules.command("show")
@@ -277,9 +295,22 @@ def run_once_cmd(ctx: CliContext, force: bool) -> None:
     from detections.jobs import detection_cycle
 
     result = detection_cycle(ctx.settings, ctx.store(), _auditor(ctx), force=force)
-    out = result.to_dict() | {"results": [r.__dict__ for r in result.results if r.error or r.alerts_created]}
-    ctx.emit(out, t("detections.cycle.summary", ctx.settings.language, rules=result.rules_run, ms=result.took_ms,
-                    alerts=result.alerts_created, errors=result.errors))
+    out = result.to_dict() | {"results": [r.__dict__ for r in result.results
+                                          if r.error or r.alerts_created or r.grouped]}
+    lang = ctx.settings.language
+    lines = [t("detections.cycle.summary", lang, rules=result.rules_run, ms=result.took_ms,
+               alerts=result.alerts_created, errors=result.errors)]
+    grouped = [r for r in result.results if r.grouped]
+    if grouped:
+        lines.append(t("detections.cycle.grouped", lang, rules=len(grouped), events=sum(r.grouped for r in grouped),
+                       alerts=sum(r.alerts_created for r in grouped)))
+        lines += ["  " + t("detections.cycle.grouped_rule", lang, rule=r.rule_id, events=r.grouped)
+                  for r in sorted(grouped, key=lambda r: -r.grouped)[:10]]
+    failed = [r for r in result.results if r.error]
+    lines += ["  " + t("detections.cycle.failed", lang, rule=r.rule_id, error=r.error) for r in failed[:20]]
+    if len(failed) > 20:
+        lines.append(f"  … {len(failed) - 20} more (--json lists all)")
+    ctx.emit(out, "\n".join(lines))
 
 
 COMMANDS: list[click.Command] = [rules]

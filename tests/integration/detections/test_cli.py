@@ -46,8 +46,12 @@ def test_rules_cli(settings, shared_dir, tmp_path, capsys, monkeypatch):
     assert code == 0 and json.loads(out)["summary"]["rejected_by_reason"] == {"yaml_error": 1}
 
     code, out = run(capsys, "rules", "import", str(RULES), "--json")
-    assert code == 0 and json.loads(out)["summary"]["loaded"] == 14
+    assert code == 0 and json.loads(out)["summary"]["loaded"] == len(list(RULES.rglob("*.yml")))
     code, out = run(capsys, "rules", "run-once", "--json")
     assert code == 0 and json.loads(out)["errors"] == 0
     code, _out = run(capsys, "rules", "disable", "no-such-rule")
     assert code != 0
+    code, out = run(capsys, "rules", "list")
+    rows = out.splitlines()
+    assert code == 0 and len(rows) == 1 + len(list(RULES.rglob("*.yml")))
+    assert all(len(r.split()) > 4 for r in rows[1:]), "state, id, level, run status, alerts, title per rule"

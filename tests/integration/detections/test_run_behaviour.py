@@ -1,6 +1,6 @@
 """Run-time behaviour on the real node: exceptions (versioned) silence matching events,
 suppression groups alerts per entity and window, a failing rule doesn't block its batch,
-and the per-run alert cap counts the overflow."""
+and matches past the per-run alert cap become grouped alerts (nothing dropped)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_suppression_groups_by_entity_within_window(store, prefix, runner_cfg):
     assert all(a["alert"]["first_seen"] <= a["alert"]["last_seen"] for a in fired)
 
 
-def test_failing_rule_does_not_block_batch_and_cap_counts_overflow(store, prefix, runner_cfg):
+def test_failing_rule_does_not_block_batch_and_cap_groups_overflow(store, prefix, runner_cfg):
     good_text = ("title: good\nid: 33333333-0000-4000-8000-000000000001\nstatus: test\n"
                  "logsource:\n    product: linux\n    service: auth\n"
                  "detection:\n    sel:\n        labels.k: hit\n    condition: sel\nlevel: low\n")
@@ -71,7 +71,11 @@ def test_failing_rule_does_not_block_batch_and_cap_counts_overflow(store, prefix
     result = run_cycle(store, replace(runner_cfg, max_alerts_per_run=5), force=True)
     by_rule = {r.rule_id: r for r in result.results}
     assert by_rule[bad.id].error and not by_rule[good.id].error
-    assert by_rule[good.id].alerts_created == 5 and by_rule[good.id].overflow == 3
+    # 8 matches, cap 5: one grouped alert (no entity fields → one group) that counts all 8.
+    assert by_rule[good.id].hits == 8 and by_rule[good.id].grouped == 8 and by_rule[good.id].alerts_created == 1
+    fired = alerts(store, prefix, good.id)
+    assert [a["alert"]["event_count"] for a in fired] == [8] and fired[0]["alert"]["grouped"] is True
     stats = repo.get_rule_doc(store, prefix, good.id)["_source"]["stats"]
-    assert stats["overflow"] == 3 and stats["last_alerts"] == 5
-    assert repo.get_rule_doc(store, prefix, bad.id)["_source"]["stats"]["errors"] == 1
+    assert stats["grouped"] == 8 and stats["last_alerts"] == 1 and stats["status"] == "ok"
+    bad_stats = repo.get_rule_doc(store, prefix, bad.id)["_source"]["stats"]
+    assert bad_stats["errors"] == 1 and bad_stats["status"] == "failing" and bad_stats["next_retry"]

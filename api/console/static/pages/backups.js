@@ -141,7 +141,12 @@ export default async function render(main, _params, ctx) {
         h('td', {}, (d.failed_checks || []).join(', ')),
         h('td', {}, d.status === 'running' ? null : h('button', { type: 'button', class: 'link', onclick: () => download(`/backups/drills/${encodeURIComponent(d.drill_id)}/report`, { format: 'html', lang: lang() }, `drill-${d.drill_id}.html`).catch((err) => ctx.flash(errorText(err), 'error')) }, t('backups.report')))));
     }
-    fill(chartBox, h('h2', {}, t('backups.objectivesOverTime')), objectivesChart(drills), h('p', { class: 'muted' }, t('backups.chartLegend')));
+    // One chart per plan: each plan has its own objectives, so its bars are read against its own line.
+    const charted = [...new Set(drills.map((d) => d.plan_id))].sort();
+    fill(chartBox, h('h2', {}, t('backups.objectivesOverTime')),
+      ...charted.map((planId) => h('div', { 'data-testid': 'plan-trend', 'data-plan': planId }, h('h3', {}, planId),
+        objectivesChart(drills.filter((d) => d.plan_id === planId)))),
+      h('p', { class: 'muted' }, t('backups.chartLegend')));
     clear(runsBody);
     if (!runs.length) add(runsBody, emptyRow(5));
     for (const r of runs) {

@@ -33,7 +33,7 @@ export default async function render(main, _params, ctx) {
 
   function exceptionsRow(rule) {
     const body = h('div', { class: 'card', 'data-testid': 'rule-exceptions' }, h('span', { class: 'muted' }, '…'));
-    const tr = h('tr', { class: 'exceptions-row' }, h('td', { colspan: 8 }, body));
+    const tr = h('tr', { class: 'exceptions-row' }, h('td', { colspan: 9 }, body));
     const path = `/rules/${enc(ruleId(rule))}/exceptions`;
     async function change(fn) {
       try { await fn(); } catch (err) { ctx.flash(errorText(err), 'error'); }
@@ -65,13 +65,26 @@ export default async function render(main, _params, ctx) {
     return tr;
   }
 
+  // Run status: ok / failing (with failures, next retry, last error) / not run yet, plus any
+  // skipped window and the events raised as grouped alerts past the per-run limit.
+  function runCell(stats) {
+    const status = stats.status || (stats.last_run ? 'ok' : 'never_run');
+    const notes = [];
+    if (status === 'failing') notes.push(t('rules.run.retry', { n: stats.failures ?? 0, when: fmtTime(stats.next_retry) || '—' }));
+    if (stats.gap_seconds) notes.push(t('rules.run.gap', { n: stats.gap_seconds }));
+    if (stats.grouped) notes.push(t('rules.run.grouped', { n: stats.grouped }));
+    return h('td', { 'data-testid': 'rule-run-status', 'data-status': status },
+      h('span', { class: status === 'failing' ? 'fail' : status === 'ok' ? 'pass' : 'muted' }, t(`rules.run.${status}`)),
+      ...notes.map((n) => h('div', { class: 'muted' }, n)));
+  }
+
   function renderRules() {
     const needle = q.value.trim().toLowerCase();
     const wanted = enabledSel.value;
     const shown = rules.filter((r) => (!needle || `${r.title} ${ruleId(r)} ${(r.techniques || []).join(' ')}`.toLowerCase().includes(needle))
       && (wanted === '' || String(Boolean(r.enabled)) === wanted));
     fill(rows);
-    if (!shown.length) add(rows, emptyRow(8, t('rules.none')));
+    if (!shown.length) add(rows, emptyRow(9, t('rules.none')));
     for (const r of shown.slice(0, 500)) {
       const stats = r.stats || {};
       const toggleBtn = h('button', { type: 'button', 'data-testid': 'rule-toggle' }, r.enabled ? t('rules.disable') : t('rules.enable'));
@@ -87,6 +100,7 @@ export default async function render(main, _params, ctx) {
       h('td', {}, sevBadge(r.level)),
       h('td', {}, h('span', { class: r.enabled ? 'pass' : 'muted' }, r.enabled ? t('rules.enabled') : t('rules.disabled')), h('div', { class: 'muted' }, tv('rules.sigmaStatus', r.status))),
       h('td', {}, fmtTime(stats.last_run) || '—', stats.last_duration_ms !== undefined ? h('div', { class: 'muted' }, `${stats.last_duration_ms} ms`) : null),
+      runCell(stats),
       h('td', { class: 'num' }, stats.last_hits ?? 0, h('div', { class: 'muted' }, t('rules.totalAlerts', { n: stats.total_alerts ?? 0 }))),
       h('td', { class: stats.errors ? 'fail' : '' }, String(stats.errors ?? 0), stats.last_error ? h('div', { class: 'muted' }, stats.last_error) : null),
       h('td', { class: 'num' }, pick(r, 'exceptions_version') ? String(r.exceptions_version) : ''),
@@ -130,7 +144,7 @@ export default async function render(main, _params, ctx) {
   async function load() {
     try {
       rules = listItems(await get('/rules', { limit: 10000 }));
-    } catch (err) { fill(rows, emptyRow(8, errorText(err))); markReady('rules'); return; }
+    } catch (err) { fill(rows, emptyRow(9, errorText(err))); markReady('rules'); return; }
     renderRules();
     let last = null;
     try { last = (await get('/rules/import-report')).report; } catch (_err) { last = null; }
@@ -144,7 +158,7 @@ export default async function render(main, _params, ctx) {
     h('h1', {}, t('nav.rules')),
     h('div', { class: 'toolbar' }, q, enabledSel),
     h('p', { class: 'muted' }, t('rules.clickForExceptions')),
-    h('table', {}, h('thead', {}, h('tr', {}, ['rule', 'level', 'status', 'lastRun', 'hits', 'errors', 'exceptions', ''].map((c) => h('th', {}, c ? t(`rules.col.${c}`) : '')))), rows),
+    h('table', {}, h('thead', {}, h('tr', {}, ['rule', 'level', 'status', 'lastRun', 'run', 'hits', 'errors', 'exceptions', ''].map((c) => h('th', {}, c ? t(`rules.col.${c}`) : '')))), rows),
     report));
   await load();
 }
