@@ -33,7 +33,6 @@ from core.cluster import ManagedCluster  # noqa: E402
 from core.es import Store  # noqa: E402
 from core.node import ManagedNode  # noqa: E402
 from core.settings import load_settings  # noqa: E402
-from core.timeutil import iso, utcnow  # noqa: E402
 from detections import repository as repo  # noqa: E402
 from detections.loader import load_paths  # noqa: E402
 from detections.models import CompiledRule  # noqa: E402
@@ -52,7 +51,7 @@ def data_dir() -> Path:
     return path
 
 
-def measure(url: str, label: str, n: int, rules: list[CompiledRule], cycles: int) -> list[float]:
+def measure(url: str, label: str, n: int, rules: list[CompiledRule], cycles: int, concurrency: int) -> list[float]:
     store = Store.from_url(url, request_timeout=600)
     info = store.check()
     began = time.monotonic()
@@ -72,24 +71,16 @@ def measure(url: str, label: str, n: int, rules: list[CompiledRule], cycles: int
         for partition in range(8):
             store.delete(repo.state_index(dc.PREFIX), f"partition-{partition}", refresh=True)
         cfg = RunnerConfig(prefix=dc.PREFIX, worker_id=f"bench-{i}", settle_seconds=0, partitions=8,
-                           batch_size=100, max_alerts_per_run=100, initial_lookback_seconds=86400 * 3)
+                           max_alerts_per_run=100, initial_lookback_seconds=86400 * 3,
+                           search_concurrency=concurrency)
+        print(f"[{label}] before cycle {i + 1}: {dc.load()}", flush=True)
         began = time.monotonic()
         result = run_cycle(store, cfg, force=True, rule_docs=docs)
         took = time.monotonic() - began
         times.append(took)
-        print(f"[{label}] cycle {i + 1}: {result.rules_run} rules in {took:.1f} s, alerts {result.alerts_created}, "
+        print(f"[{label}] cycle {i + 1}: {result.rules_run} rules in {took:.1f} s, alerts {result.alerts_created} "
+              f"(grouped events {sum(r.grouped for r in result.results)}), "
               f"errors {result.errors}", flush=True)
-    # The searches alone (no leases, alerts, checkpoints): what spreading over copies buys.
-    hi = iso(utcnow())
-    bodies = [(r.indices(dc.PREFIX), {"query": {"bool": {"filter": [r.query, {"range": {"event.ingested": {
-        "gt": "1970-01-01T00:00:00.000Z", "lte": hi}}}]}}, "size": 100, "track_total_hits": True})
-        for r in rules if r.query is not None]
-    began = time.monotonic()
-    for chunk in repo.chunked(bodies, 100, lambda b: b[1]):
-        store.msearch(chunk)
-    searches = time.monotonic() - began
-    print(f"[{label}] searches only: {len(bodies)} rule searches in _msearch batches of 100: {searches:.1f} s",
-          flush=True)
     store.close()
     return times
 
@@ -126,14 +117,18 @@ def main() -> int:
     parser.add_argument("--rules", type=int, default=0, help="use only the first N rules (0 = all)")
     parser.add_argument("--heap", default="512m", help="heap of every node")
     parser.add_argument("--cycles", type=int, default=2, help="cycles per topology (the best counts)")
+    parser.add_argument("--concurrency", type=int, default=RunnerConfig.search_concurrency,
+                        help="searches in flight per cycle (the runner's search_concurrency)")
     args = parser.parse_args()
     report = load_paths([p for p in sorted(dc.SIGMA.iterdir()) if p.is_dir() and p.name.startswith("rules")])
     rules = [r for r in report.rules if r.query is not None or r.correlation is not None]
     if args.rules:
         rules = rules[:args.rules]
     print(f"rules: {len(rules)}; events: {args.events}; cores: {os.cpu_count()}", flush=True)
-    one = with_topology(1, args.heap, lambda url: measure(url, "1 node", args.events, rules, args.cycles))
-    three = with_topology(3, args.heap, lambda url: measure(url, "3 nodes", args.events, rules, args.cycles))
+    one = with_topology(1, args.heap, lambda url: measure(url, "1 node", args.events, rules, args.cycles,
+                                                                   args.concurrency))
+    three = with_topology(3, args.heap, lambda url: measure(url, "3 nodes", args.events, rules, args.cycles,
+                                                                      args.concurrency))
     best1, best3 = min(one), min(three)
     print(f"cycle, best of {args.cycles}: 1 node {best1:.1f} s (baseline, same run), 3 nodes {best3:.1f} s; "
           f"speed-up {best1 / best3:.2f}x (linear would be 3.00x; {os.cpu_count()} cores shared by all nodes)")
