@@ -222,6 +222,9 @@ def ingest(url: str, events: int, rng: random.Random, rounds: int) -> None:
                                                "event": {"original": line}, "host": {"name": "web-01"}})
 
     rates: dict[str, list[float]] = {"off": [], "on": []}
+    # Elasticsearch shares this machine: wall-clock rates swing with its load and other work, so the
+    # collector's own CPU time per event (all its threads: read, scan, spool, ship) is printed too.
+    cpu_rates: dict[str, list[float]] = {"off": [], "on": []}
     # alternate off/on so drift on the shared machine hits both alike; the best of each counts
     for round_no in range(rounds):
         for label in ("off", "on"):
@@ -229,16 +232,21 @@ def ingest(url: str, events: int, rng: random.Random, rounds: int) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 settings = load_settings(data_dir=Path(tmp), index_prefix=prefix, es={"url": url},
                                          audit={"secret_key": "b" * 40}, pii={"enabled": label == "on"})
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 summary = ship_events(settings, store, gen(), source="bench")
                 rate = summary.shipped / (time.perf_counter() - start)
+                cpu_rate = summary.shipped / max(time.process_time() - cpu, 1e-9)
             rates[label].append(rate)
+            cpu_rates[label].append(cpu_rate)
             store.delete_indices(f"{prefix}-*")
             store.delete_index_templates(f"{prefix}-*")
-            print(f"  round {round_no + 1} ingest scanning {label:3}: {rate:,.0f} events/s ({summary.shipped} events)")
+            print(f"  round {round_no + 1} ingest scanning {label:3}: {rate:,.0f} events/s wall, "
+                  f"{cpu_rate:,.0f} events per collector CPU-second ({summary.shipped} events)")
     on, off = max(rates["on"]), max(rates["off"])
-    print(f"ingest best: off {off:,.0f} events/s, on {on:,.0f} events/s")
-    print(f"ingest with scanning: {on / off:.1%} of without (goal >= 90%)")
+    cpu_on, cpu_off = max(cpu_rates["on"]), max(cpu_rates["off"])
+    print(f"ingest best: off {off:,.0f} events/s, on {on:,.0f} events/s (wall): {on / off:.1%}")
+    print(f"ingest per collector CPU-second: off {cpu_off:,.0f}, on {cpu_on:,.0f}: {cpu_on / cpu_off:.1%} "
+          "of without (goal >= 90%)")
 
 
 def main() -> None:

@@ -51,7 +51,7 @@ _NAME = re.compile("(?:" + "|".join(NAME_LABELS) + r")[:：=\s]\s?(?P<n>[\u4e00-
 NAME_PRESCAN = re2.compile("|".join(NAME_LABELS).encode())
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Finding:
     detector: Detector
     start: int
@@ -60,6 +60,8 @@ class Finding:
 
 
 def fold(text: str) -> str:
+    if text.isascii():
+        return text
     return text.translate(_FOLD) if _FULLWIDTH.search(text) else text
 
 
