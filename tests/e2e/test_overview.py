@@ -55,3 +55,44 @@ def test_overview_and_attack_matrix(page: Page, console: Console) -> None:
     wait_ready(page, "alerts")
     assert "technique=T1110" in page.url
     assert not errors, errors
+
+
+def test_alert_detail_shows_rule_context_attack_and_contributing_events(page: Page, console: Console) -> None:
+    from datetime import timedelta
+
+    from core.event_layout import EventWriter, events_alias
+    from core.timeutil import iso, utcnow
+    from detections.runner import RunnerConfig, run_cycle
+
+    import_own_rules(console.store, console.prefix, actor=Actor("cli:e2e", "cli"), auditor=MemoryAuditor())
+    start = utcnow() - timedelta(minutes=20)
+    docs = [(events_alias(console.prefix, "system.auth"), f"bf-{i}", {
+        "@timestamp": iso(start + timedelta(seconds=5 * i)), "message": f"Failed password for root from 198.51.100.77 #{i}",
+        "event": {"dataset": "system.auth", "action": "ssh_login", "outcome": "failure", "ingested": iso(utcnow())},
+        "host": {"name": "web-77"}, "user": {"name": "root"}, "source": {"ip": "198.51.100.77"}}) for i in range(14)]
+    assert EventWriter(console.store).create(docs, refresh="wait_for").all_stored
+    run_cycle(console.store, RunnerConfig(prefix=console.prefix, worker_id="e2e", settle_seconds=0, partitions=2,
+                                          initial_lookback_seconds=3600), force=True)
+    console.store.refresh(f"{console.prefix}-alerts")
+    hits = console.store.search(f"{console.prefix}-alerts", {"query": {"bool": {"filter": [
+        {"term": {"rule.name": "SSH Brute Force From One Source"}}, {"term": {"alert.group_key": "198.51.100.77"}}]}}})
+    alert_id = hits["hits"]["hits"][0]["_id"]
+
+    login(page, console, "ana", expect="overview")
+    page.goto(f"{console.url}/console/#/alerts/{alert_id}")
+    wait_ready(page, "alert")
+    expect(page.get_by_test_id("rule-title")).to_have_text("SSH Brute Force From One Source")
+    expect(page.get_by_test_id("rule-description")).to_contain_text("Ten or more failed SSH logins")
+    expect(page.get_by_test_id("attack-technique")).to_contain_text("T1110.001 Brute Force: Password Guessing")
+    expect(page.get_by_test_id("attack-tactic")).to_contain_text("凭据访问")
+    expect(page.get_by_test_id("alert-events-row")).to_have_count(14)
+    expect(page.get_by_test_id("alert-event-time")).to_contain_text("–")
+    href = page.get_by_test_id("pivot-source.ip").get_attribute("href") or ""
+    assert "start=" in href and "end=" in href
+    page.get_by_test_id("rule-sigma").locator("summary").click()
+    expect(page.get_by_test_id("rule-sigma")).to_contain_text("timespan: 5m")
+    shot(page, "23-alert-detail-correlation")
+    page.get_by_test_id("pivot-source.ip").click()
+    wait_ready(page, "hunt")
+    expect(page.get_by_test_id("hunt-row")).to_have_count(14)
+    expect(page.get_by_test_id("hunt-range")).to_contain_text("–")
