@@ -103,6 +103,8 @@ def bootstrap_users(app: FastAPI) -> Bootstrap:
     identity: IdentityService = app.state.identity
     password = identity.ensure_initial_admin()
     demo = identity.ensure_demo_users() if app.state.settings.demo else {}
+    if not app.state.settings.demo:
+        identity.retire_demo_users()
     result = Bootstrap(admin_username="admin", admin_password=password, demo_users=demo)
     app.state.bootstrap = result
     return result

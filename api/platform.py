@@ -12,6 +12,7 @@ from typing import Any
 from core.auditing import Actor
 from core.errors import SocError
 from core.es import Store
+from core.event_lifecycle import last_maintenance
 from core.event_migrate import storage_status
 from core.permissions import requires
 from core.settings import Settings
@@ -30,6 +31,13 @@ def platform_health(store: Store, probes: Mapping[str, Callable[[], dict[str, An
         if settings is not None:
             storage = storage_status(store, settings)
             components["elasticsearch"].update(storage)
+            maintenance = last_maintenance()
+            if maintenance:
+                components["elasticsearch"]["maintenance"] = maintenance
+                if maintenance.get("errors") or maintenance.get("refused"):
+                    components["elasticsearch"]["status"] = "degraded"
+                    components["elasticsearch"]["message"] = "; ".join(
+                        [*maintenance.get("refused", []), *maintenance.get("errors", [])])
             if storage["shards"]["room"] <= 0:
                 # New datasets, rollovers and imports are refused from here on: someone must act.
                 components["elasticsearch"]["status"] = "degraded"

@@ -68,7 +68,9 @@ class BackupContext:
         path = named or str(base / plan.id / side)
         return Restic(path, ResticPassword.from_settings(self.settings), binary=self.settings.backup.restic_binary,
                       cache_dir=self.work_dir / "restic-cache", timeout=self.timeout,
-                      owned_parent=named is None and not self.settings.backup.repos_dir)
+                      owned_parent=named is None and not self.settings.backup.repos_dir,
+                      ssh_config=Path(repos.ssh_config) if repos and repos.ssh_config else None,
+                      limit_upload_kib=repos.limit_upload_kib if repos else None)
 
     # -- alerts --------------------------------------------------------------------------------
 

@@ -56,6 +56,10 @@ class Repositories:
 
     es_location: str | None
     restic: str | None
+    # A second site over SFTP (``restic: sftp:HOST:/path``): the ssh_config naming HOST's address,
+    # port, key and known_hosts; and restic's upload cap in KiB/s for the wide-area link.
+    ssh_config: str | None = None
+    limit_upload_kib: int | None = None
 
 
 @dataclass(frozen=True)

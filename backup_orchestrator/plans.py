@@ -78,15 +78,23 @@ def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 def _repos(value: Any, where: str) -> Repositories:
     data = _mapping(value, where)
-    _unknown(data, {"elasticsearch", "restic"}, where)
+    _unknown(data, {"elasticsearch", "restic", "ssh_config", "limit_upload_kib"}, where)
     es = data.get("elasticsearch")
     restic = data.get("restic")
-    for key, v in (("elasticsearch", es), ("restic", restic)):
+    ssh_config = data.get("ssh_config")
+    for key, v in (("elasticsearch", es), ("restic", restic), ("ssh_config", ssh_config)):
         if v is not None and (not isinstance(v, str) or not v.strip() or "\0" in v):
             raise InvalidInput(f"{where}.{key}: expected a path.")
     if isinstance(es, str) and ".." in Path(es).parts:
         raise InvalidInput(f"{where}.elasticsearch: '..' is not allowed in a repository location.")
-    return Repositories(es_location=es, restic=restic)
+    if isinstance(restic, str) and restic.startswith("sftp:") and not re.fullmatch(r"sftp:[\w.@-]+:/\S+", restic):
+        raise InvalidInput(f"{where}.restic: an SFTP repository is sftp:HOST:/absolute/path (HOST from ssh_config).")
+    if ssh_config is not None and not (isinstance(restic, str) and restic.startswith("sftp:")):
+        raise InvalidInput(f"{where}.ssh_config: only for an sftp: restic repository.")
+    limit = data.get("limit_upload_kib")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
+        raise InvalidInput(f"{where}.limit_upload_kib: a positive whole number of KiB/s.")
+    return Repositories(es_location=es, restic=restic, ssh_config=ssh_config, limit_upload_kib=limit)
 
 
 def parse_plan(data: Any, *, source: str = "file") -> Plan:
@@ -199,7 +207,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     def repos(r: Repositories | None) -> dict[str, Any] | None:
         if r is None:
             return None
-        return {k: v for k, v in (("elasticsearch", r.es_location), ("restic", r.restic)) if v}
+        return {k: v for k, v in (("elasticsearch", r.es_location), ("restic", r.restic), ("ssh_config", r.ssh_config),
+                                  ("limit_upload_kib", r.limit_upload_kib)) if v}
 
     assets: dict[str, Any] = {}
     if plan.es_indices:

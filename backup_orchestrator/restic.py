@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -100,8 +101,17 @@ def classify(stderr: str, what: str, repo: str) -> SocError:
 
 class Restic:
     def __init__(self, repo: str | Path, password: ResticPassword, *, binary: str = "restic",
-                 cache_dir: Path | None = None, timeout: float = 3600.0, owned_parent: bool = False) -> None:
+                 cache_dir: Path | None = None, timeout: float = 3600.0, owned_parent: bool = False,
+                 ssh_config: Path | None = None, limit_upload_kib: int | None = None) -> None:
         self.repo = str(repo)
+        self.remote = self.repo.startswith(("sftp:", "rest:", "s3:"))
+        self.global_args: list[str] = []
+        if self.repo.startswith("sftp:"):
+            host = self.repo.split(":")[1]
+            ssh = ["ssh", "-o", "BatchMode=yes", *(["-F", str(ssh_config)] if ssh_config else []), host, "-s", "sftp"]
+            self.global_args += ["-o", "sftp.command=" + " ".join(shlex.quote(a) for a in ssh)]
+        if limit_upload_kib:
+            self.global_args += ["--limit-upload", str(limit_upload_kib)]
         # True when the repository sits at the orchestrator's own default location (under the data
         # dir): its folders are created on first use. A path a plan names may be a mount point,
         # and a missing mount must fail rather than fill the root disk.
@@ -129,7 +139,7 @@ class Restic:
             raise Unavailable(f"restic ({self.binary}) is not installed; run scripts/bootstrap.sh or `apt-get install "
                               "restic`, or set backup.restic_binary.")
         try:
-            proc = subprocess.run([binary, *args], env=self._env(extra_env), capture_output=True, text=True,  # noqa: S603
+            proc = subprocess.run([binary, *self.global_args, *args], env=self._env(extra_env), capture_output=True, text=True,  # noqa: S603
                                   timeout=self.timeout, check=False, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             raise Unavailable(f"{what} on {self.repo} did not finish within {self.timeout:.0f}s; raise "
@@ -153,7 +163,17 @@ class Restic:
     # -- repository ----------------------------------------------------------------------
 
     def exists(self) -> bool:
-        return (Path(self.repo) / "config").is_file()
+        if not self.remote:
+            return (Path(self.repo) / "config").is_file()
+        proc = self.run(["cat", "config", "--no-lock"], "Opening the remote restic repository", ok_codes=(0, 1))
+        if proc.returncode == 0:
+            return True
+        low = proc.stderr.lower()
+        if "is there a repository" in low or "does not exist" in low or "no such file" in low:
+            return False
+        raise Unavailable(f"The second-site repository {self.repo} cannot be reached: "
+                          f"{' | '.join(proc.stderr.strip().splitlines()[-3:])[:400]}. Check the link, the ssh_config "
+                          "and the remote host's sshd.")
 
     def init(self, *, copy_chunker_from: Restic | None = None) -> None:
         args = ["init"]
@@ -170,6 +190,9 @@ class Restic:
         if not create:
             raise Unavailable(f"No restic repository at {self.repo}: the disk may be unmounted or the repository "
                               "deleted. Restore the repository or point the plan at the right path.")
+        if self.remote:
+            self.init(copy_chunker_from=copy_chunker_from)
+            return
         parent = Path(self.repo).parent
         if self.owned_parent:
             parent.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,13 @@ class Unauthenticated(PermissionDenied):
     code = "unauthenticated"
 
 
+class RateLimited(SocError):
+    """Too many requests from one source: wait (``detail.retry_after`` seconds) and retry."""
+
+    http_status = 429
+    code = "rate_limited"
+
+
 class Unavailable(SocError):
     """A dependency (Elasticsearch, a repository, a remote host) cannot be reached right now."""
 

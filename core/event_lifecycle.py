@@ -143,9 +143,23 @@ def maintain(store: Store, settings: Settings, *, now: datetime | None = None) -
     return report
 
 
+_LAST: dict[str, Any] = {}
+
+
+def last_maintenance() -> dict[str, Any]:
+    """The outcome of this process' last scheduled run (for health), empty before the first."""
+    return dict(_LAST)
+
+
 def maintenance_job(settings: Settings, store: Store) -> None:
-    """APScheduler entry point: a failure is logged and retried at the next run."""
+    """APScheduler entry point: a failure is logged, shown in health and retried at the next run."""
+    now = iso(utcnow())
     try:
-        maintain(store, settings)
+        report = maintain(store, settings)
+        _LAST.clear()
+        _LAST.update({"last_run": now, "rolled_over": len(report.rolled_over), "deleted": len(report.deleted),
+                      "refused": report.refused, "errors": report.errors})
     except SocError as exc:
         log.warning("event index maintenance failed, retried at the next run: %s", exc.message)
+        _LAST.clear()
+        _LAST.update({"last_run": now, "errors": [exc.message]})

@@ -28,6 +28,11 @@ TABLE: dict[str, frozenset[str]] = {
     # users and roles
     "users.read": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
+    # Everyone mints API keys for themselves only (never for another user).
+    "apikeys.create": frozenset({"admin", "sysadmin", "analyst", "auditor"}),
+    # Dual control over audit-role accounts: the administrator requests, an auditor decides.
+    "users.requests.read": frozenset({"admin", "auditor"}),
+    "users.approve": frozenset({"auditor"}),
     # platform operations
     "platform.health": frozenset({"admin", "sysadmin", "analyst", "auditor"}),
     "es.manage": frozenset({"sysadmin"}),

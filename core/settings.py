@@ -103,6 +103,9 @@ class ApiSettings(_Section):
     lockout_threshold: int = Field(5, gt=0)
     lockout_window_minutes: int = Field(10, gt=0)
     lockout_minutes: int = Field(15, gt=0)
+    login_failures_per_minute: int = Field(30, gt=0, description="failed logins per source address and minute")
+    mfa_required_roles: list[str] = Field(default_factory=list,
+                                          description="roles whose users need TOTP before API keys work")
     password_min_length: int = Field(12, ge=8)
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
@@ -184,6 +187,8 @@ class BackupSettings(_Section):
     lock_stale_seconds: int = Field(600, gt=0, description="a run lock without heartbeat this long is stale")
     restic_check_subset: str = Field("10%", pattern=r"^(\d+(\.\d+)?%|\d+/\d+)$")
     operation_timeout_seconds: int = Field(3600, gt=0)
+    snapshot_max_bytes_per_sec: str = Field("0", pattern=r"^(0|\d+(b|kb|mb|gb))$",
+                                            description="snapshot/restore rate cap per repository (0: none)")
     verify_id_digest_max_docs: int = Field(200_000, ge=0, description="indices up to this size get an id-set digest")
     verify_sample_docs: int = Field(200, ge=0, le=10_000, description="documents per index checked by content")
     verify_sample_file_bytes: int = Field(64 * 1024 * 1024, ge=0, description="file bytes checked by SHA-256")

@@ -24,6 +24,11 @@ class User:
     created: str | None = None
     password_changed: str | None = None
     last_login: str | None = None
+    # Bumped when every session must end (password change or reset, disable): a session
+    # stamped with an older generation is refused on its next request.
+    session_generation: int = 0
+    # The last TOTP time step accepted: a code is single-use, so that step and older are refused.
+    totp_last_step: int = -1
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -32,6 +37,7 @@ class User:
             "disabled": self.disabled, "totp_secret": self.totp_secret, "totp_enabled": self.totp_enabled,
             "failures": list(self.failures), "locked_until": self.locked_until, "created": self.created,
             "password_changed": self.password_changed, "last_login": self.last_login,
+            "session_generation": self.session_generation, "totp_last_step": self.totp_last_step,
         }
 
     @classmethod
@@ -43,7 +49,8 @@ class User:
             totp_secret=doc.get("totp_secret"), totp_enabled=bool(doc.get("totp_enabled")),
             failures=tuple(doc.get("failures") or ()), locked_until=doc.get("locked_until"),
             created=doc.get("created"), password_changed=doc.get("password_changed"),
-            last_login=doc.get("last_login"),
+            last_login=doc.get("last_login"), session_generation=int(doc.get("session_generation") or 0),
+            totp_last_step=int(doc.get("totp_last_step", -1)),
         )
 
     def public(self) -> dict[str, Any]:

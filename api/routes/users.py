@@ -1,14 +1,17 @@
-"""User and API-key administration (role ``admin`` only)."""
+"""User and API-key administration (role ``admin``), dual-control requests (auditors), and
+API keys minted by each user for themselves."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import current_actor, get_identity, uses
-from api.identity.service import IdentityService
+from api.identity.apikeys import ApiKeys
+from api.identity.users import UserAdmin
 from core.auditing import Actor
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -45,8 +48,47 @@ class UpdateUserBody(BaseModel):
 
 
 class ApiKeyBody(BaseModel):
-    username: str = Field(..., min_length=2, max_length=64)
+    username: str | None = Field(None, min_length=2, max_length=64,
+                                 description="Only the caller's own name: nobody mints a key for another user")
     name: str = Field(..., min_length=1, max_length=100)
+
+
+class PendingOut(BaseModel):
+    request_id: str
+    status: str
+    action: str
+    username: str
+    message: str
+
+
+class RequestOut(BaseModel):
+    id: str
+    action: str
+    target: str
+    changes: dict[str, Any]
+    requested_by: str
+    requested_role: str
+    created: str
+    status: str
+    decided_by: str | None = None
+    decided: str | None = None
+
+
+class RequestList(BaseModel):
+    items: list[RequestOut]
+
+
+class DecisionOut(BaseModel):
+    request: RequestOut
+    result: dict[str, Any] | None = Field(None, description="The change made; a generated password is shown "
+                                                            "to the approving auditor only")
+
+
+def _shaped(result: dict[str, Any]) -> Any:
+    """A change waiting for an auditor's approval is answered 202 with the request."""
+    if "request_id" in result:
+        return JSONResponse(status_code=202, content=PendingOut(**result).model_dump())
+    return result
 
 
 class ApiKeyOut(BaseModel):
@@ -59,52 +101,72 @@ class ApiKeyOut(BaseModel):
     key: str | None = Field(None, description="Shown once, at creation")
 
 
-@router.get("", response_model=UserList, **uses(IdentityService.list_users))
+@router.get("", response_model=UserList, **uses(UserAdmin.list_users))
 def list_users(actor: Actor = Depends(current_actor), identity: Any = Depends(get_identity)) -> dict[str, Any]:
-    return {"items": identity.list_users(actor=actor)}
+    return {"items": identity.users.list_users(actor=actor)}
 
 
-@router.post("", response_model=UserOut, status_code=201, **uses(IdentityService.create_user))
+@router.post("", response_model=UserOut, status_code=201, responses={202: {"model": PendingOut}},
+             **uses(UserAdmin.create_user))
 def create_user(body: CreateUserBody, actor: Actor = Depends(current_actor),
-                identity: Any = Depends(get_identity)) -> dict[str, Any]:
-    result: dict[str, Any] = identity.create_user(body.username, body.role, actor=actor, password=body.password)
-    return result
+                identity: Any = Depends(get_identity)) -> Any:
+    return _shaped(identity.users.create_user(body.username, body.role, actor=actor, password=body.password))
 
 
-@router.get("/apikeys", response_model=list[ApiKeyOut], **uses(IdentityService.list_api_keys))
+@router.get("/apikeys", response_model=list[ApiKeyOut], **uses(ApiKeys.list_api_keys))
 def list_api_keys(actor: Actor = Depends(current_actor), identity: Any = Depends(get_identity)) -> Any:
-    return identity.list_api_keys(actor=actor)
+    return identity.api_keys.list_api_keys(actor=actor)
 
 
-@router.post("/apikeys", response_model=ApiKeyOut, status_code=201, **uses(IdentityService.create_api_key))
+@router.post("/apikeys", response_model=ApiKeyOut, status_code=201, **uses(ApiKeys.create_api_key))
 def create_api_key(body: ApiKeyBody, actor: Actor = Depends(current_actor),
                    identity: Any = Depends(get_identity)) -> Any:
-    return identity.create_api_key(body.username, body.name, actor=actor)
+    return identity.api_keys.create_api_key(body.username, body.name, actor=actor)
 
 
-@router.delete("/apikeys/{key_id}", **uses(IdentityService.revoke_api_key))
+@router.delete("/apikeys/{key_id}", **uses(ApiKeys.revoke_api_key))
 def revoke_api_key(key_id: str, actor: Actor = Depends(current_actor),
                    identity: Any = Depends(get_identity)) -> Any:
-    return identity.revoke_api_key(key_id, actor=actor)
+    return identity.api_keys.revoke_api_key(key_id, actor=actor)
 
 
-@router.get("/{username}", response_model=UserOut, **uses(IdentityService.get_user))
+@router.get("/requests", response_model=RequestList, **uses(UserAdmin.list_requests))
+def list_requests(status: Literal["pending", "approved", "rejected"] | None = "pending",
+                  actor: Actor = Depends(current_actor), identity: Any = Depends(get_identity)) -> Any:
+    return {"items": identity.users.list_requests(actor=actor, status=status)}
+
+
+@router.post("/requests/{request_id}/approve", response_model=DecisionOut, **uses(UserAdmin.approve_request))
+def approve_request(request_id: str, actor: Actor = Depends(current_actor),
+                    identity: Any = Depends(get_identity)) -> Any:
+    return identity.users.approve_request(request_id, actor=actor)
+
+
+@router.post("/requests/{request_id}/reject", response_model=DecisionOut, **uses(UserAdmin.reject_request))
+def reject_request(request_id: str, actor: Actor = Depends(current_actor),
+                   identity: Any = Depends(get_identity)) -> Any:
+    return identity.users.reject_request(request_id, actor=actor)
+
+
+@router.get("/{username}", response_model=UserOut, **uses(UserAdmin.get_user))
 def get_user(username: str, actor: Actor = Depends(current_actor), identity: Any = Depends(get_identity)) -> Any:
-    return identity.get_user(username, actor=actor)
+    return identity.users.get_user(username, actor=actor)
 
 
-@router.patch("/{username}", response_model=UserOut, **uses(IdentityService.update_user))
+@router.patch("/{username}", response_model=UserOut, responses={202: {"model": PendingOut}},
+              **uses(UserAdmin.update_user))
 def update_user(username: str, body: UpdateUserBody, actor: Actor = Depends(current_actor),
                 identity: Any = Depends(get_identity)) -> Any:
-    return identity.update_user(username, actor=actor, role=body.role, disabled=body.disabled)
+    return _shaped(identity.users.update_user(username, actor=actor, role=body.role, disabled=body.disabled))
 
 
-@router.post("/{username}/reset-password", **uses(IdentityService.reset_password))
+@router.post("/{username}/reset-password", responses={202: {"model": PendingOut}},
+             **uses(UserAdmin.reset_password))
 def reset_password(username: str, actor: Actor = Depends(current_actor),
                    identity: Any = Depends(get_identity)) -> Any:
-    return identity.reset_password(username, actor=actor)
+    return _shaped(identity.users.reset_password(username, actor=actor))
 
 
-@router.post("/{username}/unlock", response_model=UserOut, **uses(IdentityService.unlock_user))
+@router.post("/{username}/unlock", response_model=UserOut, **uses(UserAdmin.unlock_user))
 def unlock_user(username: str, actor: Actor = Depends(current_actor), identity: Any = Depends(get_identity)) -> Any:
-    return identity.unlock_user(username, actor=actor)
+    return identity.users.unlock_user(username, actor=actor)

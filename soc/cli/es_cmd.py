@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from core.errors import InvalidInput
-from core.event_migrate import migrate, storage_status
+from core.event_migrate import daily_indices, migrate, storage_status
 from core.i18n import t
 from core.node import ManagedNode
 from core.schema import install_templates
@@ -44,10 +44,13 @@ def install(c: CliContext) -> None:
 @json_option
 @pass_ctx
 def start(c: CliContext) -> None:
-    """Start the node in the background, wait until it answers, install templates."""
+    """Start the node in the background, wait until it answers, install templates, migrate
+    per-day event indices of the old layout (as `soc es migrate`)."""
     node = _node(c)
     st = node.start(log=_say(c))
     install_templates(c.store(), c.settings.index_prefix)
+    if daily_indices(c.store(), c.settings.index_prefix):
+        migrate(c.store(), c.settings, log=_say(c))
     c.emit(st.__dict__, f"Elasticsearch is running at {st.url} (pid {st.pid}).")
 
 

@@ -23,7 +23,7 @@ def users() -> None:
 @json_option
 @pass_ctx
 def list_users(ctx: CliContext) -> None:
-    rows = _identity(ctx).list_users(actor=ctx.actor)
+    rows = _identity(ctx).users.list_users(actor=ctx.actor)
     human = "\n".join(f"{u['username']:<20} {u['role']:<9} "
                       f"{'disabled' if u['disabled'] else 'active':<8} "
                       f"{'locked until ' + u['locked_until'] if u['locked_until'] else ''}" for u in rows)
@@ -37,7 +37,7 @@ def list_users(ctx: CliContext) -> None:
 @pass_ctx
 def create(ctx: CliContext, username: str, role: str) -> None:
     """Create a user with a temporary password (changed at first login)."""
-    out = _identity(ctx).create_user(username, role, actor=ctx.actor)
+    out = _identity(ctx).users.create_user(username, role, actor=ctx.actor)
     ctx.emit(out, f"created {out['username']} ({out['role']}); temporary password: {out['temporary_password']}")
 
 
@@ -47,7 +47,7 @@ def create(ctx: CliContext, username: str, role: str) -> None:
 @json_option
 @pass_ctx
 def set_role(ctx: CliContext, username: str, role: str) -> None:
-    out = _identity(ctx).update_user(username, actor=ctx.actor, role=role)
+    out = _identity(ctx).users.update_user(username, actor=ctx.actor, role=role)
     ctx.emit(out, f"{out['username']} is now {out['role']}")
 
 
@@ -56,7 +56,7 @@ def set_role(ctx: CliContext, username: str, role: str) -> None:
 @json_option
 @pass_ctx
 def disable(ctx: CliContext, username: str) -> None:
-    out = _identity(ctx).update_user(username, actor=ctx.actor, disabled=True)
+    out = _identity(ctx).users.update_user(username, actor=ctx.actor, disabled=True)
     ctx.emit(out, f"{out['username']} disabled")
 
 
@@ -65,7 +65,7 @@ def disable(ctx: CliContext, username: str) -> None:
 @json_option
 @pass_ctx
 def enable(ctx: CliContext, username: str) -> None:
-    out = _identity(ctx).update_user(username, actor=ctx.actor, disabled=False)
+    out = _identity(ctx).users.update_user(username, actor=ctx.actor, disabled=False)
     ctx.emit(out, f"{out['username']} enabled")
 
 
@@ -75,7 +75,7 @@ def enable(ctx: CliContext, username: str) -> None:
 @pass_ctx
 def reset_password(ctx: CliContext, username: str) -> None:
     """Set a new temporary password (also unlocks the account)."""
-    out = _identity(ctx).reset_password(username, actor=ctx.actor)
+    out = _identity(ctx).users.reset_password(username, actor=ctx.actor)
     ctx.emit(out, f"temporary password for {out['username']}: {out['temporary_password']} (change at next login)")
 
 
@@ -84,7 +84,7 @@ def reset_password(ctx: CliContext, username: str) -> None:
 @json_option
 @pass_ctx
 def unlock(ctx: CliContext, username: str) -> None:
-    out = _identity(ctx).unlock_user(username, actor=ctx.actor)
+    out = _identity(ctx).users.unlock_user(username, actor=ctx.actor)
     ctx.emit(out, f"{out['username']} unlocked")
 
 
@@ -95,7 +95,7 @@ def unlock(ctx: CliContext, username: str) -> None:
 @pass_ctx
 def apikey(ctx: CliContext, username: str, name: str) -> None:
     """Create an API key acting as USERNAME (shown once)."""
-    out = _identity(ctx).create_api_key(username, name, actor=ctx.actor)
+    out = _identity(ctx).api_keys.create_api_key(username, name, actor=ctx.actor)
     ctx.emit(out, f"API key {out['id']} for {out['username']} ({out['role']}): {out['key']}\n"
                   "Send it as the X-API-Key header; it is not shown again.")
 

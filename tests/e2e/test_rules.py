@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from core.auditing import Actor, MemoryAuditor
 from detections import repository as repo
 from detections import service as rules_service
-from tests.e2e.conftest import Console, login, shot, wait_ready
+from tests.e2e.conftest import Console, login, open_page, shot, wait_ready
 
 
 def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Console) -> None:
@@ -22,7 +22,8 @@ def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Con
     repo.update_stats(console.store, console.prefix, {failing: {
         "status": "failing", "failures": 2, "next_retry": "2030-01-01T00:00:00.000Z", "last_error": "boom"}})
     console.store.refresh(repo.rules_index(console.prefix))
-    login(page, console, "ana", expect="alerts")
+    login(page, console, "ana", expect="overview")
+    open_page(page, console, "alerts")
     page.get_by_test_id("nav-rules").click()
     wait_ready(page, "rules")
     rows = page.get_by_test_id("rule-row")

@@ -90,3 +90,17 @@ def test_anonymous_failures_are_one_record_per_source_and_minute(api: Api) -> No
     # The tamper-evident trail itself got no per-request records for the flood.
     trail = api.app.state.auditor.search(actor=__import__("core.auditing").auditing.Actor("i", "auditor"), size=500)
     assert not any(str(r["target"]).startswith("POST /api/v1/anything") for r in trail["items"])
+
+
+def test_url_credentials_stay_out_of_errors_and_logs(caplog: pytest.LogCaptureFixture, es_url: str) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    unreachable = Store.from_url("http://elastic:pw-s3cret@127.0.0.1:9", request_timeout=2)
+    with pytest.raises(Exception) as raised:
+        unreachable.check()
+    assert "pw-s3cret" not in str(raised.value) and "******@127.0.0.1:9" in str(raised.value)
+    reachable = Store.from_url(es_url.replace("://", "://elastic:pw-s3cret@"), request_timeout=5)
+    reachable.check()
+    reachable.search("no-such-index-*", {"size": 1})
+    assert caplog.text and "pw-s3cret" not in caplog.text

@@ -12,6 +12,7 @@ from core.auditing import Actor, MemoryAuditor
 from core.errors import InvalidInput
 from core.es import Store
 from detections.exceptions import compile_all
+from detections.jobs import detection_cycle
 from detections.service import import_own_rules
 from tests.integration.api.conftest import Api
 
@@ -111,3 +112,8 @@ def test_an_already_stored_bad_exception_is_skipped_and_reads_still_work(api: Ap
     # The scheduler compiles exceptions each tick: the bad one is skipped, the good one kept.
     clauses = compile_all(doc["exceptions"])
     assert len(clauses) == 1 and "root" in json.dumps(clauses)
+    # A whole detection cycle over the poisoned rule set runs (it used to crash on every tick).
+    for _tick in range(2):
+        cycle = detection_cycle(api.settings, api.store, force=True)
+        assert any(r.rule_id == rule for r in cycle.results) or _tick == 1  # run in the first tick
+        assert not [r for r in cycle.results if r.rule_id == rule and r.error], cycle.results

@@ -10,7 +10,9 @@ const ROUTES = {
   login: { module: './pages/login.js', public: true },
   password: { module: './pages/password.js', permission: null },
   home: { module: './pages/home.js', permission: null },
+  overview: { module: './pages/overview.js', permission: 'alerts.read', nav: true },
   alerts: { module: './pages/alerts.js', permission: 'alerts.read', nav: true },
+  attack: { module: './pages/attack.js', permission: 'alerts.read', nav: true },
   alert: { module: './pages/alert.js', permission: 'alerts.read' },
   cases: { module: './pages/cases.js', permission: 'cases.read', nav: true },
   case: { module: './pages/case.js', permission: 'cases.read' },
@@ -113,12 +115,15 @@ function renderHeader(active) {
 }
 
 export async function logout(reasonKey) {
-  try { if (session()) await post('/auth/logout', {}); } catch { /* the session may be gone already */ }
+  // The request takes the token when it is issued; the local session is cleared at once, so a
+  // navigation right after the click (which may cut the request short) cannot bring it back.
+  const ending = session() ? post('/auth/logout', {}).catch(() => null) : null;
   clearSession();
   sessionStorage.removeItem(ACTIVITY_KEY);
   if (reasonKey) sessionStorage.setItem('qinglang.logoutReason', reasonKey);
   location.hash = '#/login';
   route();
+  await ending;
 }
 
 // Idle timeout: the API expires idle tokens; the console also leaves on its own so an unattended

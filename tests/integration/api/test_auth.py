@@ -65,8 +65,10 @@ def test_lockout_after_five_failures_in_ten_minutes(api: Api) -> None:
         resp = _login(api, "analyst", f"wrong-{i}")
         assert resp.status_code == 401
     locked = _login(api, "analyst", "Demo#Analyze2026")
-    assert locked.status_code == 401 and "locked" in locked.json()["message"]
-    assert locked.json()["detail"]["locked_until"] > "2000"  # machine-readable for clients
+    # The same answer as for a name that does not exist: a reply never tells which accounts exist.
+    assert locked.status_code == 401 and locked.json() == _login(api, "nobody-here", "x").json()
+    assert "locked" in locked.json()["message"] and locked.json()["detail"]["lockout_threshold"] == 5
+    assert api.store.get(api.settings.index("users"), "analyst")["_source"]["locked_until"] > "2000"
     api.clock.advance(minutes=16)
     assert _login(api, "analyst", "Demo#Analyze2026").status_code == 200
     trail = api.app.state.auditor
@@ -78,8 +80,10 @@ def test_lockout_after_five_failures_in_ten_minutes(api: Api) -> None:
 def test_admin_unlocks_a_locked_user(api: Api) -> None:
     for i in range(5):
         _login(api, "auditor", f"bad-{i}")
-    assert "locked" in _login(api, "auditor", "Demo#Inspect2026").json()["message"]
+    assert _login(api, "auditor", "Demo#Inspect2026").status_code == 401
     admin = _admin(api)
+    listed = {u["username"]: u for u in api.client.get("/api/v1/users", headers=admin).json()["items"]}
+    assert listed["auditor"]["locked_until"]
     assert api.client.post("/api/v1/users/auditor/unlock", headers=admin).status_code == 200
     assert _login(api, "auditor", "Demo#Inspect2026").status_code == 200
 
@@ -115,16 +119,23 @@ def test_totp_second_factor(api: Api) -> None:
     wrong = _login(api, "auditor", "Demo#Inspect2026", totp_code="123456" if totp.at(api.clock.now) != "123456"
                    else "654321")
     assert wrong.status_code == 401
+    # The code that enabled the factor is spent: single-use codes, even within their window.
+    assert _login(api, "auditor", "Demo#Inspect2026", totp_code=totp.at(api.clock.now)).status_code == 401
+    api.clock.advance(seconds=30)
     ok = _login(api, "auditor", "Demo#Inspect2026", totp_code=totp.at(api.clock.now))
     assert ok.status_code == 200
+    replay = _login(api, "auditor", "Demo#Inspect2026", totp_code=totp.at(api.clock.now))
+    assert replay.status_code == 401 and replay.json()["detail"]["totp_required"] is True
     stored = api.store.get(api.settings.index("users"), "auditor")["_source"]
     assert stored["totp_enabled"] and setup["secret"] not in str(stored)  # encrypted at rest
 
 
 def test_api_keys_authenticate_and_can_be_revoked(api: Api) -> None:
     admin = _admin(api)
-    created = api.client.post("/api/v1/users/apikeys", headers=admin, json={"username": "analyst", "name": "soar"})
+    analyst = api.login("analyst")
+    created = api.client.post("/api/v1/users/apikeys", headers=analyst, json={"name": "soar"})
     assert created.status_code == 201, created.text
+    assert created.json()["username"] == "analyst"
     key = {"x-api-key": created.json()["key"]}
     assert api.client.get("/api/v1/alerts", headers=key).status_code == 200
     assert api.client.get("/api/v1/audit", headers=key).status_code == 403  # the analyst's role, not more
@@ -141,8 +152,8 @@ def test_admin_manages_users_but_not_itself(api: Api) -> None:
     assert created.status_code == 201
     temp = created.json()["temporary_password"]
     assert _login(api, "bob", temp).json()["must_change_password"] is True
-    demoted = api.client.patch("/api/v1/users/bob", headers=admin, json={"role": "auditor"})
-    assert demoted.json()["role"] == "auditor"
+    moved = api.client.patch("/api/v1/users/bob", headers=admin, json={"role": "sysadmin"})
+    assert moved.json()["role"] == "sysadmin"
     assert api.client.patch("/api/v1/users/admin", headers=admin, json={"role": "auditor"}).status_code == 403
     assert api.client.patch("/api/v1/users/bob", headers=admin, json={"disabled": True}).status_code == 200
     assert _login(api, "bob", temp).status_code == 401
@@ -181,7 +192,7 @@ def _admin(api: Api) -> dict[str, str]:
 def test_messages_follow_accept_language(api: Api) -> None:
     zh = api.client.post("/api/v1/auth/login", json={"username": "analyst", "password": "nope"},
                          headers={"accept-language": "zh-CN,zh;q=0.9"})
-    assert zh.status_code == 401 and zh.json()["message"] == "用户名或密码错误。"
+    assert zh.status_code == 401 and zh.json()["message"] == "用户名或密码错误，或账户已锁定或停用。"
     en = api.client.post("/api/v1/auth/login", json={"username": "analyst", "password": "nope"},
                          headers={"accept-language": "en-US"})
-    assert en.json()["message"] == "Wrong user name or password."
+    assert en.json()["message"] == "Wrong user name or password, or the account is locked or disabled."

@@ -13,7 +13,14 @@ from collectors import service
 from collectors.models import Event
 from core.es import Store
 from core.event_layout import EventWriter, backing_index, ensure_write_alias, events_alias
-from core.event_lifecycle import apply_retention, event_aliases, rollover_due
+from core.event_lifecycle import (
+    apply_retention,
+    event_aliases,
+    last_maintenance,
+    maintenance_job,
+    rollover_due,
+)
+from core.schema import install_templates
 from core.settings import EventsSettings, Settings
 from core.timeutil import iso, utcnow
 from soc.cli import main
@@ -126,3 +133,41 @@ def test_shard_budget_refuses_an_import_up_front(settings: Settings, store: Stor
     assert main(["es", "status", "--json"]) == 0
     shards = json.loads(capsys.readouterr().out)["shards"]
     assert shards["budget"] == 1 and shards["used"] >= 1 and shards["limit"] >= 1
+
+
+def test_a_deleted_alias_is_recreated_never_auto_created_as_an_index(store: Store, prefix: str) -> None:
+    install_templates(store, prefix)
+    writer = EventWriter(store)
+    alias = events_alias(prefix, "system.syslog")
+    assert writer.create([(alias, "s1", {"@timestamp": iso(utcnow())})], refresh=True).created == 1
+    store.delete_indices(f"{prefix}-events-*")
+    # The writer still believes the alias exists; require_alias turns the write into a 404 that
+    # re-creates the alias instead of Elasticsearch auto-creating an index named like it.
+    assert writer.create([(alias, "s2", {"@timestamp": iso(utcnow())})], refresh=True).created == 1
+    assert event_aliases(store, prefix) == {alias: {backing_index(alias): True}}
+    assert store.list_indices(f"{prefix}-events-*") == [backing_index(alias)]
+
+
+def test_scheduled_maintenance_refuses_a_rollover_past_the_budget_and_says_so(settings: Settings, store: Store,
+                                                                               prefix: str) -> None:
+    alias = events_alias(prefix, "auditd.log")
+    EventWriter(store).create([(alias, "a1", {"@timestamp": iso(utcnow())})], refresh=True)
+    tight = settings.model_copy(update={"events": EventsSettings(rollover_max_age="0s", shard_budget=1)})
+    maintenance_job(tight, store)
+    last = last_maintenance()
+    assert last["rolled_over"] == 0 and "Rolling over " + alias in last["refused"][0]
+    assert event_aliases(store, prefix) == {alias: {backing_index(alias): True}}
+    roomy = settings.model_copy(update={"events": EventsSettings(rollover_max_age="0s")})
+    maintenance_job(roomy, store)
+    assert last_maintenance()["rolled_over"] == 1 and last_maintenance()["refused"] == []
+
+
+def test_backing_indices_without_their_alias_are_adopted(store: Store, prefix: str) -> None:
+    """As after restoring a snapshot without aliases: the newest backing index takes writes again."""
+    install_templates(store, prefix)
+    alias = events_alias(prefix, "network.dns")
+    for n in (1, 2):
+        store.create_index(backing_index(alias, n))
+    assert EventWriter(store).create([(alias, "d1", {"@timestamp": iso(utcnow())})], refresh=True).created == 1
+    assert event_aliases(store, prefix) == {alias: {backing_index(alias, 1): False, backing_index(alias, 2): True}}
+    assert store.count(backing_index(alias, 2)) == 1

@@ -1,18 +1,21 @@
 """Every route × every role: allowed exactly when ``core.permissions`` says so.
 
 The app runs with ``permission_probe`` on: a request that passes the permission gate gets 299
-and the route body never runs, so the matrix needs no Elasticsearch and changes nothing.
+and the route body never runs, so the matrix changes nothing. Sessions live in Elasticsearch
+(shared by every API process), so the probe users and their sessions are real ones.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from core.auditing import MemoryAuditor
+from core.auditing import Actor, MemoryAuditor
+from core.es import Store
 from core.permissions import ROLES, TABLE, allowed
 from core.settings import Settings
 from tests.unit.api.route_table import ROUTES
@@ -21,13 +24,19 @@ PROBE_ALLOWED = 299
 
 
 @pytest.fixture
-def probe(offline_settings: Settings) -> tuple[TestClient, dict[str, str], dict[tuple[str, str], str | None]]:
+def probe(settings: Settings, store: Store) -> tuple[TestClient, dict[str, str], dict[tuple[str, str], str | None]]:
     auditor = MemoryAuditor()
-    app = create_app(offline_settings, auditor=auditor)
+    app = create_app(settings, store, auditor=auditor)
     app.state.permission_probe = True
     app.state.anonymous.limit = 10**6  # the matrix sends every route without credentials from one client
-    tokens = {role: app.state.identity.issue_token(f"probe-{role}", role)[0] for role in ROLES}
-    tokens["must-change"] = app.state.identity.issue_token("probe-new", "analyst", must_change_password=True)[0]
+    identity = app.state.identity
+    operator = Actor("matrix", "cli")
+    for role in ROLES:
+        identity.users.create_user(f"probe-{role}", role, actor=operator)
+        identity.records.save(replace(identity.records.require(f"probe-{role}")[0], must_change_password=False))
+    identity.users.create_user("probe-new", "analyst", actor=operator)
+    tokens = {role: identity.issue_token(f"probe-{role}")[0] for role in ROLES}
+    tokens["must-change"] = identity.issue_token("probe-new")[0]
     declared = {
         (method.upper(), path): op.get("x-permission")
         for path, ops in app.openapi()["paths"].items()

@@ -12,6 +12,28 @@ export function userFromLogin(data, username) {
   };
 }
 
+const FAILURES_KEY = 'qinglang.loginFailures';
+
+function failures() {
+  try { return JSON.parse(sessionStorage.getItem(FAILURES_KEY) || '{}'); } catch { return {}; }
+}
+
+function countFailure(name, err) {
+  if (err.body.detail && err.body.detail.totp_required) return 0;
+  const all = failures();
+  all[name] = (all[name] || 0) + 1;
+  sessionStorage.setItem(FAILURES_KEY, JSON.stringify(all));
+  return all[name];
+}
+
+function forgetFailures(name) {
+  const all = failures();
+  delete all[name];
+  sessionStorage.setItem(FAILURES_KEY, JSON.stringify(all));
+}
+
+const threshold = (err) => (err.body.detail || {}).lockout_threshold || 5;
+
 export default function render(main, _params, ctx) {
   const reason = sessionStorage.getItem('qinglang.logoutReason');
   sessionStorage.removeItem('qinglang.logoutReason');
@@ -29,10 +51,11 @@ export default function render(main, _params, ctx) {
       e.preventDefault();
       message.textContent = '';
       submit.disabled = true;
+      const body = { username: username.value.trim(), password: password.value };
       try {
-        const body = { username: username.value.trim(), password: password.value };
         if (totp.value) body.totp_code = totp.value.trim();
         const data = await post('/auth/login', body);
+        forgetFailures(body.username);
         const token = data.token || data.access_token;
         saveSession(token, userFromLogin(data, body.username));
         sessionStorage.setItem('qinglang.lastActivity', String(Date.now()));
@@ -42,9 +65,14 @@ export default function render(main, _params, ctx) {
         if (err instanceof ApiError && (err.body.detail && err.body.detail.totp_required || /one-time code|一次性验证码/i.test(err.message)) && totpRow.hidden) {
           totpRow.hidden = false;
           message.textContent = t('login.totpNeeded');
-        } else if (err instanceof ApiError && (err.status === 423 || (err.body.detail && err.body.detail.locked_until) || /lock|锁定/i.test(err.message))) {
-          message.textContent = `${t('login.locked')} ${errorText(err)}`;
+        } else if (err instanceof ApiError && err.status === 401 && countFailure(body.username, err) > threshold(err)) {
+          // The server answers a locked account exactly like a wrong password (it never tells
+          // which accounts exist), so the console counts this browser's failures per name.
+          message.textContent = `${t('login.locked')} ${t('login.lockedHint', { minutes: (err.body.detail || {}).lockout_minutes || 15 })}`;
           message.dataset.kind = 'locked';
+        } else if (err instanceof ApiError && err.status === 429) {
+          message.textContent = errorText(err);
+          message.dataset.kind = 'rate';
         } else if (err instanceof ApiError && err.status === 401) {
           message.textContent = `${t('login.failed')} ${errorText(err)}`;
           message.dataset.kind = 'failed';
