@@ -119,8 +119,13 @@ class AnonymousFailures:
         return len(due)
 
     def _run(self) -> None:
+        # Ends once nothing is pending (the next failure starts it again): an idle app keeps no thread.
         while not self._stop.wait(5):
             self.flush()
+            with self._lock:
+                if not self._windows:
+                    self._flusher = None  # under the lock: note() starts a new one
+                    return
 
     def close(self) -> None:
         self._stop.set()

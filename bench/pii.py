@@ -162,24 +162,27 @@ def evtx_negatives(limit: int) -> list[str]:
 
 
 def accuracy(rng: random.Random, n: int) -> None:
+    """Through the ingest guard itself (pre-scan, detectors, validation): a positive counts when
+    the keyed hash of its (kind, value) is among the event's ``pii.ids``."""
+    guard = Guard(Policy(), b"bench-key")
     pos = positives(rng, n)
     tp = fp = fn = 0
     for line, kind, value in pos:
-        found = {(f.detector.name, f.value) for f in scan(line)}
-        if (kind, value) in found:
+        ids = set(guard.protect("bench", {"message": line}).get("pii", {}).get("ids", []))
+        want = guard.token(kind, value)
+        if want in ids:
             tp += 1
-            fp += len(found) - 1
         else:
             fn += 1
-            fp += len(found)
+        fp += len(ids - {want})
     misses = near_misses(rng, n)
-    near_fp = sum(1 for line in misses if scan(line))
+    near_fp = sum(1 for line in misses if "pii" in guard.protect("bench", {"message": line}))
     fp += near_fp
     precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
     print(f"labelled: {len(pos)} positives, {len(misses)} near misses")
     print(f"  precision {precision:.4%}  recall {recall:.4%}  (goal >= 99.5%)  near misses flagged: {near_fp}")
     for name, lines in (("shared logs", shared_negatives()), ("shared EVTX", evtx_negatives(50_000))):
-        flagged = [line for line in lines if scan(line)]
+        flagged = [line for line in lines if "pii" in guard.protect("bench", {"message": line})]
         print(f"  {name}: {len(lines)} events, {len(flagged)} flagged = {len(flagged) / max(len(lines), 1):.4%}"
               " (goal <= 0.1%)")
         for line in flagged[:3]:
@@ -222,6 +225,9 @@ def ingest(url: str, events: int, rng: random.Random, rounds: int) -> None:
                                                "event": {"original": line}, "host": {"name": "web-01"}})
 
     rates: dict[str, list[float]] = {"off": [], "on": []}
+    # Elasticsearch shares this machine: wall-clock rates swing with its load and other work, so the
+    # collector's own CPU time per event (all its threads: read, scan, spool, ship) is printed too.
+    cpu_rates: dict[str, list[float]] = {"off": [], "on": []}
     # alternate off/on so drift on the shared machine hits both alike; the best of each counts
     for round_no in range(rounds):
         for label in ("off", "on"):
@@ -229,16 +235,21 @@ def ingest(url: str, events: int, rng: random.Random, rounds: int) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 settings = load_settings(data_dir=Path(tmp), index_prefix=prefix, es={"url": url},
                                          audit={"secret_key": "b" * 40}, pii={"enabled": label == "on"})
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 summary = ship_events(settings, store, gen(), source="bench")
                 rate = summary.shipped / (time.perf_counter() - start)
+                cpu_rate = summary.shipped / max(time.process_time() - cpu, 1e-9)
             rates[label].append(rate)
+            cpu_rates[label].append(cpu_rate)
             store.delete_indices(f"{prefix}-*")
             store.delete_index_templates(f"{prefix}-*")
-            print(f"  round {round_no + 1} ingest scanning {label:3}: {rate:,.0f} events/s ({summary.shipped} events)")
+            print(f"  round {round_no + 1} ingest scanning {label:3}: {rate:,.0f} events/s wall, "
+                  f"{cpu_rate:,.0f} events per collector CPU-second ({summary.shipped} events)")
     on, off = max(rates["on"]), max(rates["off"])
-    print(f"ingest best: off {off:,.0f} events/s, on {on:,.0f} events/s")
-    print(f"ingest with scanning: {on / off:.1%} of without (goal >= 90%)")
+    cpu_on, cpu_off = max(cpu_rates["on"]), max(cpu_rates["off"])
+    print(f"ingest best: off {off:,.0f} events/s, on {on:,.0f} events/s (wall): {on / off:.1%}")
+    print(f"ingest per collector CPU-second: off {cpu_off:,.0f}, on {cpu_on:,.0f}: {cpu_on / cpu_off:.1%} "
+          "of without (goal >= 90%)")
 
 
 def main() -> None:

@@ -240,7 +240,39 @@ def offsite_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
 
 
 def drills_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
-    return _recent(ctx, ctx.settings.index("backups-drills"), timedelta(days=float(p.get("max_age_days", 90))), "drill")
+    index = ctx.settings.index("backups-drills")
+    outcome = _recent(ctx, index, timedelta(days=float(p.get("max_age_days", 90))), "drill")
+    trend, series = _objective_trend(ctx, index)
+    if not trend:
+        return outcome
+    text = f"{outcome.detail}; {trend}"
+    return RuleOutcome(outcome.passed, text, (*outcome.evidence,
+                                              _ev(ctx, f"index:{index} rpo/rto per plan", series, trend)))
+
+
+def _objective_trend(ctx: PlatformContext, index: str) -> tuple[str, dict[str, Any]]:
+    """Per plan, the newest drills' RPO/RTO in order with the objective line they are held to."""
+    try:
+        hits = ctx.store.search(index, {"size": 200, "sort": [{"started": {"order": "desc", "unmapped_type": "date"}}],
+                                        "_source": ["plan_id", "started", "status", "rpo_seconds", "rto_seconds",
+                                                    "objectives"]})["hits"]["hits"]
+    except SocError:
+        return "", {}
+    series: dict[str, Any] = {}
+    for h in reversed(hits):
+        d = h["_source"]
+        if d.get("status") not in ("passed", "failed"):
+            continue
+        plan = series.setdefault(str(d.get("plan_id")), {"objectives": d.get("objectives") or {}, "drills": []})
+        plan["drills"].append({k: d.get(k) for k in ("started", "status", "rpo_seconds", "rto_seconds")})
+    parts = []
+    for plan_id, data in sorted(series.items()):
+        obj, last = data["objectives"], data["drills"][-5:]
+        rpo = ", ".join("-" if x["rpo_seconds"] is None else f"{x['rpo_seconds']:.0f}" for x in last)
+        rto = ", ".join(f"{x['rto_seconds']:.0f}" for x in last if x.get("rto_seconds") is not None)
+        parts.append(f"plan {plan_id}: RPO s [{rpo}] vs objective {obj.get('rpo_seconds')}, "
+                     f"RTO s [{rto}] vs objective {obj.get('rto_seconds')}")
+    return ("RPO/RTO over the latest drills — " + "; ".join(parts)) if parts else "", series
 
 
 def auth_settings(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:

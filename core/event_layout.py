@@ -72,6 +72,13 @@ def ensure_write_alias(store: Store, alias: str, events: EventsSettings | None, 
     Returns True when this call created the index."""
     if store.aliases(alias).get(alias):
         return False
+    # Backing indices without their alias (restored from a snapshot without aliases): adopt
+    # them, the newest as write index, rather than colliding with -000001.
+    orphans = sorted(i for i in store.list_indices(f"{alias}-*") if _BACKING.match(i) and alias_of(i) == alias)
+    if orphans:
+        store.update_aliases([{"add": {"index": i, "alias": alias, "is_write_index": i == orphans[-1]}}
+                              for i in orphans])
+        return False
     if events is not None:
         _, _, nodes = store.shard_limits()
         require_room(store, events, shards_per_index(nodes), f"{what} (new dataset index {backing_index(alias)})")
@@ -161,6 +168,10 @@ class EventWriter:
                 ensure_write_alias(self.store, alias, self.events)
                 self._known.add(alias)
             send = missing
+        for n in send:  # still no alias: retried later, never dead-lettered as if the event were bad
+            gone = outcomes[n]
+            if gone is not None:
+                outcomes[n] = ItemResult(gone.index, gone.id, gone.status, "retry", gone.error)
         return BulkResult(items=[o for o in outcomes if o is not None])
 
     def _already_stored(self, routed: Sequence[tuple[str, str, bytes]]) -> set[tuple[str, str]]:

@@ -16,6 +16,7 @@ from core.csvsafe import write_csv
 from core.es import Store
 from core.settings import Settings
 from detections.triage import alerts as svc
+from detections.triage import episode_events
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -42,6 +43,8 @@ class AlertDetail(BaseModel):
     events: list[dict[str, Any]]
     history: list[dict[str, Any]]
     comments: list[dict[str, Any]]
+    rule: dict[str, Any] | None = None      # the rule as stored: description, references, Sigma, query
+    attack: dict[str, Any] | None = None    # ATT&CK tactics and techniques named by its tags
 
 
 class StatusBody(BaseModel):
@@ -89,12 +92,14 @@ def list_alerts(
     end: str | None = Query(None, max_length=40), q: str | None = Query(None, max_length=2000, description="free text"),
     sort: SortField = "@timestamp", order: Literal["asc", "desc"] = "desc", size: int = Query(50, ge=1, le=500),
     after: str | None = Query(None, max_length=4000), facets: bool = False,
+    technique: str | None = Query(None, max_length=12, description="ATT&CK technique id (T1110, T1110.001)"),
+    tactic: str | None = Query(None, max_length=40, description="ATT&CK tactic (credential-access or TA0006)"),
     actor: Actor = Depends(current_actor), store: Store = Depends(get_store), settings: Settings = Depends(get_settings),
 ) -> Any:
     page = svc.list_alerts(store, settings, actor=actor, status=list(status or []), level=list(level or []),
                            rule=rule, host=host, user=user, address=address, assignee=assignee, case_id=case_id,
                            start=start, end=end, text=q, sort=sort, order=order, size=size, after=after,
-                           facets=facets)
+                           facets=facets, technique=technique, tactic=tactic)
     page.setdefault("facets", None)
     # The hot path of the console: serialise once with orjson instead of validating every alert
     # document again against a model that is ``dict[str, Any]`` anyway (the schema stays documented).
@@ -146,6 +151,14 @@ def bulk(body: BulkBody, actor: Actor = Depends(current_actor), store: Store = D
 def get_alert(alert_id: str, actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
               settings: Settings = Depends(get_settings)) -> Any:
     return svc.get_alert(store, settings, alert_id, actor=actor)
+
+
+@router.get("/{alert_id}/events", **uses(episode_events.alert_events))
+def alert_events(alert_id: str, size: int = Query(50, ge=1, le=500), after: str | None = Query(None, max_length=4000),
+                 actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
+                 settings: Settings = Depends(get_settings)) -> Any:
+    """Every event behind the alert (a correlation's events over all its windows), paged."""
+    return episode_events.alert_events(store, settings, alert_id, actor=actor, size=size, after=after)
 
 
 @router.post("/{alert_id}/status", response_model=dict[str, Any], **uses(svc.set_status))

@@ -4,6 +4,7 @@ comments, bulk actions with per-item results. Every change is appended to ``aler
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -15,6 +16,7 @@ from core.permissions import requires
 from core.pii.display import mask_for_display
 from core.settings import Settings
 from core.timeutil import iso, utcnow
+from detections import attack
 from detections.triage.common import (
     decode_cursor,
     encode_cursor,
@@ -22,6 +24,7 @@ from detections.triage.common import (
     page_size,
     time_range,
 )
+from detections.triage.context import rule_context
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"acknowledged", "in_progress", "closed"}),
@@ -56,7 +59,8 @@ def _terms(field: str, values: list[str] | None) -> dict[str, Any] | None:
 def build_alert_query(*, status: list[str] | None = None, level: list[str] | None = None,
                       rule: list[str] | None = None, host: list[str] | None = None, user: list[str] | None = None,
                       address: str | None = None, assignee: str | None = None, case_id: str | None = None,
-                      start: str | None = None, end: str | None = None, text: str | None = None) -> dict[str, Any]:
+                      start: str | None = None, end: str | None = None, text: str | None = None,
+                      technique: str | None = None, tactic: str | None = None) -> dict[str, Any]:
     """The Elasticsearch query for a filter set (also used by the load benchmark)."""
     for value in status or []:
         if value not in STATUSES:
@@ -73,6 +77,13 @@ def build_alert_query(*, status: list[str] | None = None, level: list[str] | Non
     if rule:
         filters.append({"bool": {"should": [{"terms": {"rule.id": rule}}, {"terms": {"rule.name": rule}}],
                                  "minimum_should_match": 1}})
+    if technique or tactic:
+        if technique and not re.match(r"^[Tt]\d{4}(\.\d{3})?$", technique):
+            raise InvalidInput(f"{technique!r} is not an ATT&CK technique id (T1110 or T1110.001).",
+                               detail=[{"field": "technique", "message": "not a technique id"}])
+        if tactic and attack.tactic(tactic) is None:
+            raise InvalidInput(f"{tactic!r} is not an ATT&CK tactic.", detail=[{"field": "tactic", "message": "unknown"}])
+        filters.append(attack.tag_filter(technique_id=technique, tactic_name=tactic))
     if assignee:
         filters.append({"term": {"alert.assignee": assignee}})
     if case_id:
@@ -127,11 +138,12 @@ def list_alerts(store: Store, settings: Settings, *, actor: Actor, status: list[
                 user: list[str] | None = None, address: str | None = None, assignee: str | None = None,
                 case_id: str | None = None, start: str | None = None, end: str | None = None,
                 text: str | None = None, sort: str = "@timestamp", order: str = "desc", size: int = 50,
-                after: str | None = None, facets: bool = False) -> dict[str, Any]:
+                after: str | None = None, facets: bool = False, technique: str | None = None,
+                tactic: str | None = None) -> dict[str, Any]:
     """A page of alerts; ``next`` is the cursor for the following page (None at the end)."""
     query = build_alert_query(status=status, level=level, rule=rule, host=host, user=user,
                               address=_address_ok(address), assignee=assignee, case_id=case_id, start=start,
-                              end=end, text=text)
+                              end=end, text=text, technique=technique, tactic=tactic)
     _scope(query, actor)
     body = build_list_body(query, sort=sort, order=order, size=size, after=decode_cursor(after), facets=facets)
     resp = store.search(alerts_index(settings.index_prefix), body)
@@ -226,7 +238,9 @@ def get_alert(store: Store, settings: Settings, alert_id: str, *, actor: Actor) 
     alert = mask_for_display(alert)
     return {"alert": alert, "events": [mask_for_display(e) for e in events],
             "history": alert.get("alert", {}).get("history", []),
-            "comments": alert.get("alert", {}).get("comments", [])}
+            "comments": alert.get("alert", {}).get("comments", []),
+            **rule_context(store, settings, str(alert.get("rule", {}).get("id", "")),
+                           list(alert.get("rule", {}).get("tags") or []))}
 
 
 def _entry(actor: Actor, action: str, now: str, **extra: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,11 +48,14 @@ class Api:
 
 
 @pytest.fixture
-def api(settings: Settings, store: Store) -> Api:
+def api(settings: Settings, store: Store) -> Iterator[Api]:
     demo = settings.model_copy(update={"demo": True})
     clock = Clock()
     app = create_app(demo, store, clock=clock, bootstrap=True)
     boot = app.state.bootstrap
     assert boot.admin_password and set(boot.demo_users) == {"analyst", "auditor", "sysadmin"}
-    return Api(app=app, client=TestClient(app), clock=clock, admin_password=boot.admin_password, settings=demo,
-               store=store)
+    yield Api(app=app, client=TestClient(app), clock=clock, admin_password=boot.admin_password, settings=demo,
+              store=store)
+    # What a server does at shutdown: aggregated anonymous failures are written now, while the
+    # test's indices still exist, not later by the flusher thread.
+    app.state.anonymous.close()

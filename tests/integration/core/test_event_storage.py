@@ -160,3 +160,14 @@ def test_scheduled_maintenance_refuses_a_rollover_past_the_budget_and_says_so(se
     roomy = settings.model_copy(update={"events": EventsSettings(rollover_max_age="0s")})
     maintenance_job(roomy, store)
     assert last_maintenance()["rolled_over"] == 1 and last_maintenance()["refused"] == []
+
+
+def test_backing_indices_without_their_alias_are_adopted(store: Store, prefix: str) -> None:
+    """As after restoring a snapshot without aliases: the newest backing index takes writes again."""
+    install_templates(store, prefix)
+    alias = events_alias(prefix, "network.dns")
+    for n in (1, 2):
+        store.create_index(backing_index(alias, n))
+    assert EventWriter(store).create([(alias, "d1", {"@timestamp": iso(utcnow())})], refresh=True).created == 1
+    assert event_aliases(store, prefix) == {alias: {backing_index(alias, 1): False, backing_index(alias, 2): True}}
+    assert store.count(backing_index(alias, 2)) == 1

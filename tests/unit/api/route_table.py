@@ -30,6 +30,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/backups/drills"): "backups.read",
     ("GET", "/api/v1/backups/drills/{drill_id}"): "backups.read",
     ("GET", "/api/v1/backups/drills/{drill_id}/report"): "backups.read",
+    ("POST", "/api/v1/backups/plans/{plan_id}/restore"): "backups.restore",
+    ("GET", "/api/v1/backups/restores"): "backups.read",
     ("GET", "/health"): "public",
     # notifications
     ("GET", "/api/v1/notifications/channels"): "notifications.read",
@@ -77,6 +79,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/alerts/export"): "alerts.read",
     ("POST", "/api/v1/alerts/bulk"): "alerts.update",
     ("GET", "/api/v1/alerts/{alert_id}"): "alerts.read",
+    ("GET", "/api/v1/alerts/{alert_id}/events"): "alerts.read",
+    ("GET", "/api/v1/overview"): "alerts.read",
+    ("GET", "/api/v1/attack/matrix"): "alerts.read",
     ("POST", "/api/v1/alerts/{alert_id}/status"): "alerts.update",
     ("POST", "/api/v1/alerts/{alert_id}/assign"): "alerts.update",
     ("POST", "/api/v1/alerts/{alert_id}/comments"): "alerts.update",
