@@ -187,6 +187,8 @@ class BackupSettings(_Section):
     lock_stale_seconds: int = Field(600, gt=0, description="a run lock without heartbeat this long is stale")
     restic_check_subset: str = Field("10%", pattern=r"^(\d+(\.\d+)?%|\d+/\d+)$")
     operation_timeout_seconds: int = Field(3600, gt=0)
+    snapshot_max_bytes_per_sec: str = Field("0", pattern=r"^(0|\d+(b|kb|mb|gb))$",
+                                            description="snapshot/restore rate cap per repository (0: none)")
     verify_id_digest_max_docs: int = Field(200_000, ge=0, description="indices up to this size get an id-set digest")
     verify_sample_docs: int = Field(200, ge=0, le=10_000, description="documents per index checked by content")
     verify_sample_file_bytes: int = Field(64 * 1024 * 1024, ge=0, description="file bytes checked by SHA-256")

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from core.auditing import Actor, MemoryAuditor
 from detections import service as rules_service
-from tests.e2e.conftest import Console, login, shot, wait_ready
+from tests.e2e.conftest import Console, login, open_page, shot, wait_ready
 
 
 def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Console) -> None:
@@ -16,7 +16,8 @@ def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Con
                                               auditor=MemoryAuditor())
     stored = imported["summary"]["loaded"]
     assert stored > 5
-    login(page, console, "ana", expect="alerts")
+    login(page, console, "ana", expect="overview")
+    open_page(page, console, "alerts")
     page.get_by_test_id("nav-rules").click()
     wait_ready(page, "rules")
     rows = page.get_by_test_id("rule-row")

@@ -79,3 +79,16 @@ def test_hash_key_placeholder_refused_outside_demo(tmp_path: Path) -> None:
     assert named is not None and named.protect("app", {"message": "姓名：张三"})["pii"]["types"] == ["cn_name"]
     plain = guard_from_settings(load_settings(data_dir=tmp_path))
     assert plain is not None and "pii" not in plain.protect("app", {"message": "姓名：张三"})
+
+
+@pytest.mark.parametrize("text", [
+    f"id {RIC}", "旧证110105491231002", f"tel +86 {MOBILE[:3]} {MOBILE[3:7]} {MOBILE[7:]}", "６２２２０２１２３４５６７８９０１２８",
+    "code 91310000MA1FL5ABC4", "code 91110108551385082Q", "护照E12345678", "EA1234567", "C12345678", "H1234567890",
+    "mail li@example.org", "ｌｉ＠ｅｘａｍｐｌｅ．ｏｒｇ",
+])
+def test_prescan_lets_every_kind_through(text: str) -> None:
+    # the ingest guard finds what the scanner finds: the one-pass pre-scan must never be narrower
+    from core.pii.scanner import scan
+
+    assert scan(text), text
+    assert "pii" in Guard(Policy(), b"k").protect("d", {"message": text}), text
