@@ -90,7 +90,8 @@ def _start_es(ctx: BackupContext, plan: Plan, run_id: str, *, create: bool) -> d
     store = ctx.store
     repo = ctx.es_repo_name(plan, "primary")
     location = ctx.es_location(plan, "primary")
-    es_snapshots.register(store, repo, location, create=create)
+    es_snapshots.register(store, repo, location, create=create,
+                          throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     indices = es_snapshots.resolve_indices(store, plan.es_indices)
     if not indices:
         raise Unavailable(f"No index matches plan {plan.id}'s patterns ({', '.join(plan.es_indices)}); nothing to "
@@ -208,15 +209,18 @@ def _offsite_es(ctx: BackupContext, plan: Plan, *, create: bool) -> dict[str, An
             raise Unavailable(f"Offsite snapshot repository {offsite_loc} is missing; mount it or fix plan.offsite.")
         es_snapshots.make_dirs_for_node(store, offsite_loc)
     # Read-only while copied, so the copy is one consistent repository generation.
-    es_snapshots.register(store, primary_name, primary_loc, readonly=True, create=False)
+    es_snapshots.register(store, primary_name, primary_loc, readonly=True, create=False,
+                          throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     try:
         stats = es_snapshots.mirror_files(primary_loc, offsite_loc)
         es_snapshots.chown_tree_like_root(store, offsite_loc)
     finally:
-        es_snapshots.register(store, primary_name, primary_loc, readonly=False, create=False)
+        es_snapshots.register(store, primary_name, primary_loc, readonly=False, create=False,
+                              throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     # Re-register so the node rereads the copied repository generation.
     es_snapshots.unregister(store, offsite_name)
-    es_snapshots.register(store, offsite_name, offsite_loc, readonly=True, create=False)
+    es_snapshots.register(store, offsite_name, offsite_loc, readonly=True, create=False,
+                          throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     return {"repository": offsite_name, "location": str(offsite_loc), **stats}
 
 
