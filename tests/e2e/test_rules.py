@@ -7,6 +7,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from core.auditing import Actor, MemoryAuditor
+from detections import repository as repo
 from detections import service as rules_service
 from tests.e2e.conftest import Console, login, open_page, shot, wait_ready
 
@@ -16,6 +17,11 @@ def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Con
                                               auditor=MemoryAuditor())
     stored = imported["summary"]["loaded"]
     assert stored > 5
+    # One rule failing (as the runner records it): the run status column says so, with the retry.
+    failing = sorted(d["id"] for d in repo.list_rule_docs(console.store, console.prefix))[0]
+    repo.update_stats(console.store, console.prefix, {failing: {
+        "status": "failing", "failures": 2, "next_retry": "2030-01-01T00:00:00.000Z", "last_error": "boom"}})
+    console.store.refresh(repo.rules_index(console.prefix))
     login(page, console, "ana", expect="overview")
     open_page(page, console, "alerts")
     page.get_by_test_id("nav-rules").click()
@@ -24,6 +30,9 @@ def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Con
     expect(rows).to_have_count(stored)
     expect(page.get_by_test_id("rules-inventory")).to_contain_text(str(stored))
     expect(page.get_by_test_id("rules-import-last")).to_contain_text(str(stored))
+    status = page.locator(f"[data-testid=rule-row][data-rule='{failing}'] [data-testid=rule-run-status]")
+    expect(status).to_have_attribute("data-status", "failing")
+    expect(status).to_contain_text("2")
 
     first = rows.first
     rule_id = first.get_attribute("data-rule")
