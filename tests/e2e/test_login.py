@@ -24,7 +24,7 @@ def test_first_login_requires_a_password_change(page: Page, console: Console) ->
     page.get_by_test_id("pw-new").fill("Fresh#Console2026z")
     page.get_by_test_id("pw-again").fill("Fresh#Console2026z")
     page.get_by_test_id("pw-submit").click()
-    wait_ready(page, "alerts")
+    wait_ready(page, "overview")
     expect(page.get_by_test_id("user-name")).to_have_text("newbie")
 
 
@@ -50,7 +50,7 @@ def test_five_wrong_passwords_lock_the_account(page: Page, console: Console) -> 
 NAV_BY_ROLE = {
     "ana": ["overview", "alerts", "attack", "cases", "hunt", "rules", "compliance", "privacy"],
     "aud": ["overview", "alerts", "attack", "cases", "hunt", "rules", "compliance", "backups", "audit", "privacy"],
-    "sam": ["overview", "alerts", "attack", "rules", "compliance", "backups", "privacy"],  # the platform alerts routed to the sysadmin
+    "sam": ["overview", "alerts", "attack", "rules", "compliance", "backups", "notifications", "privacy"],  # the platform alerts routed to the sysadmin
     # users and roles, and the personal-information policy and unmasking (security administrator)
     "adm": ["users", "privacy"],
 }

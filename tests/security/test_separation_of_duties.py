@@ -175,3 +175,29 @@ def _first_login(api: Api, username: str, password: str) -> dict[str, str]:
     assert api.client.post("/api/v1/auth/password", headers=headers,
                            json={"old_password": password, "new_password": new}).status_code == 200
     return headers
+
+
+def test_requests_are_decided_from_the_cli_too(api: Api, tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from soc.cli import cli
+    from tests.integration.api.test_cli import _config
+
+    admin = _admin(api)
+    pending = api.client.post("/api/v1/users", headers=admin, json={"username": "newaud", "role": "auditor"})
+    assert pending.status_code == 202
+    config = _config(api.settings, tmp_path)
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["--config", str(config), "--json", *args], catch_exceptions=False)
+        return result.exit_code, result.output
+
+    code, out = run("users", "requests")
+    assert code == 0 and [r["target"] for r in json.loads(out)] == ["newaud"]
+    code, out = run("users", "approve", pending.json()["request_id"])
+    assert code == 0 and json.loads(out)["result"]["temporary_password"]
+    assert api.client.get("/api/v1/users/newaud", headers=admin).json()["role"] == "auditor"
+    code, out = run("users", "requests")
+    assert code == 0 and json.loads(out) == []

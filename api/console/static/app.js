@@ -22,6 +22,7 @@ const ROUTES = {
   backups: { module: './pages/backups.js', permission: 'backups.read', nav: true },
   audit: { module: './pages/audit.js', permission: 'audit.read', nav: true },
   users: { module: './pages/users.js', permission: 'users.read', nav: true },
+  notifications: { module: './pages/notifications.js', permission: 'notifications.manage', nav: true },
   privacy: { module: './pages/privacy.js', permission: 'privacy.read', nav: true },
 };
 const DETAIL_OF = { alerts: 'alert', cases: 'case' };

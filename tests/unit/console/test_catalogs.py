@@ -16,7 +16,10 @@ SOURCES = sorted(p for p in STATIC_DIR.rglob("*.js") if "vendor" not in p.parts)
 DYNAMIC = {
     "alerts.col.": ["time", "level", "rule", "host", "user", "source", "status", "assignee"],
     "nav.": ["overview", "alerts", "attack", "cases", "hunt", "rules", "compliance", "backups", "audit", "users",
-             "privacy"],
+             "privacy", "notifications"],
+    "notify.type.": ["webhook", "smtp", "dingtalk", "wecom"],
+    "notify.status.": ["sent", "retry", "failed"],
+    "notify.col.": ["name", "type", "target", "minLevel", "state", "time", "channel", "alert", "status", "error"],
     "overview.top.": ["rules", "hosts", "users", "sources"],
     "overview.col.": ["rules", "hosts", "users", "sources"],
     "privacy.type.": ["cn_ric", "cn_mobile", "bank_card", "cn_uscc", "passport", "hk_macau_permit", "email", "cn_name"],
