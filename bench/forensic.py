@@ -293,6 +293,9 @@ def reason(rule_file: Path | None, ours: int, theirs: int, on_4688: int) -> str:
                                 ("|lt", "numeric comparison"), ("|gt", "numeric comparison")):
         if modifier in text:
             why.append(explained)
+    if re.search(r"^\s+service:\s*windefend\s*$", text, re.M):
+        why.append("Defender's EventData names carry spaces ('Threat Name'): the platform strips them as "
+                   "SigmaHQ's convention says, this flattening keeps them")
     if re.search(r"^\s+(Channel|ProcessId|Provider_Name):", text, re.M):
         why.append("System vs payload field of the same name")
     return "; ".join(why) or "to inspect (field mapping of this log source)"
