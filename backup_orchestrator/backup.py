@@ -90,7 +90,8 @@ def _start_es(ctx: BackupContext, plan: Plan, run_id: str, *, create: bool) -> d
     store = ctx.store
     repo = ctx.es_repo_name(plan, "primary")
     location = ctx.es_location(plan, "primary")
-    es_snapshots.register(store, repo, location, create=create)
+    es_snapshots.register(store, repo, location, create=create,
+                          throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     indices = es_snapshots.resolve_indices(store, plan.es_indices)
     if not indices:
         raise Unavailable(f"No index matches plan {plan.id}'s patterns ({', '.join(plan.es_indices)}); nothing to "
@@ -189,14 +190,31 @@ def copy_offsite(ctx: BackupContext, plan: Plan, doc: dict[str, Any], *, create:
             offsite = ctx.restic(plan, "offsite")
             offsite.ensure(create=create, copy_chunker_from=primary)
             offsite.clear_stale_locks()
-            snap_id = doc["restic"]["snapshot_id"]
-            offsite.copy_from(primary, [snap_id])
-            copied = next((s for s in offsite.snapshots([f"run:{doc['run_id']}"]) if s.get("original") == snap_id), None)
-            out["restic"] = {"repository": offsite.repo, "snapshot_id": copied["id"] if copied else None}
+            # Every snapshot of the plan missing at the second site, not only this run's: runs
+            # made while the link was down catch up here.
+            offsite.copy_from(primary, tags=[f"plan:{plan.id}"])
+            at_site = {tag[4:]: s["id"] for s in offsite.snapshots([f"plan:{plan.id}"])
+                       for tag in s.get("tags") or [] if tag.startswith("run:")}
+            out["restic"] = {"repository": offsite.repo, "snapshot_id": at_site.get(doc["run_id"])}
+            out["caught_up"] = _record_caught_up(ctx, plan, doc["run_id"], offsite.repo, at_site)
         out.update(measure_lag(ctx, plan))
     except SocError as exc:
         out.update(status="failed", error=exc.message)
     return out
+
+
+def _record_caught_up(ctx: BackupContext, plan: Plan, run_id: str, repo: str, at_site: dict[str, str]) -> list[str]:
+    """Earlier runs whose own offsite copy failed but whose snapshot has now reached the site."""
+    caught = []
+    for run in ctx.catalog.runs(plan.id, status="success", include_pruned=False, limit=200):
+        if run["run_id"] == run_id or (run.get("offsite") or {}).get("status") == "success":
+            continue
+        if run["run_id"] in at_site and not plan.has_es:
+            ctx.catalog.update_run(run["run_id"], {"offsite": {
+                "status": "success", "caught_up_by": run_id,
+                "restic": {"repository": repo, "snapshot_id": at_site[run["run_id"]]}}}, refresh=True)
+            caught.append(run["run_id"])
+    return caught
 
 
 def _offsite_es(ctx: BackupContext, plan: Plan, *, create: bool) -> dict[str, Any]:
@@ -208,15 +226,18 @@ def _offsite_es(ctx: BackupContext, plan: Plan, *, create: bool) -> dict[str, An
             raise Unavailable(f"Offsite snapshot repository {offsite_loc} is missing; mount it or fix plan.offsite.")
         es_snapshots.make_dirs_for_node(store, offsite_loc)
     # Read-only while copied, so the copy is one consistent repository generation.
-    es_snapshots.register(store, primary_name, primary_loc, readonly=True, create=False)
+    es_snapshots.register(store, primary_name, primary_loc, readonly=True, create=False,
+                          throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     try:
         stats = es_snapshots.mirror_files(primary_loc, offsite_loc)
         es_snapshots.chown_tree_like_root(store, offsite_loc)
     finally:
-        es_snapshots.register(store, primary_name, primary_loc, readonly=False, create=False)
+        es_snapshots.register(store, primary_name, primary_loc, readonly=False, create=False,
+                              throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     # Re-register so the node rereads the copied repository generation.
     es_snapshots.unregister(store, offsite_name)
-    es_snapshots.register(store, offsite_name, offsite_loc, readonly=True, create=False)
+    es_snapshots.register(store, offsite_name, offsite_loc, readonly=True, create=False,
+                          throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     return {"repository": offsite_name, "location": str(offsite_loc), **stats}
 
 

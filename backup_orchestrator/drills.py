@@ -224,7 +224,8 @@ def _rpo(ctx: BackupContext, plan: Plan, started: Any, rp: dict[str, Any] | None
 # -- checks ---------------------------------------------------------------------------------------
 
 def _es_present(ctx: BackupContext, plan: Plan, source: str, repo: str, snapshot: str, indices: list[str]) -> str:
-    es_snapshots.register(ctx.store, repo, ctx.es_location(plan, source), readonly=source == "offsite", create=False)
+    es_snapshots.register(ctx.store, repo, ctx.es_location(plan, source), readonly=source == "offsite", create=False,
+                          throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
     info = es_snapshots.snapshot_info(ctx.store, repo, snapshot)
     if info.get("state") != "SUCCESS":
         raise CheckFailed(f"snapshot {snapshot} is in state {info.get('state')}")

@@ -83,14 +83,18 @@ def chown_tree_like_root(store: Store, path: Path) -> None:
             os.chown(os.path.join(dirpath, f), uid, gid)
 
 
-def register(store: Store, name: str, location: Path, *, readonly: bool = False, create: bool = True) -> None:
+def register(store: Store, name: str, location: Path, *, readonly: bool = False, create: bool = True,
+             throttle: str = "0") -> None:
+    """``throttle``: the repository's snapshot and restore rate per node ("0": none; Elasticsearch's
+    own default of 40mb/s for snapshots kept backups at a fraction of disk speed)."""
     if not location.is_dir():
         if not create:
             raise Unavailable(f"Snapshot repository directory {location} is missing (unmounted disk or deleted?). "
                               "Restore or mount it; the orchestrator will not silently start an empty repository.")
         make_dirs_for_node(store, location)
-    body = {"type": "fs", "settings": {"location": str(location), "readonly": readonly, "compress": True}}
-    if _registered_as(store, name, location, readonly):
+    body = {"type": "fs", "settings": {"location": str(location), "readonly": readonly, "compress": True,
+                                       "max_snapshot_bytes_per_sec": throttle, "max_restore_bytes_per_sec": throttle}}
+    if _registered_as(store, name, location, readonly, throttle):
         return
     try:
         store.request("PUT", f"/_snapshot/{name}", body=body, params={"verify": "false" if readonly else "true"})
@@ -98,14 +102,15 @@ def register(store: Store, name: str, location: Path, *, readonly: bool = False,
         raise Unavailable(f"Registering snapshot repository {name} at {location} failed: {exc.message}") from exc
 
 
-def _registered_as(store: Store, name: str, location: Path, readonly: bool) -> bool:
+def _registered_as(store: Store, name: str, location: Path, readonly: bool, throttle: str) -> bool:
     try:
         current = (store.request("GET", f"/_snapshot/{name}") or {}).get(name, {})
     except NotFound:
         return False
     settings = current.get("settings", {})
     return bool(current.get("type") == "fs" and settings.get("location") == str(location)
-                and str(settings.get("readonly", "false")).lower() == str(readonly).lower())
+                and str(settings.get("readonly", "false")).lower() == str(readonly).lower()
+                and str(settings.get("max_snapshot_bytes_per_sec")) == throttle)
 
 
 def unregister(store: Store, name: str) -> None:

@@ -209,7 +209,7 @@ def _restore_indices(ctx: BackupContext, plan: Plan, rp: dict[str, Any], req: Re
 
     def restore() -> str:
         es_snapshots.register(ctx.store, repo, ctx.es_location(plan, req.source), readonly=req.source == "offsite",
-                              create=False)
+                              create=False, throttle=ctx.settings.backup.snapshot_max_bytes_per_sec)
         targets.extend(es_snapshots.start_restore(ctx.store, repo, snapshot, indices, f"restored-{stamp}-",
                                                   strip=RESTORED, scratch=False))
         es_snapshots.wait_restore(ctx.store, snapshot, targets, timeout=ctx.timeout, status="yellow",

@@ -145,9 +145,9 @@ class DetectSettings(_Section):
     initial_lookback_seconds: int = Field(3600, ge=0, description="first window of a new rule")
     search_timeout: str = Field("30s", pattern=r"^\d+(ms|s|m)$", description="per search; a chunk that times "
                                 "out is split until the slow rule is alone")
-    max_clauses: int = Field(1000, ge=10, le=100000, description="leaf clauses per grouped search (keep under "
+    max_clauses: int = Field(2500, ge=10, le=100000, description="leaf clauses per grouped search (keep under "
                              "the node's indices.query.bool.max_clause_count)")
-    search_concurrency: int = Field(2, ge=1, le=32, description="grouped searches in flight at once")
+    search_concurrency: int = Field(4, ge=1, le=32, description="grouped searches in flight at once")
     max_window_seconds: int = Field(7 * 86400, gt=0, description="longest window a rule catches up; older "
                                     "events are skipped, recorded as a gap and alerted")
     max_backoff_seconds: int = Field(3600, gt=0, description="longest wait before retrying a failing rule")
@@ -187,6 +187,8 @@ class BackupSettings(_Section):
     lock_stale_seconds: int = Field(600, gt=0, description="a run lock without heartbeat this long is stale")
     restic_check_subset: str = Field("10%", pattern=r"^(\d+(\.\d+)?%|\d+/\d+)$")
     operation_timeout_seconds: int = Field(3600, gt=0)
+    snapshot_max_bytes_per_sec: str = Field("0", pattern=r"^(0|\d+(b|kb|mb|gb))$",
+                                            description="snapshot/restore rate cap per repository (0: none)")
     verify_id_digest_max_docs: int = Field(200_000, ge=0, description="indices up to this size get an id-set digest")
     verify_sample_docs: int = Field(200, ge=0, le=10_000, description="documents per index checked by content")
     verify_sample_file_bytes: int = Field(64 * 1024 * 1024, ge=0, description="file bytes checked by SHA-256")

@@ -6,9 +6,9 @@ Per group of rules (same indices, same ``(lo, hi]`` on ``event.ingested``):
 1. Rules are chunked under the node's boolean clause limit (leaf clauses counted) and by bytes.
 2. A chunk is one search: the window range AND (rule₁ OR rule₂ …), each ruleᵢ = its query AND NOT
    its exceptions, named. When the union has at most ``page`` hits, every rule's hits are known
-   exactly. Otherwise the rules seen on the first page (the noisy ones) are taken out and searched
-   on their own; the rest of the chunk is searched again — so a rule matching 100,000 events costs
-   one search of its own, not 100 pages of everyone's.
+   exactly. Otherwise one ``_msearch`` counts each rule's matches (size 0) and the rules with
+   matches are searched on their own — so a rule matching 100,000 events costs one search of its
+   own, not 100 pages of everyone's.
 3. A rule searched on its own returns its first ``cap`` hits, its exact total and, in the same
    request, its matches grouped by entity (composite aggregation with first/last seen): beyond
    the per-run cap the runner raises grouped alerts instead of dropping events.
@@ -74,13 +74,13 @@ class Outcome:
 class Limits:
     """Adaptive limits for one run: halved when a chunk times out or trips a limit."""
 
-    max_leaves: int = 1000
+    max_leaves: int = 2500
     max_rules: int = 1000
     max_bytes: int = 2_000_000
     page: int = 1000
     cap: int = 1000
     timeout: str = "30s"
-    concurrency: int = 2
+    concurrency: int = 4
     splits: int = 0
 
 
@@ -194,38 +194,56 @@ class GroupRun:
     # -- one chunk -----------------------------------------------------------------------------
 
     def _chunk(self, chunk: list[Work]) -> None:
-        isolated: list[Work] = []
-        remaining = chunk
-        while remaining:
-            names = {f"r{i}": w for i, w in enumerate(remaining)}
-            body = {"size": self.limits.page, "track_total_hits": True, "timeout": self.limits.timeout,
-                    "sort": _SORT, "query": {"bool": {"filter": [
-                        _range(self.lo, self.hi),
-                        {"bool": {"should": [w.clause(n) for n, w in names.items()], "minimum_should_match": 1}}]}}}
-            began = time.monotonic()
-            resp = _search(self.store, self.indices, body)
-            self.searches += 1
-            took = int((time.monotonic() - began) * 1000)
-            problem = _failure(resp)
-            if problem:
-                self._split(remaining, problem, took)
-                break
-            hits = resp["hits"]["hits"]
-            per_rule: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
-            for hit in hits:
-                for name in hit.get("matched_queries") or ():
-                    if name in per_rule:
-                        per_rule[name].append(hit)
-            if int(resp["hits"]["total"]["value"]) <= len(hits):
-                share = max(1, took // max(1, len(remaining)))
-                for name, w in names.items():
-                    self.out[w.rule.id] = self._from_hits(w, name, per_rule[name], share)
-                break
-            # More hits than one page: the rules seen on it run on their own.
-            noisy = {n for n, found in per_rule.items() if found} or set(names)
-            isolated += [names[n] for n in noisy]
-            remaining = [w for n, w in names.items() if n not in noisy]
+        names = {f"r{i}": w for i, w in enumerate(chunk)}
+        body = {"size": self.limits.page, "track_total_hits": True, "timeout": self.limits.timeout,
+                "sort": _SORT, "query": {"bool": {"filter": [
+                    _range(self.lo, self.hi),
+                    {"bool": {"should": [w.clause(n) for n, w in names.items()], "minimum_should_match": 1}}]}}}
+        began = time.monotonic()
+        resp = _search(self.store, self.indices, body)
+        self.searches += 1
+        took = int((time.monotonic() - began) * 1000)
+        problem = _failure(resp)
+        if problem:
+            self._split(chunk, problem, took)
+            return
+        hits = resp["hits"]["hits"]
+        per_rule: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+        for hit in hits:
+            for name in hit.get("matched_queries") or ():
+                if name in per_rule:
+                    per_rule[name].append(hit)
+        if int(resp["hits"]["total"]["value"]) <= len(hits):
+            share = max(1, took // max(1, len(chunk)))
+            for name, w in names.items():
+                self.out[w.rule.id] = self._from_hits(w, name, per_rule[name], share)
+            return
+        # More hits than one page: count per rule (one more pass over the chunk, whatever the
+        # number of noisy rules); the rules with matches then run on their own.
+        counts = self._counts(chunk)
+        if counts is None:
+            self._split(chunk, "counting matches per rule failed", took)
+            return
+        isolated = []
+        for n, w in names.items():
+            if counts[w.rule.id] or per_rule[n]:
+                isolated.append(w)
+            else:
+                self.out[w.rule.id] = Outcome(total=0, took_ms=took)
         self._isolated(isolated)
+
+    def _counts(self, works: list[Work]) -> dict[str, int] | None:
+        searches = [(self.indices, {"size": 0, "track_total_hits": True, "timeout": self.limits.timeout,
+                                    "query": {"bool": {"filter": [_range(self.lo, self.hi), w.clause("r")]}}})
+                    for w in works]
+        try:
+            responses = self.store.msearch(searches)
+        except SocError:
+            return None
+        self.searches += 1
+        if any(_failure(r) for r in responses):
+            return None
+        return {w.rule.id: int(r["hits"]["total"]["value"]) for w, r in zip(works, responses, strict=True)}
 
     def _from_hits(self, w: Work, name: str, hits: list[dict[str, Any]], took: int) -> Outcome:
         if w.rule.residual is not None:

@@ -156,6 +156,17 @@ def list_rule_docs(store: Store, prefix: str, *, enabled_only: bool = False,
     return [h["_source"] for h in store.scan(rules_index(prefix), query, size=2000, source=source_fields)]
 
 
+def checkpoints(store: Store, prefix: str) -> dict[str, dict[str, Any]]:
+    """Every rule's checkpoint entry (last run, window end, status, totals) from the partition
+    documents."""
+    if not store.index_exists(state_index(prefix)):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for hit in store.search(state_index(prefix), {"size": 1000, "query": {"match_all": {}}})["hits"]["hits"]:
+        out.update(hit["_source"].get("checkpoints") or {})
+    return out
+
+
 def update_stats(store: Store, prefix: str, stats: dict[str, dict[str, Any]]) -> None:
     """Write each rule's run statistics (partial updates; informational, last writer wins)."""
     if stats:

@@ -91,7 +91,23 @@ def list_rules(store: Store, prefix: str, *, actor: Actor, enabled: bool | None 
             continue
         out.append(d)
     out.sort(key=lambda d: (d.get("title") or "").lower())
-    return out[:max(1, min(limit, 10000))]
+    return [_with_checkpoint(d, live) for d in out[:max(1, min(limit, 10000))]] if (
+        live := repo.checkpoints(store, prefix)) else out[:max(1, min(limit, 10000))]
+
+
+def _with_checkpoint(doc: dict[str, Any], live: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Stats as of the last run: quiet runs move only the checkpoint (see ``runner``)."""
+    cp = live.get(doc.get("id", ""))
+    if not cp:
+        return doc
+    stats = dict(doc.get("stats") or {})
+    for key, src in (("last_run", "last_run"), ("window_end", "checkpoint"), ("status", "status"),
+                     ("failures", "failures"), ("next_retry", "next_retry")):
+        if src in cp:
+            stats[key] = cp[src]
+    for key, value in (cp.get("totals") or {}).items():
+        stats[key] = value
+    return {**doc, "stats": stats}
 
 
 @requires("rules.read")

@@ -14,7 +14,7 @@ from typing import Any
 from api.identity.records import IdentityStore
 from core.alerting import build_alert, raise_alert
 from core.auditing import Actor, Auditor
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, NotFound, PermissionDenied
 from core.timeutil import iso
 
 PRIVILEGED_ROLES = ("admin", "auditor")
@@ -75,8 +75,7 @@ class UserRequests:
         if request["status"] != "pending":
             raise Conflict(f"Request {request_id} was already {request['status']} by {request['decided_by']}.")
         if approve and request["target"] == actor.name:
-            raise InvalidInput("Another auditor must approve a change to your own account.",
-                               detail=[{"field": "request_id", "message": "own account"}])
+            raise PermissionDenied("Another auditor must approve a change to your own account.")
         decided = {**request, "status": "approved" if approve else "rejected", "decided_by": actor.name,
                    "decided": iso(self.records.now())}
         self.records.store.put(self._index, request_id, decided, if_seq_no=int(doc["_seq_no"]),

@@ -12,6 +12,7 @@ users`` hold. The parts live in their own modules:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -31,6 +32,8 @@ from core.errors import PermissionDenied, Unauthenticated
 from core.es import Store
 from core.settings import Settings
 from core.timeutil import iso, utcnow
+
+_FAILURE_FLOOR_SECONDS = 0.3
 
 __all__ = ["DEMO_USERS", "INITIAL_ADMIN", "IdentityService", "ensure_demo_users", "ensure_initial_admin"]
 
@@ -66,6 +69,17 @@ class IdentityService:
     def login(self, username: str, password: str, *, totp_code: str | None = None,
               address: str | None = None) -> LoginResult:
         self.limiter.check(address)
+        started = time.monotonic()
+        try:
+            return self._login(username, password, totp_code=totp_code, address=address)
+        except Unauthenticated:
+            # The causes differ by an Elasticsearch write or two; a floor on the answer time of
+            # every failure hides that difference (the hash check dominates either way).
+            time.sleep(max(0.0, started + _FAILURE_FLOOR_SECONDS - time.monotonic()))
+            raise
+
+    def _login(self, username: str, password: str, *, totp_code: str | None,
+               address: str | None) -> LoginResult:
         name = (username or "").strip().lower()
         now = self.records.now()
         claim = self.guard.claim(name, now) if name and set(name) <= USERNAME_CHARS else None

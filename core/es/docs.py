@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from elasticsearch import Elasticsearch
+
 from core.es._base import (
     ApiError,
     Connection,
@@ -75,11 +77,17 @@ class DocOps(Connection):
 
     # -- search ----------------------------------------------------------------------------
 
+    def _reads(self) -> Elasticsearch:
+        """The client for searches: another node after a dead one, but not after a timeout — a
+        slow search is slow on every node, and its caller (the detection runner) splits or
+        isolates it sooner than three attempts of the full timeout would."""
+        return self._client.options(retry_on_timeout=False)
+
     def search(self, index: str, body: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
         params.setdefault("ignore_unavailable", True)
         params.setdefault("allow_no_indices", True)
         with _translated(f"Searching {index}"):
-            return dict(self._client.search(index=index, body=dict(body or {}), **params).body)
+            return dict(self._reads().search(index=index, body=dict(body or {}), **params).body)
 
     def count(self, index: str, query: Mapping[str, Any] | None = None) -> int:
         with _translated(f"Counting {index}"):
@@ -97,7 +105,7 @@ class DocOps(Connection):
             lines.append(_dumps(body))
         payload = b"\n".join(lines) + b"\n"
         with _translated(f"Running {len(searches)} searches"):
-            resp = self._client.msearch(body=payload)  # type: ignore[arg-type]
+            resp = self._reads().msearch(body=payload)  # type: ignore[arg-type]
         return [dict(r) for r in resp.body["responses"]]
 
     def scan(self, index: str, query: Mapping[str, Any] | None = None, *, size: int = 1000,

@@ -7,7 +7,6 @@ serialisation and one regex search (``PRESCAN``); only candidates are walked fie
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Any
 
@@ -25,10 +24,12 @@ class Guard:
         self.policy = policy
         self._key = key
         self.names = names
+        # (dataset, field, kind) -> action: the glob matching runs once per combination
+        self._actions: dict[tuple[str, str, str], str] = {}
 
     def token(self, kind: str, value: str) -> str:
         """Keyed hash of a canonical value: equal identities join without the clear value."""
-        return hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+        return hmac.digest(self._key, f"{kind}:{value}".encode(), "sha256").hex()[:16]
 
     def protect(self, dataset: str, doc: dict[str, Any]) -> dict[str, Any]:
         raw = orjson.dumps(doc, default=str)
@@ -79,7 +80,12 @@ class Guard:
         pos = 0
         dropped = False
         for f in findings:
-            action = self.policy.action(dataset, field, f.detector.name)
+            key = (dataset, field, f.detector.name)
+            action = self._actions.get(key)
+            if action is None:
+                if len(self._actions) > 50_000:
+                    self._actions.clear()
+                action = self._actions[key] = self.policy.action(*key)
             state.note(f, action, self.token(f.detector.name, f.value), field)
             parts.append(text[pos:f.start])
             parts.append(self._replace(text, f, action))

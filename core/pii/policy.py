@@ -14,7 +14,6 @@ card, bank card, passport and permit numbers masked everywhere; everything else 
 from __future__ import annotations
 
 import fnmatch
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -58,7 +57,10 @@ class Policy:
         return cls(rules=custom + DEFAULT_RULES, forbidden_datasets=tuple(forbidden))
 
     def action(self, dataset: str, field: str, kind: str) -> Action:
-        return _decide(self, dataset, field, kind)
+        for rule in self.rules:
+            if rule.matches(dataset, field, kind):
+                return rule.action
+        return "keep"
 
     def forbidden(self, dataset: str) -> bool:
         return any(fnmatch.fnmatchcase(dataset, pat) for pat in self.forbidden_datasets)
@@ -70,10 +72,3 @@ class Policy:
     def to_dict(self) -> dict[str, object]:
         return {"rules": [r.to_dict() for r in self.rules], "forbidden_datasets": list(self.forbidden_datasets)}
 
-
-@functools.lru_cache(maxsize=8192)
-def _decide(policy: Policy, dataset: str, field: str, kind: str) -> Action:
-    for rule in policy.rules:
-        if rule.matches(dataset, field, kind):
-            return rule.action
-    return "keep"

@@ -71,7 +71,9 @@ def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str,
 @json_option
 @pass_ctx
 def evtx_cmd(c: CliContext, paths: tuple[Path, ...]) -> None:
-    """Import Windows EVTX files once (progress bar, then a summary)."""
+    """Import Windows EVTX files once (progress bar, then a summary).
+
+    A directory is searched recursively for *.evtx (e.g. a collected C:\\Windows\\System32\\winevt\\Logs)."""
     store = c.store()
     with counting_progress(t("collect.importing", c.settings.language), enabled=not c.as_json) as progress:
         summary = service.import_evtx(c.settings, store, list(paths), actor=c.actor, auditor=_auditor(c),

@@ -17,7 +17,8 @@ from soc.cli.context import CliContext, counting_progress, json_option, pass_ctx
 @json_option
 @pass_ctx
 def pcap_cmd(c: CliContext, paths: tuple[Path, ...], max_flows: int | None) -> None:
-    """Import pcap/pcapng files into network events (flow, DNS, HTTP, TLS, ICMP, ARP).
+    """Import pcap/pcapng files (also gzipped: .pcap.gz) into network events (flow, DNS, HTTP, TLS,
+    ICMP, ARP); each event names its capture file in log.file.path.
 
     A directory is read as one set of rotated captures (flows continue across its files).
     """

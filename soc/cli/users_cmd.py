@@ -100,4 +100,37 @@ def apikey(ctx: CliContext, username: str, name: str) -> None:
                   "Send it as the X-API-Key header; it is not shown again.")
 
 
+@users.command("requests")
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected"]), default="pending", show_default=True)
+@json_option
+@pass_ctx
+def requests(ctx: CliContext, status: str) -> None:
+    """Changes to audit-role accounts waiting for (or decided by) an auditor."""
+    rows = _identity(ctx).users.list_requests(actor=ctx.actor, status=status)
+    human = "\n".join(f"{r['id']}  {r['action']:<15} {r['target']:<20} by {r['requested_by']:<12} {r['status']}"
+                      for r in rows)
+    ctx.emit(rows, human or f"no {status} requests")
+
+
+@users.command("approve")
+@click.argument("request_id")
+@json_option
+@pass_ctx
+def approve(ctx: CliContext, request_id: str) -> None:
+    """Approve a pending change (as an auditor: map your OS user with SOC_API_CLI_ROLES)."""
+    out = _identity(ctx).users.approve_request(request_id, actor=ctx.actor)
+    secret = out["result"].get("temporary_password")
+    ctx.emit(out, f"approved {request_id}: {out['request']['action']} {out['request']['target']}"
+                  + (f"; temporary password: {secret} (change at next login)" if secret else ""))
+
+
+@users.command("reject")
+@click.argument("request_id")
+@json_option
+@pass_ctx
+def reject(ctx: CliContext, request_id: str) -> None:
+    out = _identity(ctx).users.reject_request(request_id, actor=ctx.actor)
+    ctx.emit(out, f"rejected {request_id}")
+
+
 COMMANDS: list[click.Command] = [users]

@@ -165,6 +165,11 @@ def wait_ready(page: Page, name: str) -> None:
     page.wait_for_selector(f"main[data-ready='{name}']")
 
 
+def open_page(page: Page, console: Console, name: str) -> None:
+    page.goto(f"{console.url}/console/#/{name}")
+    wait_ready(page, name)
+
+
 def login(page: Page, console: Console, username: str, password: str = PASSWORD, *, expect: str | None = None) -> None:
     page.goto(f"{console.url}/console/")
     wait_ready(page, "login")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Console, login, shot, wait_ready
+from tests.e2e.conftest import Console, login, open_page, shot, wait_ready
 from tests.e2e.seed import seed_alerts, seed_events
 
 RULE = "E2E SSH brute force"
@@ -21,7 +21,8 @@ def _alert(console: Console, token: str, alert_id: str) -> dict:
 def test_analyst_triages_and_closes_an_alert(page: Page, console: Console) -> None:
     events = seed_events(console.store, console.prefix, host="web-01", user="root", address="203.0.113.7")
     ids = seed_alerts(console.store, console.prefix, RULE, 4, event=events[0])
-    login(page, console, "ana", expect="alerts")
+    login(page, console, "ana", expect="overview")
+    open_page(page, console, "alerts")
 
     # Facet counts: the rule facet lists our rule with its count; clicking it filters the queue.
     rule_facet = page.get_by_test_id("facet-rule").locator(f"button[data-key='{RULE}']")
@@ -119,7 +120,8 @@ def test_analyst_triages_and_closes_an_alert(page: Page, console: Console) -> No
 
 def test_analyst_sends_an_alert_to_a_case(page: Page, console: Console) -> None:
     ids = seed_alerts(console.store, console.prefix, "E2E case rule", 1, host="db-02", user="alice")
-    login(page, console, "ana", expect="alerts")
+    login(page, console, "ana", expect="overview")
+    open_page(page, console, "alerts")
     page.goto(f"{console.url}/console/#/alerts/{ids[0]}")
     wait_ready(page, "alert")
     page.get_by_test_id("alert-to-case").click()

@@ -24,7 +24,7 @@ def test_first_login_requires_a_password_change(page: Page, console: Console) ->
     page.get_by_test_id("pw-new").fill("Fresh#Console2026z")
     page.get_by_test_id("pw-again").fill("Fresh#Console2026z")
     page.get_by_test_id("pw-submit").click()
-    wait_ready(page, "alerts")
+    wait_ready(page, "overview")
     expect(page.get_by_test_id("user-name")).to_have_text("newbie")
 
 
@@ -48,9 +48,9 @@ def test_five_wrong_passwords_lock_the_account(page: Page, console: Console) -> 
 
 
 NAV_BY_ROLE = {
-    "ana": ["alerts", "cases", "hunt", "rules", "compliance", "privacy"],
-    "aud": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit", "privacy"],
-    "sam": ["alerts", "rules", "compliance", "backups", "privacy"],  # the platform alerts routed to the sysadmin
+    "ana": ["overview", "alerts", "attack", "cases", "hunt", "rules", "compliance", "privacy"],
+    "aud": ["overview", "alerts", "attack", "cases", "hunt", "rules", "compliance", "backups", "audit", "privacy"],
+    "sam": ["overview", "alerts", "attack", "rules", "compliance", "backups", "notifications", "privacy"],  # the platform alerts routed to the sysadmin
     # users and roles, and the personal-information policy and unmasking (security administrator)
     "adm": ["users", "privacy"],
 }
@@ -79,27 +79,27 @@ def test_admin_unlocks_the_locked_account(page: Page, console: Console) -> None:
     row.get_by_test_id("user-unlock").click()
     expect(page.locator("[data-testid=user-row][data-user=victim]")).to_have_attribute("data-locked", "false")
     page.get_by_test_id("logout").click()
-    login(page, console, "victim", expect="alerts")
+    login(page, console, "victim", expect="overview")
 
 
 def test_language_switch(page: Page, console: Console) -> None:
-    login(page, console, "ana", expect="alerts")
+    login(page, console, "ana", expect="overview")
     expect(page.get_by_test_id("nav-alerts")).to_have_text("告警")
     page.get_by_test_id("lang-switch").select_option("en")
-    wait_ready(page, "alerts")
+    wait_ready(page, "overview")
     expect(page.get_by_test_id("nav-alerts")).to_have_text("Alerts")
     expect(page.get_by_test_id("user-role")).to_have_text("Analyst")
     shot(page, "03-alerts-english")
     # The choice survives a reload.
     page.reload()
-    wait_ready(page, "alerts")
+    wait_ready(page, "overview")
     expect(page.get_by_test_id("nav-cases")).to_have_text("Cases")
     page.get_by_test_id("lang-switch").select_option("zh-CN")
     expect(page.get_by_test_id("nav-cases")).to_have_text("事件工单")
 
 
 def test_idle_timeout_returns_to_login(page: Page, console: Console) -> None:
-    login(page, console, "ana", expect="alerts")
+    login(page, console, "ana", expect="overview")
     idle_ms = console.settings.api.idle_timeout_minutes * 60_000 + 1000
     page.evaluate(f"sessionStorage.setItem('qinglang.lastActivity', String(Date.now() - {idle_ms}))")
     page.reload()

@@ -7,8 +7,9 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from core.auditing import Actor, MemoryAuditor
+from detections import repository as repo
 from detections import service as rules_service
-from tests.e2e.conftest import Console, login, shot, wait_ready
+from tests.e2e.conftest import Console, login, open_page, shot, wait_ready
 
 
 def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Console) -> None:
@@ -16,13 +17,22 @@ def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Con
                                               auditor=MemoryAuditor())
     stored = imported["summary"]["loaded"]
     assert stored > 5
-    login(page, console, "ana", expect="alerts")
+    # One rule failing (as the runner records it): the run status column says so, with the retry.
+    failing = sorted(d["id"] for d in repo.list_rule_docs(console.store, console.prefix))[0]
+    repo.update_stats(console.store, console.prefix, {failing: {
+        "status": "failing", "failures": 2, "next_retry": "2030-01-01T00:00:00.000Z", "last_error": "boom"}})
+    console.store.refresh(repo.rules_index(console.prefix))
+    login(page, console, "ana", expect="overview")
+    open_page(page, console, "alerts")
     page.get_by_test_id("nav-rules").click()
     wait_ready(page, "rules")
     rows = page.get_by_test_id("rule-row")
     expect(rows).to_have_count(stored)
     expect(page.get_by_test_id("rules-inventory")).to_contain_text(str(stored))
     expect(page.get_by_test_id("rules-import-last")).to_contain_text(str(stored))
+    status = page.locator(f"[data-testid=rule-row][data-rule='{failing}'] [data-testid=rule-run-status]")
+    expect(status).to_have_attribute("data-status", "failing")
+    expect(status).to_contain_text("2")
 
     first = rows.first
     rule_id = first.get_attribute("data-rule")

@@ -10,7 +10,9 @@ const ROUTES = {
   login: { module: './pages/login.js', public: true },
   password: { module: './pages/password.js', permission: null },
   home: { module: './pages/home.js', permission: null },
+  overview: { module: './pages/overview.js', permission: 'alerts.read', nav: true },
   alerts: { module: './pages/alerts.js', permission: 'alerts.read', nav: true },
+  attack: { module: './pages/attack.js', permission: 'alerts.read', nav: true },
   alert: { module: './pages/alert.js', permission: 'alerts.read' },
   cases: { module: './pages/cases.js', permission: 'cases.read', nav: true },
   case: { module: './pages/case.js', permission: 'cases.read' },
@@ -20,6 +22,7 @@ const ROUTES = {
   backups: { module: './pages/backups.js', permission: 'backups.read', nav: true },
   audit: { module: './pages/audit.js', permission: 'audit.read', nav: true },
   users: { module: './pages/users.js', permission: 'users.read', nav: true },
+  notifications: { module: './pages/notifications.js', permission: 'notifications.manage', nav: true },
   privacy: { module: './pages/privacy.js', permission: 'privacy.read', nav: true },
 };
 const DETAIL_OF = { alerts: 'alert', cases: 'case' };

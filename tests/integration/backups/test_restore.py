@@ -143,3 +143,31 @@ def test_cli_restore_dry_run_and_typed_confirmation(env: Env, tmp_path: Path) ->
                          input="files\n")
     assert real.exit_code == 0, real.output
     assert len([p for p in out.rglob("*") if p.is_file()]) == 3
+
+
+def test_api_restore_is_for_sysadmins_with_a_typed_confirmation(env: Env, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.integration.backups.test_api_cli import _login
+
+    src = make_tree(tmp_path / "src", files=2, size=5000)
+    env.plan(id="files", assets={"paths": [str(src)]}, primary={"restic": str(tmp_path / "repo")})
+    assert env.backup("files")["status"] == "success"
+    client = TestClient(create_app(env.settings.model_copy(update={"demo": True}), env.store, bootstrap=True))
+    sysadmin, auditor = _login(client, "sysadmin"), _login(client, "auditor")
+    out = str(tmp_path / "out")
+    url = "/api/v1/backups/plans/files/restore"
+    assert client.post(url, json={"target_dir": out}, headers=auditor).status_code == 403
+    preview = client.post(url, json={"target_dir": out}, headers=sysadmin)
+    assert preview.status_code == 200 and preview.json()["status"] == "dry_run"
+    assert preview.json()["changes"]["files"]["files"] == 3
+    unconfirmed = client.post(url, json={"target_dir": out, "dry_run": False, "confirm": "nope"}, headers=sysadmin)
+    assert unconfirmed.status_code == 422 and "typed as confirmation" in unconfirmed.json()["message"]
+    assert not Path(out).exists()
+    bad = client.post(url, json={"target_dir": "relative/dir"}, headers=sysadmin)
+    assert bad.status_code == 422
+    done = client.post(url, json={"target_dir": out, "dry_run": False, "confirm": "files"}, headers=sysadmin)
+    assert done.status_code == 200 and done.json()["status"] == "success", done.text
+    listed = client.get("/api/v1/backups/restores", headers=auditor).json()["items"]
+    assert [r["restore_id"] for r in listed] == [done.json()["restore_id"]]

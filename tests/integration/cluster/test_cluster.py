@@ -51,7 +51,7 @@ def test_indices_get_one_replica(cluster: ManagedCluster, cluster_store: Store,
 
 # -- a node killed mid-import ------------------------------------------------------------------
 
-EVENTS = 30_000
+EVENTS = 20_000
 
 
 def _soc(args: list[str], settings: Settings) -> subprocess.Popen[str]:

@@ -17,7 +17,7 @@ from core.settings import Settings
 from soc.cli import main
 from tests.conftest import TEST_SECRET
 
-DAYS = ["2016.03.01", "2016.03.02", "2018.07.14", "2020.12.31"]
+DAYS = ["2016.03.01", "2018.07.14", "2020.12.31"]
 
 
 def _seed_daily(store: Store, prefix: str) -> dict[str, set[str]]:
@@ -54,9 +54,9 @@ def test_migration_moves_checks_and_removes(settings: Settings, store: Store, pr
     reports = {r.alias: r for r in migrate(store, settings)}
     assert set(reports) == {sysmon, events_alias(prefix, "network.dns")}
     r = reports[sysmon]
-    assert (r.status, r.events, r.moved, r.already_present) == ("ok", 120, 119, 1)
+    assert (r.status, r.events, r.moved, r.already_present) == ("ok", 90, 89, 1)
     assert r.removed == [f"{prefix}-events-windows.sysmon-{d}" for d in DAYS] and len(r.ids_digest) == 64
-    assert reports[events_alias(prefix, "network.dns")].events == 28
+    assert reports[events_alias(prefix, "network.dns")].events == 21
     assert store.list_indices(f"{prefix}-events-*") == [backing_index(events_alias(prefix, "network.dns")),
                                                          backing_index(sysmon)]
     assert _ids_behind(store, sysmon) == ids["windows.sysmon"] | {"live-1"}
@@ -95,11 +95,11 @@ def test_soc_es_migrate_cli_reports_per_dataset(settings: Settings, store: Store
                        "SOC_LANGUAGE": "en", "SOC_AUDIT_SECRET_KEY": TEST_SECRET}.items():
         monkeypatch.setenv(key, value)
     assert main(["es", "status"]) == 0
-    assert "8 per-day event indices of the old layout remain" in capsys.readouterr().out
+    assert "6 per-day event indices of the old layout remain" in capsys.readouterr().out
     assert main(["es", "migrate", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] and {d["alias"]: d["events"] for d in out["datasets"]} == {
-        events_alias(prefix, "network.dns"): 28, events_alias(prefix, "windows.sysmon"): 120}
+        events_alias(prefix, "network.dns"): 21, events_alias(prefix, "windows.sysmon"): 90}
     assert main(["es", "migrate"]) == 0
     assert "No per-day event indices to migrate" in capsys.readouterr().out
     assert set(event_aliases(store, prefix)) == {events_alias(prefix, "network.dns"), events_alias(prefix, "windows.sysmon")}

@@ -30,6 +30,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/backups/drills"): "backups.read",
     ("GET", "/api/v1/backups/drills/{drill_id}"): "backups.read",
     ("GET", "/api/v1/backups/drills/{drill_id}/report"): "backups.read",
+    ("POST", "/api/v1/backups/plans/{plan_id}/restore"): "backups.restore",
+    ("GET", "/api/v1/backups/restores"): "backups.read",
     ("GET", "/health"): "public",
     # notifications
     ("GET", "/api/v1/notifications/channels"): "notifications.read",

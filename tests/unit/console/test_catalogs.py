@@ -11,11 +11,17 @@ from fastapi.testclient import TestClient
 from api.console import STATIC_DIR, console_config
 from core.permissions import TABLE
 
-SOURCES = sorted(STATIC_DIR.rglob("*.js"))
+SOURCES = sorted(p for p in STATIC_DIR.rglob("*.js") if "vendor" not in p.parts)
 # Keys built at run time from a prefix and an API value: their expected members.
 DYNAMIC = {
     "alerts.col.": ["time", "level", "rule", "host", "user", "source", "status", "assignee"],
-    "nav.": ["alerts", "cases", "hunt", "rules", "compliance", "backups", "audit", "users", "privacy"],
+    "nav.": ["overview", "alerts", "attack", "cases", "hunt", "rules", "compliance", "backups", "audit", "users",
+             "privacy", "notifications"],
+    "notify.type.": ["webhook", "smtp", "dingtalk", "wecom"],
+    "notify.status.": ["sent", "retry", "failed"],
+    "notify.col.": ["name", "type", "target", "minLevel", "state", "time", "channel", "alert", "status", "error"],
+    "overview.top.": ["rules", "hosts", "users", "sources"],
+    "overview.col.": ["rules", "hosts", "users", "sources"],
     "privacy.type.": ["cn_ric", "cn_mobile", "bank_card", "cn_uscc", "passport", "hk_macau_permit", "email", "cn_name"],
     "privacy.action.": ["keep", "mask", "hash", "drop"],
     "privacy.col.": ["dataset", "field", "type", "events", "first_seen", "last_seen", "action", "hosts", "endpoints"],
@@ -23,7 +29,7 @@ DYNAMIC = {
     "home.role.": ["admin", "sysadmin", "analyst", "auditor"],
     "level.": ["informational", "low", "medium", "high", "critical"],
     "status.": ["new", "acknowledged", "in_progress", "closed"],
-    "close_reason.": ["true_positive", "false_positive", "benign", "duplicate"],
+    "close_reason.": ["true_positive", "false_positive", "benign", "duplicate", "resolved"],
 }
 
 

@@ -87,3 +87,15 @@ def test_requires_enforces_the_table() -> None:
         close_alert("a1", actor=Actor("bob", "auditor"))
     with pytest.raises(KeyError):
         requires("nope.nothing")
+
+
+def test_dedupe_check_range_covers_every_stamp_whatever_its_format() -> None:
+    from core.event_layout import _ids_query, _millis
+
+    # Lexically "…00Z" sorts after "…00.500Z"; the range must still cover both instants.
+    stamps = [_millis(b'{"@timestamp":"2026-01-01T00:00:00Z"}'), _millis(b'{"@timestamp":"2026-01-01T00:00:00.500Z"}'),
+              _millis(b'{"@timestamp":"2026-01-01T08:00:00+08:00"}')]
+    rng = _ids_query(["a", "b", "c"], stamps)["bool"]["filter"][1]["range"]["@timestamp"]
+    assert rng["gte"] <= 1767225600000 and rng["lte"] >= 1767225600500 and rng["format"] == "epoch_millis"
+    # One event without a readable @timestamp: no narrowing at all (it could be anywhere).
+    assert _ids_query(["a", "b"], [stamps[0], _millis(b'{"message":"x"}')]) == {"ids": {"values": ["a", "b"]}}

@@ -62,7 +62,15 @@ export function askDialog(title, fields, okLabel, testid) {
       return h('label', {}, f.label, input);
     });
     const dialog = h('dialog', { 'data-testid': testid });
-    const finish = (value) => { dialog.close(); dialog.remove(); resolve(value); };
+    // Leaving the page cancels the dialog: it must never act on what another page shows.
+    const onNavigate = () => finish(null);
+    const finish = (value) => {
+      window.removeEventListener('hashchange', onNavigate);
+      if (dialog.open) dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    window.addEventListener('hashchange', onNavigate);
     dialog.append(h('form', {
       method: 'dialog',
       onsubmit: (e) => {

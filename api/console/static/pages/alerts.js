@@ -46,7 +46,7 @@ export default async function render(main, params, ctx) {
 
   function queryParams() {
     const out = { size: PAGE_SIZE, sort: '@timestamp', order: 'desc' };
-    for (const k of ['status', 'level', 'rule', 'host', 'user', 'assignee', 'q']) if (filters[k]) out[k] = filters[k];
+    for (const k of ['status', 'level', 'rule', 'host', 'user', 'assignee', 'q', 'address', 'technique', 'tactic']) if (filters[k]) out[k] = filters[k];
     if (RANGES[filters.range]) out.start = new Date(Date.now() - RANGES[filters.range]).toISOString();
     const after = state.pages[state.page];
     if (after) out.after = after;

@@ -97,6 +97,58 @@ export default async function render(main, _params, ctx) {
     }
   }
 
+  // A real restore (sysadmin only): preview the changes, then type the plan id to go on.
+  function restoreForm(planId) {
+    live.hidden = false;
+    live.dataset.state = 'restore';
+    const field = (name, attrs) => h('input', { name, 'data-testid': `restore-${name}`, ...attrs });
+    const point = field('point', { value: 'newest' });
+    const source = h('select', { name: 'source', 'data-testid': 'restore-source' }, h('option', { value: 'primary' }, 'primary'), h('option', { value: 'offsite' }, 'offsite'));
+    const indices = field('indices', { type: 'checkbox', checked: true });
+    const targetDir = field('target_dir', { placeholder: '/srv/restore' });
+    const database = field('database', { placeholder: 'soc_restored' });
+    const confirm = field('confirm', { placeholder: planId, autocomplete: 'off' });
+    const changes = h('ul', { 'data-testid': 'restore-changes' });
+    const result = h('div', { 'data-testid': 'restore-result' });
+    const previewBtn = h('button', { type: 'button', 'data-testid': 'restore-preview' }, t('backups.restorePreview'));
+    const goBtn = h('button', { type: 'button', class: 'danger', 'data-testid': 'restore-go', disabled: true }, t('backups.restoreGo'));
+    const body = (dryRun) => ({ point: point.value || 'newest', source: source.value, indices: indices.checked,
+      target_dir: targetDir.value || null, database: database.value || null, dry_run: dryRun, confirm: dryRun ? null : confirm.value });
+    const describe = (ch) => [
+      ...(ch.indices || []).map((c) => `${c.snapshot_index} → ${c.restore_as}; ${c.name} (${c.now}) → alias${c.set_aside_as ? `; ${c.name} kept as ${c.set_aside_as}` : ''}${c.aliases.map((a) => `; ${a.alias}${a.is_write_index ? ' (write)' : ''}`).join('')}`),
+      ...(ch.files ? [`${ch.files.files} files → ${ch.files.target_dir} (${ch.files.would_overwrite} overwritten)`] : []),
+      ...(ch.database ? [`pg_restore → ${ch.database.name}${ch.database.exists ? ' — exists!' : ''}`] : [])];
+    let previewed = false;
+    confirm.addEventListener('input', () => { goBtn.disabled = !previewed || confirm.value !== planId; });
+    previewBtn.addEventListener('click', async () => {
+      try {
+        const doc = await post(`/backups/plans/${encodeURIComponent(planId)}/restore`, body(true));
+        fill(changes, ...describe(doc.changes).map((line) => h('li', {}, line)));
+        previewed = true;
+        goBtn.disabled = confirm.value !== planId;
+      } catch (err) { fill(result, h('div', { class: 'form-error' }, errorText(err))); }
+    });
+    goBtn.addEventListener('click', async () => {
+      goBtn.disabled = true;
+      live.dataset.state = 'running';
+      try {
+        const doc = await post(`/backups/plans/${encodeURIComponent(planId)}/restore`, body(false));
+        fill(result, verdict(doc), h('span', { class: 'muted', 'data-testid': 'restore-objectives' }, ` RPO ${fmtDuration(doc.rpo_seconds)} · RTO ${fmtDuration(doc.rto_seconds)}`),
+          ...(doc.checks || []).map((c) => h('div', { class: c.status === 'failed' ? 'fail' : 'muted' }, `${c.name}: ${c.detail}`)));
+        live.dataset.state = doc.status === 'success' ? 'ok' : 'failed';
+      } catch (err) {
+        fill(result, h('div', { class: 'form-error' }, errorText(err)));
+        live.dataset.state = 'error';
+      }
+    });
+    fill(live, h('h2', {}, `${t('backups.restoreTitle')} · ${planId}`),
+      h('div', { class: 'row' }, h('label', {}, t('backups.restorePoint'), point), h('label', {}, t('backups.restoreSource'), source),
+        h('label', {}, indices, t('backups.restoreIndices'))),
+      h('div', { class: 'row' }, h('label', {}, t('backups.restoreTargetDir'), targetDir), h('label', {}, t('backups.restoreDatabase'), database)),
+      previewBtn, changes,
+      h('div', { class: 'row' }, h('label', {}, t('backups.restoreConfirm', { plan: planId }), confirm), goBtn), result);
+  }
+
   async function load() {
     let plans; let drills; let runs;
     try {
@@ -120,6 +172,8 @@ export default async function render(main, _params, ctx) {
       const drillBtn = h('button', { type: 'button', 'data-testid': 'run-drill' }, t('backups.drillNow'));
       runBtn.addEventListener('click', () => start('backup', p.id, runBtn));
       drillBtn.addEventListener('click', () => start('drill', p.id, drillBtn));
+      const restoreBtn = h('button', { type: 'button', 'data-testid': 'open-restore' }, t('backups.restoreNow'));
+      restoreBtn.addEventListener('click', () => restoreForm(p.id));
       const assets = [...(pick(p, 'assets.elasticsearch.indices') || []), ...(pick(p, 'assets.paths') || [])];
       add(plansBody, h('tr', { 'data-testid': 'plan-row', 'data-plan': p.id },
         h('td', {}, h('strong', {}, p.id), h('div', { class: 'muted' }, p.description || ''), h('div', { class: 'muted' }, assets.join(', '))),
@@ -127,7 +181,8 @@ export default async function render(main, _params, ctx) {
         h('td', {}, lastDrill ? [fmtTime(lastDrill.started), ' ', verdict(lastDrill)] : '—'),
         h('td', {}, fmtDuration(pick(p, 'objectives.rpo'))),
         h('td', {}, fmtDuration(pick(p, 'objectives.rto'))),
-        h('td', {}, ctx.can('backups.run') ? runBtn : null, ' ', ctx.can('drills.run') ? drillBtn : null)));
+        h('td', {}, ctx.can('backups.run') ? runBtn : null, ' ', ctx.can('drills.run') ? drillBtn : null, ' ',
+          ctx.can('backups.restore') ? restoreBtn : null)));
     }
     clear(drillsBody);
     if (!drills.length) add(drillsBody, emptyRow(7, t('backups.noDrills')));

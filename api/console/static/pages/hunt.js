@@ -18,7 +18,11 @@ function flatten(obj, prefix = '', out = {}) {
 
 export default async function render(main, params) {
   const q = h('input', { type: 'search', class: 'grow', value: params.query.q || '', placeholder: t('hunt.placeholder'), 'data-testid': 'hunt-q' });
-  const range = h('select', { 'data-testid': 'hunt-range' }, Object.keys(RANGES).map((r) => h('option', { value: r, selected: r === (params.query.range || '24h') }, t(`range.${r}`))));
+  // A pivot from an alert brings its own window (start/end); otherwise a relative range.
+  const fixed = params.query.start && params.query.end ? { start: params.query.start, end: params.query.end } : null;
+  const range = h('select', { 'data-testid': 'hunt-range' },
+    fixed ? h('option', { value: 'fixed', selected: true }, t('hunt.alertWindow', { start: fmtTime(fixed.start), end: fmtTime(fixed.end) })) : null,
+    Object.keys(RANGES).map((r) => h('option', { value: r, selected: !fixed && r === (params.query.range || '24h') }, t(`range.${r}`))));
   const histogram = h('div', { class: 'histogram', 'data-testid': 'hunt-histogram' });
   const picker = h('div', { class: 'fieldpicker', 'data-testid': 'hunt-fields' });
   const thead = h('thead'); const tbody = h('tbody', { 'data-testid': 'hunt-rows' });
@@ -44,9 +48,11 @@ export default async function render(main, params) {
 
   async function load() {
     error.textContent = '';
-    const from = new Date(Date.now() - RANGES[range.value]).toISOString();
-    const query = { q: q.value.trim(), start: from, end: new Date().toISOString() };
-    history.replaceState(null, '', `#/hunt?${new URLSearchParams({ q: query.q, range: range.value })}`);
+    const span = range.value === 'fixed' && fixed ? fixed
+      : { start: new Date(Date.now() - RANGES[range.value]).toISOString(), end: new Date().toISOString() };
+    const query = { q: q.value.trim(), ...span };
+    const kept = range.value === 'fixed' ? { start: span.start, end: span.end } : { range: range.value };
+    history.replaceState(null, '', `#/hunt?${new URLSearchParams({ q: query.q, ...kept })}`);
     try {
       const [data, hist] = await Promise.all([
         get('/events', { ...query, size: 100 }),

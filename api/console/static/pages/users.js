@@ -16,6 +16,12 @@ export default async function render(main, _params, ctx) {
     fill(secret, h('div', { class: 'notice' }, t('users.temporary', { name: username }), ' ', h('code', { 'data-testid': 'temporary-password' }, password)));
   }
 
+  // Changes to audit-role accounts wait for an auditor's approval (202 with the request).
+  function showResult(username, r) {
+    if (r && r.request_id) fill(secret, h('div', { class: 'notice', 'data-testid': 'user-pending' }, t('users.pending', { name: username, id: r.request_id })));
+    else if (r && r.temporary_password) showTemporary(username, r.temporary_password);
+  }
+
   async function act(fn) {
     try { await fn(); await load(); } catch (err) { ctx.flash(errorText(err), 'error'); }
   }
@@ -29,7 +35,7 @@ export default async function render(main, _params, ctx) {
     for (const u of users) {
       const locked = u.locked_until && Date.parse(u.locked_until) > now;
       const roleSel = h('select', { disabled: !canManage || u.username === ctx.user.username, 'aria-label': t('users.col.role') }, roles.map((r) => h('option', { value: r, selected: r === u.role }, tv('role', r))));
-      roleSel.addEventListener('change', () => act(() => patch(`/users/${enc(u.username)}`, { role: roleSel.value })));
+      roleSel.addEventListener('change', () => act(async () => showResult(u.username, await patch(`/users/${enc(u.username)}`, { role: roleSel.value }))));
       add(rows, h('tr', { 'data-testid': 'user-row', 'data-user': u.username, 'data-locked': String(Boolean(locked)) },
         h('td', {}, h('strong', {}, u.username)),
         h('td', {}, roleSel),
@@ -40,8 +46,8 @@ export default async function render(main, _params, ctx) {
         h('td', {}, fmtTime(u.password_changed) || '—'),
         h('td', {}, canManage ? [
           locked ? h('button', { type: 'button', 'data-testid': 'user-unlock', onclick: () => act(() => post(`/users/${enc(u.username)}/unlock`, {})) }, t('users.unlock')) : null,
-          h('button', { type: 'button', 'data-testid': 'user-reset', onclick: () => act(async () => { const r = await post(`/users/${enc(u.username)}/reset-password`, {}); showTemporary(u.username, r.temporary_password); }) }, t('users.reset')),
-          u.username === ctx.user.username ? null : h('button', { type: 'button', onclick: () => act(() => patch(`/users/${enc(u.username)}`, { disabled: !u.disabled })) }, u.disabled ? t('users.enable') : t('users.disable')),
+          h('button', { type: 'button', 'data-testid': 'user-reset', onclick: () => act(async () => { showResult(u.username, await post(`/users/${enc(u.username)}/reset-password`, {})); }) }, t('users.reset')),
+          u.username === ctx.user.username ? null : h('button', { type: 'button', onclick: () => act(async () => showResult(u.username, await patch(`/users/${enc(u.username)}`, { disabled: !u.disabled }))) }, u.disabled ? t('users.enable') : t('users.disable')),
         ] : null)));
     }
     markReady('users');
@@ -53,7 +59,7 @@ export default async function render(main, _params, ctx) {
       { name: 'role', label: t('users.col.role'), options: roles.map((r) => [r, tv('role', r)]) },
     ], t('common.save'), 'user-dialog');
     if (!values) return;
-    await act(async () => { const u = await post('/users', { username: values.username.trim().toLowerCase(), role: values.role }); showTemporary(u.username, u.temporary_password); });
+    await act(async () => { const name = values.username.trim().toLowerCase(); showResult(name, await post('/users', { username: name, role: values.role })); });
   }
 
   main.append(h('section', { class: 'page page-users' },
