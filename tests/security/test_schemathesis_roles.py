@@ -25,8 +25,6 @@ def every_operation(api: Api):  # type: ignore[no-untyped-def]
     admin = identity.records.require("admin")[0]
     identity.records.save(replace(admin, must_change_password=False))  # the generated one is "changed"
     api.app.state.anonymous.limit = 10**6  # the anonymous calls are the point here
-    admin = identity.records.require("admin")[0]
-    identity.records.save(replace(admin, must_change_password=False))  # the generated one is "changed"
     api.app.state.role_headers = {
         role: {"authorization": f"Bearer {identity.issue_token(role)[0]}"} for role in ROLES
     } | {"anonymous": {}}
