@@ -190,14 +190,31 @@ def copy_offsite(ctx: BackupContext, plan: Plan, doc: dict[str, Any], *, create:
             offsite = ctx.restic(plan, "offsite")
             offsite.ensure(create=create, copy_chunker_from=primary)
             offsite.clear_stale_locks()
-            snap_id = doc["restic"]["snapshot_id"]
-            offsite.copy_from(primary, [snap_id])
-            copied = next((s for s in offsite.snapshots([f"run:{doc['run_id']}"]) if s.get("original") == snap_id), None)
-            out["restic"] = {"repository": offsite.repo, "snapshot_id": copied["id"] if copied else None}
+            # Every snapshot of the plan missing at the second site, not only this run's: runs
+            # made while the link was down catch up here.
+            offsite.copy_from(primary, tags=[f"plan:{plan.id}"])
+            at_site = {tag[4:]: s["id"] for s in offsite.snapshots([f"plan:{plan.id}"])
+                       for tag in s.get("tags") or [] if tag.startswith("run:")}
+            out["restic"] = {"repository": offsite.repo, "snapshot_id": at_site.get(doc["run_id"])}
+            out["caught_up"] = _record_caught_up(ctx, plan, doc["run_id"], offsite.repo, at_site)
         out.update(measure_lag(ctx, plan))
     except SocError as exc:
         out.update(status="failed", error=exc.message)
     return out
+
+
+def _record_caught_up(ctx: BackupContext, plan: Plan, run_id: str, repo: str, at_site: dict[str, str]) -> list[str]:
+    """Earlier runs whose own offsite copy failed but whose snapshot has now reached the site."""
+    caught = []
+    for run in ctx.catalog.runs(plan.id, status="success", include_pruned=False, limit=200):
+        if run["run_id"] == run_id or (run.get("offsite") or {}).get("status") == "success":
+            continue
+        if run["run_id"] in at_site and not plan.has_es:
+            ctx.catalog.update_run(run["run_id"], {"offsite": {
+                "status": "success", "caught_up_by": run_id,
+                "restic": {"repository": repo, "snapshot_id": at_site[run["run_id"]]}}}, refresh=True)
+            caught.append(run["run_id"])
+    return caught
 
 
 def _offsite_es(ctx: BackupContext, plan: Plan, *, create: bool) -> dict[str, Any]:

@@ -254,8 +254,17 @@ class Restic:
             args.insert(1, "--prune")
         self.run(args, "restic forget")
 
-    def copy_from(self, source: Restic, snapshot_ids: Sequence[str]) -> None:
-        self.run(["copy", "--from-repo", source.repo, *snapshot_ids], "restic copy to offsite",
+    def copy_command(self, source: Restic, snapshot_ids: Sequence[str] = (), tags: Sequence[str] = ()) -> list[str]:
+        args = ["copy", "--from-repo", source.repo]
+        for tag in tags:
+            args += ["--tag", tag]
+        return [*args, *snapshot_ids]
+
+    def copy_from(self, source: Restic, snapshot_ids: Sequence[str] = (), *, tags: Sequence[str] = ()) -> None:
+        """Copy snapshots (all matching ``tags`` when no ids are given). restic skips snapshots the
+        destination already holds and uploads only blobs its index lacks, so a copy re-run after an
+        interruption or an outage picks up where the last complete snapshot left off."""
+        self.run(self.copy_command(source, snapshot_ids, tags), "restic copy to offsite",
                  extra_env=source.password.env("RESTIC_FROM_"))
 
     def stats(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import tempfile
 import time
@@ -28,13 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import orjson  # noqa: E402
 from stdnum import luhn  # noqa: E402
 from stdnum.cn import ric, uscc  # noqa: E402
 
 from collectors.models import Event  # noqa: E402
 from core.pii.guard import Guard  # noqa: E402
 from core.pii.policy import Policy  # noqa: E402
-from core.pii.scanner import scan  # noqa: E402
+from core.pii.scanner import PRESCAN, scan  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 REGIONS = ["110105", "310101", "440305", "510107", "330106", "420102", "610113", "210102", "120101", "320102", "370102", "350102", "430102"]
@@ -207,7 +209,15 @@ def throughput(rng: random.Random, seconds: float) -> None:
         done += len(mix)
     rate = done / (time.perf_counter() - start)
     print(f"scanning: {rate:,.0f} events/s on one core (goal >= 100,000), {len(mix)} distinct events, "
-          f"avg {sum(len(str(d)) for d in mix) / len(mix):.0f} chars")
+          f"avg {sum(len(str(d)) for d in mix) / len(mix):.0f} chars, pre-scan engine {PRESCAN.engine}")
+    # same-run baseline: the pre-scan engines alone over the same serialised events
+    raw = [orjson.dumps(d) for d in mix]
+    for name, fn in (("hyperscan" if PRESCAN.engine == "hyperscan" else "re2", PRESCAN.search),
+                     ("re2", PRESCAN.search_re2), ("re", re.compile(b"|".join(PRESCAN.patterns)).search)):
+        start = time.perf_counter()
+        for r in raw:
+            fn(r)
+        print(f"  pre-scan {name:9}: {(time.perf_counter() - start) / len(raw) * 1e6:.2f} µs/event")
 
 
 def ingest(url: str, events: int, rng: random.Random, rounds: int) -> None:

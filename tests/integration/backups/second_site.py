@@ -17,6 +17,8 @@ class SecondSite:
     root: Path
     ssh_config: Path
     proc: subprocess.Popen[bytes]
+    sshd_config: Path
+    port: int
 
     def repo(self, name: str) -> str:
         return f"sftp:drsite:{self.root / name}"
@@ -24,6 +26,23 @@ class SecondSite:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=20)
+
+    def restart(self) -> None:
+        self.proc = _sshd(self.sshd_config, self.port)
+
+
+def _sshd(sshd_config: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(sshd_config)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("sshd did not start")
 
 
 def start(base: Path) -> SecondSite:
@@ -49,18 +68,7 @@ StrictModes no
 PidFile {keys / 'sshd.pid'}
 Subsystem sftp internal-sftp
 """)
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(sshd_config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("sshd did not start")
+    proc = _sshd(sshd_config, port)
     ssh_config = keys / "ssh_config"
     ssh_config.write_text(f"""Host drsite
   HostName 127.0.0.1
@@ -73,4 +81,4 @@ Subsystem sftp internal-sftp
 """)
     root = base / "site"
     root.mkdir()
-    return SecondSite(root=root, ssh_config=ssh_config, proc=proc)
+    return SecondSite(root=root, ssh_config=ssh_config, proc=proc, sshd_config=sshd_config, port=port)

@@ -3,7 +3,9 @@ restore from the second site alone after the primary repository is lost."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,3 +68,37 @@ def test_unreachable_second_site_fails_the_offsite_copy_with_the_reason(env: Env
     run = env.backup(plan_id)
     assert run["status"] == "success"  # the primary copy is made regardless
     assert run["offsite"]["status"] == "failed" and "cannot be reached" in run["offsite"]["error"]
+
+
+def test_interrupted_copy_and_outage_catch_up(env: Env, tmp_path: Path, site: second_site.SecondSite) -> None:
+    src = make_tree(tmp_path / "src", files=3, size=400_000)
+    plan_id = env.plan(id="dr", assets={"paths": [str(src)]}, primary={"restic": str(tmp_path / "primary")},
+                       offsite={"restic": site.repo("repo"), "ssh_config": str(site.ssh_config),
+                                "limit_upload_kib": 128})
+    first = env.backup(plan_id)
+    assert first["offsite"]["status"] == "success", first["offsite"]
+    # the link goes down: the next run is kept at the primary site only
+    site.stop()
+    (src / "dir0" / "new.bin").write_bytes(os.urandom(600_000))
+    missed = env.backup(plan_id)
+    assert missed["status"] == "success" and missed["offsite"]["status"] == "failed"
+    site.restart()
+    # a copy cut off half way (the process dies) leaves no snapshot behind at the second site
+    ctx = env.ctx()
+    plan = service.get_plan(env.settings, env.store, plan_id)
+    primary, offsite = ctx.restic(plan, "primary"), ctx.restic(plan, "offsite")
+    cmd = [shutil.which("restic") or "restic", *offsite.global_args,
+           *offsite.copy_command(primary, tags=[f"plan:{plan_id}"])]
+    proc = subprocess.Popen(cmd, env=offsite._env(primary.password.env("RESTIC_FROM_")),  # noqa: S603
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.5)  # 600 KB at 128 KiB/s needs ~5 s
+    proc.kill()
+    proc.wait()
+    assert len(offsite.snapshots()) == 1
+    # the next run's copy catches up: the missed run and its own, nothing copied twice
+    third = env.backup(plan_id)
+    assert third["offsite"]["status"] == "success", third["offsite"]
+    originals = sorted(s.get("original") for s in offsite.snapshots())
+    assert originals == sorted(r["restic"]["snapshot_id"] for r in (first, missed, third))
+    drill = env.drill(plan_id, point=missed["run_id"], source="offsite")
+    assert drill["status"] == "passed", drill["checks"]
