@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors.counters import Counters, write_status
+from collectors.import_spool import drain_leftovers
 from collectors.models import Event
 from collectors.registry import Input, InputContext, resolve
 from collectors.shipper import encode, ensure_indices, shipper_for
@@ -83,8 +84,6 @@ class Daemon:
 
     def _drain_import_leftovers(self) -> None:
         """Events of one-shot imports that stopped before Elasticsearch took them all."""
-        from collectors.service import drain_leftovers
-
         try:
             drain_leftovers(self.settings, self.store, 60.0)
         except SocError as exc:
