@@ -122,7 +122,10 @@ def _check_doc(run_id: str, r: CheckResult, checks: dict[str, Check], now: str) 
 def _item_doc(run_id: str, row: ItemResult, cat: Catalog, now: str) -> dict[str, Any]:
     item = cat.item(row.item_id)
     return {"run_id": run_id, "kind": "item", "item_id": row.item_id, "asset": row.asset,
-            "family": item.family if item else None, "result": row.result, "source": row.source,
+            "family": item.family if item else None, "requirement": item.requirement if item else None,
+            "summary": item.summary if item else None,
+            "control_point": {"zh": item.control_point.zh, "en": item.control_point.en} if item else None,
+            "result": row.result, "source": row.source,
             "checks": list(row.checks), "detail": row.detail, "evidence": list(row.evidence),
             "assessor": row.assessor, "assessed_at": row.assessed_at, "time": now}
 

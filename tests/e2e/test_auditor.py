@@ -52,7 +52,11 @@ def test_auditor_runs_compliance_and_downloads_the_pdf(page: Page, console: Cons
     expect(page.get_by_test_id("flash-success").filter(has_text="人工评估已保存")).to_be_visible()
     wait_ready(page, "compliance")
     page.get_by_test_id("compliance-item-filter").select_option("all")
+    # 25 items a page; the search box finds the one just assessed (by id, or by its requirement text).
+    expect(page.get_by_test_id("items-page")).to_contain_text("/")
+    page.get_by_test_id("compliance-item-search").fill(item_id or "")
     row = page.locator(f"[data-testid=failed-row][data-item='{item_id}']").first
+    expect(row.get_by_test_id("item-requirement")).not_to_be_empty()
     expect(row).to_contain_text("符合")
     expect(row).to_contain_text("人工评估")
 
