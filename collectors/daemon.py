@@ -20,13 +20,15 @@ from collectors.registry import Input, InputContext, resolve
 from collectors.shipper import encode, ensure_indices, shipper_for
 from collectors.spool import Spool
 from core.errors import SocError
+from core.es import Store
 from core.pii.config import guard_from_settings
+from core.settings import Settings
 
 DRAIN_ON_STOP_SECONDS = 5.0
 
 
 class Daemon:
-    def __init__(self, settings: Any, store: Any, entries: Sequence[dict[str, Any]], *,
+    def __init__(self, settings: Settings, store: Store, entries: Sequence[dict[str, Any]], *,
                  log: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.store = store
