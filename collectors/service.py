@@ -25,8 +25,10 @@ from collectors.shipper import encode, ensure_indices, shipper_for
 from collectors.spool import Spool
 from core.auditing import Actor, Auditor
 from core.errors import InvalidInput, SocError, Unavailable
+from core.es import Store
 from core.permissions import requires
 from core.pii.config import guard_from_settings
+from core.settings import Settings
 from core.shard_budget import require_room
 
 APPEND_CHUNK = 500
@@ -61,7 +63,7 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:48] or "import"
 
 
-def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: str,
+def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, source: str,
                 progress: Callable[[int], None] | None = None,
                 give_up_after: float | None = None,
                 parse_failures: Callable[[], int] | None = None) -> ShipSummary:
@@ -140,7 +142,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
 # -- one-shot imports ------------------------------------------------------------------------
 
 @requires("collectors.manage")
-def import_files(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
+def import_files(settings: Settings, store: Store, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
                  parser: str = "auto", encoding: str = "utf-8", timezone: str = "UTC",
                  progress: Callable[[int], None] | None = None, host: str | None = None) -> ShipSummary:
     """Read whole log files once (ids as the tailer's, so a later tail or re-import adds nothing).
@@ -187,7 +189,7 @@ def _name_host(doc: dict[str, Any], host: str | None) -> None:
 
 
 @requires("collectors.manage")
-def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
+def import_evtx(settings: Settings, store: Store, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
                 progress: Callable[[int], None] | None = None, ids: list[str] | None = None) -> ShipSummary:
     """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``).
 
@@ -248,7 +250,7 @@ def _audit(auditor: Auditor | None, actor: Actor, action: str, summary: ShipSumm
 # -- daemon ----------------------------------------------------------------------------------
 
 @requires("collectors.manage")
-def run_daemon(settings: Any, store: Any, inputs_file: Path | None = None, *, actor: Actor,
+def run_daemon(settings: Settings, store: Store, inputs_file: Path | None = None, *, actor: Actor,
                auditor: Auditor | None = None, stop: threading.Event | None = None,
                log: Callable[[str], None] | None = None) -> None:
     """Run the inputs of the inputs file until ``stop`` is set (or SIGTERM/SIGINT in the CLI)."""
@@ -265,7 +267,7 @@ def run_daemon(settings: Any, store: Any, inputs_file: Path | None = None, *, ac
     daemon.run(stop or threading.Event())
 
 
-def collector_status(settings: Any) -> dict[str, Any]:
+def collector_status(settings: Settings) -> dict[str, Any]:
     """The daemon's last status file, with whether its process is alive."""
     status = read_status(settings)
     if status is None:

@@ -5,20 +5,20 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 
 from api.app import Bootstrap, create_app
 from audit.trail import AuditTrail
 from collectors.service import ship_events
+from core.es import Store
 from core.i18n import t
 from core.settings import Settings
 from soc.demo import demo_events
 from soc.runtime import Log, build_scheduler, check_port_free, load_rules, prepare_settings, start_backend
 
 
-def load_demo_data(settings: Settings, store: Any, log: Log) -> int:
+def load_demo_data(settings: Settings, store: Store, log: Log) -> int:
     """Ship the demo events through the collectors' spool and shipper, once per data directory."""
     marker = settings.data_dir / "demo-loaded"
     if marker.exists():
