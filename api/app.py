@@ -16,6 +16,7 @@ from api.deps import PermissionProbePassed
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.identity.service import IdentityService
 from api.middleware import Metrics, ObserveRequests, RequestSizeLimit
+from api.platform import AuditWriteFailures
 from api.routes import discover_routers
 from api.security import AnonymousFailures, SafeJSONResponse, SecurityHeaders
 from collectors.counters import register_metrics as register_collector_metrics
@@ -64,7 +65,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
     app.state.services = services
     app.state.identity = IdentityService(settings, store, auditor, clock=clock)
     app.state.bootstrap = bootstrap_users(app) if bootstrap else None
-    anonymous = AnonymousFailures(lambda: app.state.auditor, settings.api.anonymous_failures_per_minute)
+    app.state.audit_failures = AuditWriteFailures()
+    anonymous = AnonymousFailures(lambda: app.state.auditor, settings.api.anonymous_failures_per_minute,
+                                  on_error=app.state.audit_failures.note)
     app.state.anonymous = anonymous
     app.add_event_handler("shutdown", anonymous.close)
     install_error_handlers(app)

@@ -155,5 +155,5 @@ class ObserveRequests:
         try:
             self.state.auditor.record(actor, "api.request", f"{method} {path}", outcome=outcome,
                                       detail={"status": status})
-        except Exception:  # noqa: BLE001 - the response is already sent; the trail reports its own errors
-            self.state.audit_errors = getattr(self.state, "audit_errors", 0) + 1
+        except Exception as exc:  # noqa: BLE001 - the response is already sent: kept for health instead
+            self.state.audit_failures.note(f"{method} {path}", exc)

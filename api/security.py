@@ -70,8 +70,10 @@ class AnonymousFailures:
     be able to grow the tamper-evident trail at its own pace. A source over ``limit`` failures in
     a minute is answered 429 until the minute ends."""
 
-    def __init__(self, auditor: Callable[[], Auditor], limit: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, auditor: Callable[[], Auditor], limit: int, clock: Callable[[], float] = time.time,
+                 on_error: Callable[[str, BaseException], None] | None = None) -> None:
         self._auditor = auditor
+        self.on_error = on_error
         self.limit = limit
         self._clock = clock
         self._lock = threading.Lock()
@@ -114,8 +116,10 @@ class AnonymousFailures:
                     detail={"count": window.count, "minute": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(minute * 60)),
                             "statuses": window.statuses, "requests": window.paths,
                             "refused": max(0, window.count - self.limit)})
-            except Exception:  # noqa: BLE001 - counted and shown in health; the trail reports its own errors
+            except Exception as exc:  # noqa: BLE001 - counted and shown in health
                 self.errors += 1
+                if self.on_error is not None:
+                    self.on_error(f"anonymous failures of {address}", exc)
         return len(due)
 
     def _run(self) -> None:

@@ -20,6 +20,8 @@ import orjson
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from core.settings import Settings
+
 COUNTER_NAMES = ("read", "parsed", "parse_failures", "shipped", "duplicates", "dead_lettered", "dropped",
                  "failed")
 
@@ -59,11 +61,11 @@ class Counters:
             return {name: {"type": self._types.get(name, "unknown"), **row} for name, row in self._data.items()}
 
 
-def status_path(settings: Any) -> Path:
+def status_path(settings: Settings) -> Path:
     return Path(settings.data_dir) / "collect" / "status.json"
 
 
-def write_status(settings: Any, counters: Counters, *, spool_pending_bytes: int, state: str,
+def write_status(settings: Settings, counters: Counters, *, spool_pending_bytes: int, state: str,
                  started: float, extra: dict[str, Any] | None = None) -> None:
     path = status_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +83,7 @@ def write_status(settings: Any, counters: Counters, *, spool_pending_bytes: int,
     os.replace(tmp, path)
 
 
-def read_status(settings: Any) -> dict[str, Any] | None:
+def read_status(settings: Settings) -> dict[str, Any] | None:
     try:
         data = orjson.loads(status_path(settings).read_bytes())
     except (OSError, ValueError):
@@ -104,7 +106,7 @@ def pid_alive(pid: Any) -> bool:
 class StatusFileCollector(Collector):
     """Prometheus families read from the daemon's status file at scrape time."""
 
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
     def collect(self) -> Iterator[Any]:
@@ -125,13 +127,13 @@ class StatusFileCollector(Collector):
         yield spool
 
 
-def register_metrics(registry: CollectorRegistry, settings: Any) -> Collector:
+def register_metrics(registry: CollectorRegistry, settings: Settings) -> Collector:
     collector = StatusFileCollector(settings)
     registry.register(collector)
     return collector
 
 
-def metrics_registry(settings: Any) -> CollectorRegistry:
+def metrics_registry(settings: Settings) -> CollectorRegistry:
     registry = CollectorRegistry()
     register_metrics(registry, settings)
     return registry

@@ -14,18 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from collectors.counters import Counters, write_status
+from collectors.import_spool import drain_leftovers
 from collectors.models import Event
 from collectors.registry import Input, InputContext, resolve
 from collectors.shipper import encode, ensure_indices, shipper_for
 from collectors.spool import Spool
 from core.errors import SocError
+from core.es import Store
 from core.pii.config import guard_from_settings
+from core.settings import Settings
 
 DRAIN_ON_STOP_SECONDS = 5.0
 
 
 class Daemon:
-    def __init__(self, settings: Any, store: Any, entries: Sequence[dict[str, Any]], *,
+    def __init__(self, settings: Settings, store: Store, entries: Sequence[dict[str, Any]], *,
                  log: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.store = store
@@ -83,8 +86,6 @@ class Daemon:
 
     def _drain_import_leftovers(self) -> None:
         """Events of one-shot imports that stopped before Elasticsearch took them all."""
-        from collectors.service import drain_leftovers
-
         try:
             drain_leftovers(self.settings, self.store, 60.0)
         except SocError as exc:

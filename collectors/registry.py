@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from collectors.counters import Counters
 from collectors.models import Event
 from core.errors import InvalidInput
+from core.settings import Settings
 
 
 class Input(Protocol):
@@ -44,7 +45,7 @@ class Input(Protocol):
 class InputContext:
     name: str
     type: str
-    settings: Any
+    settings: Settings
     state_dir: Path
     counters: Counters
     emit_fn: Callable[[str, Sequence[Event], bool], bool]

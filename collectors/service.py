@@ -19,13 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from collectors.counters import Counters, pid_alive, read_status
+from collectors.import_spool import drain_leftovers, imports_root, ship_loop
 from collectors.models import Event
-from collectors.shipper import Shipper, encode, ensure_indices, shipper_for
+from collectors.shipper import encode, ensure_indices, shipper_for
 from collectors.spool import Spool
 from core.auditing import Actor, Auditor
-from core.errors import Conflict, InvalidInput, SocError, Unavailable
+from core.errors import InvalidInput, SocError, Unavailable
+from core.es import Store
 from core.permissions import requires
 from core.pii.config import guard_from_settings
+from core.settings import Settings
 from core.shard_budget import require_room
 
 APPEND_CHUNK = 500
@@ -60,53 +63,7 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:48] or "import"
 
 
-def _imports_root(settings: Any) -> Path:
-    return Path(settings.spool_dir) / "imports"
-
-
-def _ship_loop(shipper: Shipper, spool: Spool, done: threading.Event, gave_up: threading.Event,
-               stop: threading.Event, give_up_after: float) -> None:
-    while not stop.is_set():
-        acked = shipper.ship_next(stop, wait=0.2, give_up_after=give_up_after)
-        if acked:
-            continue
-        if shipper.unavailable_since is not None and \
-                time.monotonic() - shipper.unavailable_since > give_up_after:
-            gave_up.set()
-            return
-        if done.is_set() and spool.empty():
-            return
-
-
-def drain_leftovers(settings: Any, store: Any, give_up_after: float) -> None:
-    """Spools of earlier imports that stopped before everything was acknowledged."""
-    root = _imports_root(settings)
-    if not root.is_dir():
-        return
-    for directory in sorted(p for p in root.iterdir() if p.is_dir()):
-        try:
-            spool = Spool(directory, max_bytes=settings.collect.spool_max_bytes)
-        except Conflict:
-            continue  # another import is using it right now
-        try:
-            shipper = shipper_for(settings, store, spool, Counters())
-            stop, done, gave_up = threading.Event(), threading.Event(), threading.Event()
-            done.set()
-            _ship_loop(shipper, spool, done, gave_up, stop, give_up_after)
-            shipper.close()
-            drained = spool.empty()
-        finally:
-            spool.close()
-        if drained:
-            shutil.rmtree(directory, ignore_errors=True)
-        else:
-            raise Unavailable(
-                f"An earlier import left events in {directory} that Elasticsearch did not accept in time "
-                f"({shipper.last_error}). Check `soc es status` and run the import again."
-            )
-
-
-def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: str,
+def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, source: str,
                 progress: Callable[[int], None] | None = None,
                 give_up_after: float | None = None,
                 parse_failures: Callable[[], int] | None = None) -> ShipSummary:
@@ -129,11 +86,11 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
     guard = guard_from_settings(settings)
     counters = Counters()
     counters.declare(source, "import")
-    spool_dir = _imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
+    spool_dir = imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
     spool = Spool(spool_dir, max_bytes=settings.collect.spool_max_bytes)
     shipper = shipper_for(settings, store, spool, counters)
     stop, done, gave_up = threading.Event(), threading.Event(), threading.Event()
-    thread = threading.Thread(target=_ship_loop, args=(shipper, spool, done, gave_up, stop, give_up),
+    thread = threading.Thread(target=ship_loop, args=(shipper, spool, done, gave_up, stop, give_up),
                               name=f"ship-{source}", daemon=True)
     thread.start()
     read = 0
@@ -185,7 +142,7 @@ def ship_events(settings: Any, store: Any, events: Iterable[Event], *, source: s
 # -- one-shot imports ------------------------------------------------------------------------
 
 @requires("collectors.manage")
-def import_files(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
+def import_files(settings: Settings, store: Store, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
                  parser: str = "auto", encoding: str = "utf-8", timezone: str = "UTC",
                  progress: Callable[[int], None] | None = None, host: str | None = None) -> ShipSummary:
     """Read whole log files once (ids as the tailer's, so a later tail or re-import adds nothing).
@@ -232,7 +189,7 @@ def _name_host(doc: dict[str, Any], host: str | None) -> None:
 
 
 @requires("collectors.manage")
-def import_evtx(settings: Any, store: Any, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
+def import_evtx(settings: Settings, store: Store, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
                 progress: Callable[[int], None] | None = None, ids: list[str] | None = None) -> ShipSummary:
     """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``).
 
@@ -293,7 +250,7 @@ def _audit(auditor: Auditor | None, actor: Actor, action: str, summary: ShipSumm
 # -- daemon ----------------------------------------------------------------------------------
 
 @requires("collectors.manage")
-def run_daemon(settings: Any, store: Any, inputs_file: Path | None = None, *, actor: Actor,
+def run_daemon(settings: Settings, store: Store, inputs_file: Path | None = None, *, actor: Actor,
                auditor: Auditor | None = None, stop: threading.Event | None = None,
                log: Callable[[str], None] | None = None) -> None:
     """Run the inputs of the inputs file until ``stop`` is set (or SIGTERM/SIGINT in the CLI)."""
@@ -310,7 +267,7 @@ def run_daemon(settings: Any, store: Any, inputs_file: Path | None = None, *, ac
     daemon.run(stop or threading.Event())
 
 
-def collector_status(settings: Any) -> dict[str, Any]:
+def collector_status(settings: Settings) -> dict[str, Any]:
     """The daemon's last status file, with whether its process is alive."""
     status = read_status(settings)
     if status is None:

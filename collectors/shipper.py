@@ -31,10 +31,11 @@ from collectors.counters import Counters
 from collectors.models import Event
 from collectors.spool import Spool, SpoolBatch
 from core.errors import SocError, Unavailable
+from core.es import Store
 from core.event_layout import EventWriter, alias_of, events_alias
 from core.ingest_watermark import Watermark
 from core.pii.guard import Guard
-from core.settings import EventsSettings
+from core.settings import EventsSettings, Settings
 from core.timeutil import iso, utcnow
 
 _DEADLETTER_MAPPINGS: dict[str, Any] = {
@@ -57,7 +58,7 @@ def deadletter_index(prefix: str) -> str:
     return f"{prefix}-deadletter"
 
 
-def ensure_indices(store: Any, prefix: str) -> None:
+def ensure_indices(store: Store, prefix: str) -> None:
     """Templates before the first write; the dead-letter index with its fixed mapping."""
     from core.schema import install_templates
 
@@ -100,7 +101,7 @@ def stamp(head: bytes, ev: bytes, ingested: bytes) -> bytes:
 
 
 class Shipper:
-    def __init__(self, store: Any, spool: Spool, prefix: str, counters: Counters, *,
+    def __init__(self, store: Store, spool: Spool, prefix: str, counters: Counters, *,
                  batch_size: int = 2000, linger: float = 0.0,
                  log: Callable[[str], None] | None = None, events: EventsSettings | None = None,
                  watermark_ttl: float = 120.0) -> None:
@@ -246,7 +247,7 @@ class Shipper:
         return True
 
 
-def shipper_for(settings: Any, store: Any, spool: Spool, counters: Counters, **kwargs: Any) -> Shipper:
+def shipper_for(settings: Settings, store: Store, spool: Spool, counters: Counters, **kwargs: Any) -> Shipper:
     """A shipper configured from the settings (batch size, shard budget, watermark expiry)."""
     # The watermark must outlive one bulk attempt (the client timeout) plus the longest backoff.
     ttl = max(120.0, 3 * float(settings.es.request_timeout) + MAX_BACKOFF)
@@ -254,6 +255,6 @@ def shipper_for(settings: Any, store: Any, spool: Spool, counters: Counters, **k
     return Shipper(store, spool, settings.index_prefix, counters, events=settings.events, watermark_ttl=ttl, **kwargs)
 
 
-def raise_if_unreachable(store: Any) -> None:
+def raise_if_unreachable(store: Store) -> None:
     if not store.ping():
         raise Unavailable("Elasticsearch cannot be reached. Check `soc es status` or SOC_ES_URL, then retry.")

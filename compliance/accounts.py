@@ -7,8 +7,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from compliance.models import RuleOutcome
-from compliance.probes import _evidence
+from compliance.models import Evidence, RuleOutcome
 from compliance.targets import Target
 from core.errors import InvalidInput
 
@@ -36,7 +35,7 @@ def accounts(target: Target, p: dict[str, Any]) -> RuleOutcome:
     problems: list[str] = []
     source, content = "/etc/passwd", passwd_text
     if passwd_text is None:
-        return RuleOutcome(False, "/etc/passwd not readable", (_evidence("file:/etc/passwd", b"", "(missing)"),))
+        return RuleOutcome(False, "/etc/passwd not readable", (Evidence.of("file:/etc/passwd", b"", "(missing)"),))
     if prop == "unique_uids":
         counts = Counter(r[2] for r in passwd)
         problems = [f"uid {uid} shared by {[r[0] for r in passwd if r[2] == uid]}" for uid, n in counts.items() if n > 1]
@@ -49,7 +48,7 @@ def accounts(target: Target, p: dict[str, Any]) -> RuleOutcome:
         source, content = "/etc/shadow", shadow_text
         if shadow_text is None:
             return RuleOutcome(False, "/etc/shadow not readable (run as root)",
-                               (_evidence("file:/etc/shadow", b"", "(not readable)"),))
+                               (Evidence.of("file:/etc/shadow", b"", "(not readable)"),))
         today = int(time.time() // 86400)
         for name, row in shadow.items():
             locked = row[1].startswith(("!", "*"))
@@ -80,4 +79,4 @@ def accounts(target: Target, p: dict[str, Any]) -> RuleOutcome:
     else:
         raise InvalidInput(f"Unknown accounts property {prop!r}.")
     excerpt = "\n".join(problems) or f"{prop}: no problem found in {source}"
-    return RuleOutcome(not problems, "; ".join(problems) or f"{prop} holds", (_evidence(f"file:{source}", content, excerpt),))
+    return RuleOutcome(not problems, "; ".join(problems) or f"{prop} holds", (Evidence.of(f"file:{source}", content, excerpt),))

@@ -15,6 +15,7 @@ from typing import Any
 from compliance.models import METHODS, RISKS, Catalog, Family, Item, Text
 from core import yamlio
 from core.errors import InvalidInput, NotFound
+from core.settings import Settings
 
 _CATALOG_KEYS = {"id", "framework", "title", "level", "test_ids", "version", "notes"}
 _ITEM_KEYS = {"id", "family", "control_point", "requirement", "summary", "method", "risk", "maps_to", "checks"}
@@ -110,7 +111,7 @@ def load_catalogs(directories: list[Path], loader: Callable[[Path], Any] = yamli
     return found
 
 
-def catalog_dirs(settings: Any) -> list[Path]:
+def catalog_dirs(settings: Settings) -> list[Path]:
     dirs = [builtin_dir()]
     extra = getattr(settings.compliance, "catalog_dir", None)
     if extra:

@@ -13,6 +13,7 @@ from compliance.models import Check, Rule
 from compliance.probes import RULE_TYPES
 from core import yamlio
 from core.errors import InvalidInput
+from core.settings import Settings
 
 PLATFORM_RULE = "platform"
 _CHECK_KEYS = {"id", "title", "kind", "items", "condition", "rules", "remediation", "platforms"}
@@ -98,7 +99,7 @@ def load_checks(directories: list[Path], loader: Callable[[Path], Any] = yamlio.
     return found
 
 
-def check_dirs(settings: Any) -> list[Path]:
+def check_dirs(settings: Settings) -> list[Path]:
     dirs = [builtin_dir()]
     extra = getattr(settings.compliance, "checks_dir", None)
     if extra:

@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInput, NotFound
+from core.settings import Settings
 from core.timeutil import iso
 
 _SAFE = re.compile(r"[^\w.\-]+")
 
 
-def evidence_dir(settings: Any) -> Path:
+def evidence_dir(settings: Settings) -> Path:
     return Path(settings.compliance.evidence_dir or settings.data_dir / "compliance" / "evidence")
 
 
-def save_attachments(settings: Any, attachments: list[tuple[str, bytes]], now: datetime) -> list[dict[str, Any]]:
+def save_attachments(settings: Settings, attachments: list[tuple[str, bytes]], now: datetime) -> list[dict[str, Any]]:
     limit = settings.compliance.max_evidence_bytes
     out: list[dict[str, Any]] = []
     base = evidence_dir(settings)
@@ -43,7 +44,7 @@ def save_attachments(settings: Any, attachments: list[tuple[str, bytes]], now: d
     return out
 
 
-def read_attachment(settings: Any, digest: str) -> bytes:
+def read_attachment(settings: Settings, digest: str) -> bytes:
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise InvalidInput("An evidence id is a 64-character sha256 hex digest.")
     path = evidence_dir(settings) / digest

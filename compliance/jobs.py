@@ -7,15 +7,16 @@ from typing import Any
 from compliance.service import run_assessment
 from core.auditing import Actor, Auditor
 from core.es import Store
+from core.settings import Settings
 
 
-def scheduled_run(store: Store, settings: Any, auditor: Auditor) -> dict[str, Any]:
+def scheduled_run(store: Store, settings: Settings, auditor: Auditor) -> dict[str, Any]:
     """A full run of the configured level on the configured targets, as the scheduler."""
     return run_assessment(store, settings, auditor, Actor.system("compliance"), level=settings.compliance.level,
                           targets=list(settings.compliance.targets))
 
 
-def schedule(scheduler: Any, store: Store, settings: Any, auditor: Auditor) -> bool:
+def schedule(scheduler: Any, store: Store, settings: Settings, auditor: Auditor) -> bool:
     """Register the run on an APScheduler scheduler when ``compliance.schedule_cron`` is set."""
     if not settings.compliance.schedule_cron:
         return False

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from core.timeutil import iso, utcnow
 
 # Result values are the Chinese terms auditors use; the report translates them for English.
 COMPLIANT = "符合"
@@ -11,6 +14,8 @@ PARTIAL = "部分符合"
 NON_COMPLIANT = "不符合"
 NOT_APPLICABLE = "不适用"
 PENDING = "待人工"
+EXCERPT_CHARS = 600  # of evidence shown in results and reports; the digest covers the whole content
+
 RESULTS = (COMPLIANT, PARTIAL, NON_COMPLIANT, NOT_APPLICABLE, PENDING)
 RESULT_KEYS = {COMPLIANT: "compliant", PARTIAL: "partial", NON_COMPLIANT: "non_compliant",
                NOT_APPLICABLE: "not_applicable", PENDING: "pending"}
@@ -97,6 +102,13 @@ class Evidence:
     sha256: str
     time: str
     note: str = ""
+
+    @classmethod
+    def of(cls, source: str, content: bytes | str | None, excerpt: str, note: str = "") -> Evidence:
+        """Evidence taken now: the excerpt shortened, the digest over the whole content."""
+        raw = content.encode("utf-8", "replace") if isinstance(content, str) else (content or b"")
+        return cls(source=source, excerpt=excerpt[:EXCERPT_CHARS], sha256=hashlib.sha256(raw).hexdigest(),
+                   time=iso(utcnow()), note=note)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "excerpt": self.excerpt, "sha256": self.sha256, "time": self.time,

@@ -17,6 +17,7 @@ from compliance.models import Evidence, Rule, RuleOutcome
 from compliance.pii_probes import pii_access_controlled, pii_minimised
 from core.errors import InvalidInput, SocError
 from core.es import Store
+from core.settings import Settings
 from core.timeutil import iso, parse_iso
 
 GOOD_STATUS = {"success", "succeeded", "ok", "passed", "pass", "completed", "complete", "done", "finished"}
@@ -25,7 +26,7 @@ GOOD_STATUS = {"success", "succeeded", "ok", "passed", "pass", "completed", "com
 @dataclass
 class PlatformContext:
     store: Store
-    settings: Any
+    settings: Settings
     now: datetime
     current_run: str | None = None
 

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from compliance.models import Evidence, Rule, RuleOutcome
+from compliance.accounts import accounts
+from compliance.models import EXCERPT_CHARS, Evidence, Rule, RuleOutcome
 from compliance.targets import Target
 from core.errors import InvalidInput
-from core.timeutil import iso, utcnow
-
-EXCERPT_CHARS = 600
-
-
-def _evidence(source: str, content: bytes | str | None, excerpt: str, note: str = "") -> Evidence:
-    raw = content.encode("utf-8", "replace") if isinstance(content, str) else (content or b"")
-    return Evidence(source=source, excerpt=excerpt[:EXCERPT_CHARS], sha256=hashlib.sha256(raw).hexdigest(),
-                    time=iso(utcnow()), note=note)
 
 
 def _paths(target: Target, params: dict[str, Any]) -> list[str]:
@@ -70,7 +61,7 @@ def file_exists(target: Target, p: dict[str, Any]) -> RuleOutcome:
     want = p.get("expect", "present")
     ok = bool(found) if want == "present" else not found
     names = ", ".join(found) or "none"
-    return RuleOutcome(ok, f"present: {names}", (_evidence(f"files:{p.get('paths') or p.get('path')}", names, names),))
+    return RuleOutcome(ok, f"present: {names}", (Evidence.of(f"files:{p.get('paths') or p.get('path')}", names, names),))
 
 
 def file_regex(target: Target, p: dict[str, Any]) -> RuleOutcome:
@@ -84,11 +75,11 @@ def file_regex(target: Target, p: dict[str, Any]) -> RuleOutcome:
             continue
         matched = [f"{path}: {line}" for line in _lines(text, p.get("ignore_comments", True)) if pattern.search(line)]
         hits.extend(matched)
-        evidence.append(_evidence(f"file:{path}", text, "\n".join(matched) or "(no matching line)"))
+        evidence.append(Evidence.of(f"file:{path}", text, "\n".join(matched) or "(no matching line)"))
     want = p.get("expect", "match")
     ok = bool(hits) if want == "match" else not hits
     if not evidence:
-        evidence.append(_evidence(f"file:{p.get('paths') or p.get('path')}", b"", "(file not found)"))
+        evidence.append(Evidence.of(f"file:{p.get('paths') or p.get('path')}", b"", "(file not found)"))
     return RuleOutcome(ok, f"{len(hits)} line(s) match /{p['pattern']}/", tuple(evidence))
 
 
@@ -121,7 +112,7 @@ def file_kv(target: Target, p: dict[str, Any]) -> RuleOutcome:
             continue
         v = _kv_value(text, key, p.get("separator"), first_wins)
         if v is not None:
-            evidence.append(_evidence(f"file:{path}", text, f"{key} {v}"))
+            evidence.append(Evidence.of(f"file:{path}", text, f"{key} {v}"))
             if value is None or not first_wins:
                 value, where = v, path
             if first_wins:
@@ -129,10 +120,10 @@ def file_kv(target: Target, p: dict[str, Any]) -> RuleOutcome:
     if value is None:
         default = p.get("default")
         if default is None:
-            evidence.append(_evidence(f"file:{p.get('paths') or p.get('path')}", b"", f"{key} not set"))
+            evidence.append(Evidence.of(f"file:{p.get('paths') or p.get('path')}", b"", f"{key} not set"))
             return RuleOutcome(p.get("missing", "fail") == "pass", f"{key} not set", tuple(evidence))
         value, where = str(default), "built-in default"
-        evidence.append(_evidence(f"default:{key}", value, f"{key} {value} (default)"))
+        evidence.append(Evidence.of(f"default:{key}", value, f"{key} {value} (default)"))
     ok = _compare(value, op, expected)
     return RuleOutcome(ok, f"{key} = {value} ({where}); expected {op} {expected}", tuple(evidence))
 
@@ -171,7 +162,7 @@ def file_mode(target: Target, p: dict[str, Any]) -> RuleOutcome:
             problems.append(f"{line}: group not in {sorted(groups)}")
     text = "\n".join(seen + problems)
     return RuleOutcome(not problems, "; ".join(problems) or f"{len(seen)} path(s) as required",
-                       (_evidence(f"stat:{p.get('paths') or p.get('path')}", text, text or "(no such path)"),))
+                       (Evidence.of(f"stat:{p.get('paths') or p.get('path')}", text, text or "(no such path)"),))
 
 
 def file_age(target: Target, p: dict[str, Any]) -> RuleOutcome:
@@ -182,10 +173,10 @@ def file_age(target: Target, p: dict[str, Any]) -> RuleOutcome:
             newest = (st.mtime, path)
     limit = float(p["max_age_days"]) * 86400
     if newest is None:
-        return RuleOutcome(False, "no matching file", (_evidence(f"age:{p.get('paths')}", b"", "(none found)"),))
+        return RuleOutcome(False, "no matching file", (Evidence.of(f"age:{p.get('paths')}", b"", "(none found)"),))
     age = time.time() - newest[0]
     text = f"{newest[1]} modified {age / 86400:.1f} days ago"
-    return RuleOutcome(age <= limit, text, (_evidence(f"age:{newest[1]}", text, text),))
+    return RuleOutcome(age <= limit, text, (Evidence.of(f"age:{newest[1]}", text, text),))
 
 
 def command(target: Target, p: dict[str, Any]) -> RuleOutcome:
@@ -193,7 +184,7 @@ def command(target: Target, p: dict[str, Any]) -> RuleOutcome:
     if result is None:
         ok = p.get("missing", "fail") == "pass"
         return RuleOutcome(ok, f"command {p['id']} not available",
-                           (_evidence(f"command:{' '.join(p['run'])}", b"", "(not available)"),))
+                           (Evidence.of(f"command:{' '.join(p['run'])}", b"", "(not available)"),))
     rc, output = result
     flags = re.IGNORECASE if p.get("case_insensitive") else 0
     matches = [line for line in output.splitlines() if re.search(p["pattern"], line, flags)]
@@ -203,7 +194,7 @@ def command(target: Target, p: dict[str, Any]) -> RuleOutcome:
         ok = False
     excerpt = "\n".join(matches[:20]) or output[:EXCERPT_CHARS]
     return RuleOutcome(ok, f"exit {rc}, {len(matches)} matching line(s)",
-                       (_evidence(f"command:{' '.join(p['run'])}", output, excerpt),))
+                       (Evidence.of(f"command:{' '.join(p['run'])}", output, excerpt),))
 
 
 def sysctl(target: Target, p: dict[str, Any]) -> RuleOutcome:
@@ -211,10 +202,10 @@ def sysctl(target: Target, p: dict[str, Any]) -> RuleOutcome:
     text = target.text(path)
     if text is None:
         ok = p.get("missing", "fail") == "pass"
-        return RuleOutcome(ok, f"{p['key']} not available", (_evidence(f"sysctl:{p['key']}", b"", "(missing)"),))
+        return RuleOutcome(ok, f"{p['key']} not available", (Evidence.of(f"sysctl:{p['key']}", b"", "(missing)"),))
     value = " ".join(text.split())
     ok = _compare(value, p.get("op", "eq"), p["value"])
-    return RuleOutcome(ok, f"{p['key']} = {value}", (_evidence(f"sysctl:{p['key']}", text, f"{p['key']} = {value}"),))
+    return RuleOutcome(ok, f"{p['key']} = {value}", (Evidence.of(f"sysctl:{p['key']}", text, f"{p['key']} = {value}"),))
 
 
 SYSTEMD_UNITS = ["systemctl", "list-units", "--type=service", "--all", "--no-legend", "--plain", "--no-pager"]
@@ -245,7 +236,7 @@ def service(target: Target, p: dict[str, Any]) -> RuleOutcome:
     want = p.get("state", "running")
     ok = bool(up) if want == "running" else not up
     text = f"running: {', '.join(up) or 'none'} of {', '.join(names)} (from {source})"
-    return RuleOutcome(ok, text, (_evidence(f"services:{source}", raw, text),))
+    return RuleOutcome(ok, text, (Evidence.of(f"services:{source}", raw, text),))
 
 
 _TCP_LISTEN = "0A"
@@ -283,7 +274,7 @@ def port(target: Target, p: dict[str, Any]) -> RuleOutcome:
     want = p.get("state", "closed")
     ok = not open_ports if want == "closed" else bool(open_ports)
     text = f"listening among {ports}: {open_ports or 'none'} (all listening: {sorted({n for _, n in listening})})"
-    return RuleOutcome(ok, text, (_evidence("sockets:/proc/net/{tcp,udp}", raw, text),))
+    return RuleOutcome(ok, text, (Evidence.of("sockets:/proc/net/{tcp,udp}", raw, text),))
 
 
 def _installed_packages(target: Target) -> tuple[set[str], str, str]:
@@ -310,7 +301,7 @@ def package(target: Target, p: dict[str, Any]) -> RuleOutcome:
     want = p.get("installed", True)
     ok = bool(present) if want else not present
     text = f"installed: {', '.join(present) or 'none'} of {', '.join(names)} (from {source})"
-    return RuleOutcome(ok, text, (_evidence(f"packages:{source}", raw, text),))
+    return RuleOutcome(ok, text, (Evidence.of(f"packages:{source}", raw, text),))
 
 
 def running_services(target: Target) -> tuple[set[str], str, str]:
@@ -338,8 +329,6 @@ def register(table: dict[str, Callable[[Target, dict[str, Any]], RuleOutcome]]) 
 
 
 def evaluate(target: Target, rule: Rule) -> RuleOutcome:
-    from compliance.accounts import accounts
-
     table: dict[str, Callable[[Target, dict[str, Any]], RuleOutcome]] = {"accounts": accounts}
     register(table)
     fn = table.get(rule.type)

@@ -12,9 +12,10 @@ from core.auditing import Actor
 from core.errors import InvalidInput, NotFound
 from core.es import Store
 from core.permissions import requires
+from core.settings import Settings
 
 
-def report_model(store: Store, settings: Any, run_id: str, lang: str) -> dict[str, Any]:
+def report_model(store: Store, settings: Settings, run_id: str, lang: str) -> dict[str, Any]:
     if lang not in ("zh-CN", "en"):
         raise InvalidInput("lang must be zh-CN or en.")
     idx = ComplianceIndices(store, settings)
@@ -40,7 +41,7 @@ def report_model(store: Store, settings: Any, run_id: str, lang: str) -> dict[st
 
 
 @requires("compliance.read")
-def build_report(store: Store, settings: Any, actor: Actor, run_id: str, fmt: str = "html",
+def build_report(store: Store, settings: Settings, actor: Actor, run_id: str, fmt: str = "html",
                  lang: str | None = None) -> tuple[bytes, str, str]:
     """``(content, media type, file name)`` of the report of one run."""
     if fmt not in render.FORMATS:

@@ -37,6 +37,7 @@ from core.es import Store
 from core.i18n import t
 from core.ids import stable_id
 from core.permissions import requires
+from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
 
 Progress = Callable[[str], None]
@@ -55,7 +56,7 @@ def _fingerprint(dirs: list[Path]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _cached_loader(settings: Any, key: tuple[Any, ...]) -> tuple[Callable[[Path], Any], Callable[[], None]]:
+def _cached_loader(settings: Settings, key: tuple[Any, ...]) -> tuple[Callable[[Path], Any], Callable[[], None]]:
     """YAML parsed once through ``core.yamlio`` and kept as JSON until a file changes.
 
     The pure-Python YAML parser needs seconds for the 346 catalog items; JSON takes milliseconds.
@@ -91,7 +92,7 @@ def _cached_loader(settings: Any, key: tuple[Any, ...]) -> tuple[Callable[[Path]
     return load, save
 
 
-def load_definitions(settings: Any) -> tuple[dict[str, Catalog], dict[str, Check]]:
+def load_definitions(settings: Settings) -> tuple[dict[str, Catalog], dict[str, Check]]:
     """Catalogs and checks, parsed once per process (and cached on disk) while their files stay unchanged."""
     cdirs, kdirs = catalogs.catalog_dirs(settings), checkset.check_dirs(settings)
     key = (_fingerprint(cdirs), _fingerprint(kdirs))
@@ -104,7 +105,7 @@ def load_definitions(settings: Any) -> tuple[dict[str, Catalog], dict[str, Check
     return _DEFINITIONS[key]
 
 
-def target_specs(settings: Any, targets: list[str] | None, *, key_file: str | None = None,
+def target_specs(settings: Settings, targets: list[str] | None, *, key_file: str | None = None,
                  known_hosts: str | None = None) -> list[TargetSpec]:
     cfg = settings.compliance
     key = key_file or (str(cfg.ssh_key_file) if cfg.ssh_key_file else None)
@@ -122,12 +123,15 @@ def _check_doc(run_id: str, r: CheckResult, checks: dict[str, Check], now: str) 
 def _item_doc(run_id: str, row: ItemResult, cat: Catalog, now: str) -> dict[str, Any]:
     item = cat.item(row.item_id)
     return {"run_id": run_id, "kind": "item", "item_id": row.item_id, "asset": row.asset,
-            "family": item.family if item else None, "result": row.result, "source": row.source,
+            "family": item.family if item else None, "requirement": item.requirement if item else None,
+            "summary": item.summary if item else None,
+            "control_point": {"zh": item.control_point.zh, "en": item.control_point.en} if item else None,
+            "result": row.result, "source": row.source,
             "checks": list(row.checks), "detail": row.detail, "evidence": list(row.evidence),
             "assessor": row.assessor, "assessed_at": row.assessed_at, "time": now}
 
 
-def _carried_manual(idx: ComplianceIndices, settings: Any, cat: Catalog, previous: dict[str, Any] | None,
+def _carried_manual(idx: ComplianceIndices, settings: Settings, cat: Catalog, previous: dict[str, Any] | None,
                     now: Any) -> dict[tuple[str, str], ItemResult]:
     if previous is None or settings.compliance.carry_manual_days <= 0:
         return {}
@@ -148,7 +152,7 @@ def _score(cat: Catalog, item_docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @requires("compliance.run")
-def run_assessment(store: Store, settings: Any, auditor: Auditor, actor: Actor, *, level: int | None = None,
+def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Actor, *, level: int | None = None,
                    catalog_id: str | None = None, targets: list[str] | None = None, platform: bool = True,
                    key_file: str | None = None, known_hosts: str | None = None,
                    progress: Progress | None = None) -> dict[str, Any]:
@@ -228,19 +232,19 @@ def run_assessment(store: Store, settings: Any, auditor: Auditor, actor: Actor, 
 
 
 @requires("compliance.read")
-def list_runs(store: Store, settings: Any, actor: Actor, *, limit: int = 20, catalog: str | None = None) -> list[dict[str, Any]]:
+def list_runs(store: Store, settings: Settings, actor: Actor, *, limit: int = 20, catalog: str | None = None) -> list[dict[str, Any]]:
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500.")
     return ComplianceIndices(store, settings).list_runs(limit, catalog)
 
 
 @requires("compliance.read")
-def get_run(store: Store, settings: Any, actor: Actor, run_id: str) -> dict[str, Any]:
+def get_run(store: Store, settings: Settings, actor: Actor, run_id: str) -> dict[str, Any]:
     return ComplianceIndices(store, settings).get_run(run_id)
 
 
 @requires("compliance.read")
-def get_results(store: Store, settings: Any, actor: Actor, run_id: str, *, kind: str = "item",
+def get_results(store: Store, settings: Settings, actor: Actor, run_id: str, *, kind: str = "item",
                 family: str | None = None, result: str | None = None) -> list[dict[str, Any]]:
     idx = ComplianceIndices(store, settings)
     idx.get_run(run_id)
@@ -266,7 +270,7 @@ def normalise_result(value: str) -> str:
 
 
 @requires("compliance.assess")
-def record_manual(store: Store, settings: Any, auditor: Auditor, actor: Actor, run_id: str, item_id: str,
+def record_manual(store: Store, settings: Settings, auditor: Auditor, actor: Actor, run_id: str, item_id: str,
                   result: str, *, note: str = "", asset: str = engine.SYSTEM_ASSET,
                   attachments: list[tuple[str, bytes]] | None = None) -> dict[str, Any]:
     """An auditor's result for one item (and asset), with uploaded evidence; the run is re-scored."""
@@ -303,7 +307,7 @@ def record_manual(store: Store, settings: Any, auditor: Auditor, actor: Actor, r
 
 
 @requires("compliance.read")
-def list_catalogs(settings: Any, actor: Actor) -> list[dict[str, Any]]:
+def list_catalogs(settings: Settings, actor: Actor) -> list[dict[str, Any]]:
     cats, checks = load_definitions(settings)
     out = []
     for cat in cats.values():
@@ -317,7 +321,7 @@ def list_catalogs(settings: Any, actor: Actor) -> list[dict[str, Any]]:
 
 
 @requires("compliance.read")
-def get_evidence(settings: Any, actor: Actor, digest: str) -> bytes:
+def get_evidence(settings: Settings, actor: Actor, digest: str) -> bytes:
     from compliance.evidence import read_attachment
 
     return read_attachment(settings, digest)

@@ -8,6 +8,7 @@ from typing import Any
 from core.errors import NotFound
 from core.es import Store
 from core.ids import stable_id
+from core.settings import Settings
 
 _KW = {"type": "keyword"}
 _DATE = {"type": "date"}
@@ -27,7 +28,7 @@ RESULTS_MAPPING = {"dynamic": False, "properties": {
 
 
 class ComplianceIndices:
-    def __init__(self, store: Store, settings: Any) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.runs = settings.index("compliance-runs")
         self.results = settings.index("compliance-results")

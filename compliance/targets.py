@@ -162,18 +162,28 @@ class RootDirTarget(Target):
         rel = os.path.normpath("/" + path.lstrip("/")).lstrip("/")
         return self.root / rel
 
-    def _read(self, path: str) -> bytes | None:
+    def _confined(self, path: str) -> Path | None:
+        """The path inside the tree, or None when it (or a symlink on the way) leads out of it.
+
+        A copied tree's absolute symlinks point into the auditor's own host: following them would
+        put this machine's files into the target's evidence.
+        """
         p = self._inside(path)
         try:
-            if not p.resolve().is_relative_to(self.root):
-                return None
+            return p if p.resolve().is_relative_to(self.root) else None
         except OSError:
             return None
-        return _read_local(p)
+
+    def _read(self, path: str) -> bytes | None:
+        p = self._confined(path)
+        return None if p is None else _read_local(p)
 
     def stat(self, path: str) -> FileStat | None:
+        p = self._confined(path)
+        if p is None:
+            return None
         try:
-            st = os.stat(self._inside(path))
+            st = os.stat(p)
         except OSError:
             return None
         mode, uid, gid = statlib.S_IMODE(st.st_mode), st.st_uid, st.st_gid

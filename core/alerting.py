@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import Conflict
+from core.es import Store
 from core.ids import stable_id
 from core.timeutil import iso, utcnow
 
@@ -118,7 +119,7 @@ def audience_filter(role: str) -> dict[str, Any] | None:
     return {"term": {"alert.audience": role}}
 
 
-def resolve_condition(store: Any, prefix: str, condition: str, note: str) -> int:
+def resolve_condition(store: Store, prefix: str, condition: str, note: str) -> int:
     """Close every open alert raised for ``condition`` (reason ``resolved``); returns how many."""
     index = alerts_index(prefix)
     if not store.index_exists(index):
@@ -139,7 +140,7 @@ def resolve_condition(store: Any, prefix: str, condition: str, note: str) -> int
     return closed
 
 
-def raise_alert(store: Any, prefix: str, alert_id: str, doc: Mapping[str, Any]) -> bool:
+def raise_alert(store: Store, prefix: str, alert_id: str, doc: Mapping[str, Any]) -> bool:
     """Create the alert; returns False when an alert with that id already exists."""
     store.ensure_index(alerts_index(prefix), mappings=ALERTS_MAPPING)
     try:

@@ -31,7 +31,7 @@ TABLE: dict[str, frozenset[str]] = {
     # Everyone mints API keys for themselves only (never for another user).
     "apikeys.create": frozenset({"admin", "sysadmin", "analyst", "auditor"}),
     # Dual control over audit-role accounts: the administrator requests, an auditor decides.
-    "users.requests.read": frozenset({"admin", "auditor"}),
+    "approvals.read": frozenset({"admin", "auditor"}),
     "users.approve": frozenset({"auditor"}),
     # platform operations
     "platform.health": frozenset({"admin", "sysadmin", "analyst", "auditor"}),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.es import Store
 from core.replicas import index_settings
 
 EVENT_DATASETS_HINT = (
@@ -150,6 +151,6 @@ def set_field(doc: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def install_templates(store: Any, prefix: str) -> None:
+def install_templates(store: Store, prefix: str) -> None:
     """Create or update every template the platform owns (idempotent)."""
     store.put_index_template(f"{prefix}-events", events_template(prefix))

@@ -305,17 +305,38 @@ class GroupRun:
         }
 
     def _residual_scan(self, w: Work) -> None:
+        """A ``|fieldref`` rule searched on its own: its superset can be most of the window, so
+        only the compared fields, the grouping fields and the times are read for every candidate;
+        full events are fetched for the (at most ``cap``) confirmed hits that become alerts."""
         began = time.monotonic()
         query = {"bool": {"filter": [_range(self.lo, self.hi), w.clause("r")]}}
+        fields = sorted({*_residual_fields(w.rule.residual), *self.group_fields(w.rule), "@timestamp",
+                         "event.ingested"})
         try:
-            hits = [h for h in self.store.scan(self.indices, query, size=2000,
+            hits = [h for h in self.store.scan(self.indices, query, size=5000, source=fields,
                                                sort=[{"event.ingested": "asc"}, {"_shard_doc": "asc"}])
                     if residual_matches(w.rule.residual, h.get("_source") or {}, _inner(h, "r"))]
+            if 0 < len(hits) <= self.limits.cap:
+                full = self.store.search(self.indices, {"query": {"ids": {"values": [h["_id"] for h in hits]}},
+                                                        "size": len(hits), "sort": _SORT})
+                hits = full["hits"]["hits"]
         except SocError as exc:
             self.out[w.rule.id] = Outcome(error=exc.message, took_ms=int((time.monotonic() - began) * 1000))
             return
         self.searches += 1
         self.out[w.rule.id] = self._capped(w, hits, int((time.monotonic() - began) * 1000))
+
+
+def _residual_fields(logic: Any) -> set[str]:
+    if not isinstance(logic, list) or not logic:
+        return set()
+    if logic[0] == "fieldref":
+        return {str(logic[1]), str(logic[2])}
+    if logic[0] in ("and", "or"):
+        return set().union(*(_residual_fields(x) for x in logic[1]))
+    if logic[0] == "not":
+        return _residual_fields(logic[1])
+    return set()
 
 
 def _inner(hit: dict[str, Any], name: str) -> set[str]:

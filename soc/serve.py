@@ -5,20 +5,20 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 
 from api.app import Bootstrap, create_app
 from audit.trail import AuditTrail
 from collectors.service import ship_events
+from core.es import Store
 from core.i18n import t
 from core.settings import Settings
 from soc.demo import demo_events
 from soc.runtime import Log, build_scheduler, check_port_free, load_rules, prepare_settings, start_backend
 
 
-def load_demo_data(settings: Settings, store: Any, log: Log) -> int:
+def load_demo_data(settings: Settings, store: Store, log: Log) -> int:
     """Ship the demo events through the collectors' spool and shipper, once per data directory."""
     marker = settings.data_dir / "demo-loaded"
     if marker.exists():
@@ -31,21 +31,23 @@ def load_demo_data(settings: Settings, store: Any, log: Log) -> int:
 
 
 def _show_credentials(settings: Settings, boot: Bootstrap, log: Log, credentials_file: Path | None = None) -> None:
+    """Every initial and demo password, once, on the starting terminal — never in a log file."""
     lang = settings.language
-    if boot.admin_password:
-        line = t("up.credentials", lang, user=boot.admin_username, password=boot.admin_password)
-        if credentials_file is None:
+    lines = [t("up.credentials", lang, user=boot.admin_username, password=boot.admin_password)] if boot.admin_password else []
+    lines += [t("up.demo_user", lang, user=user, password=password) for user, password in sorted(boot.demo_users.items())]
+    if not lines:
+        return
+    if credentials_file is None:
+        for line in lines:
             log(line)  # a terminal
-        else:
-            # Detached: the log is a file; the starting terminal reads this 0600 file and removes it.
-            fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, (line + "\n").encode())
-            finally:
-                os.close(fd)
-            log(t("up.credentials_shown", lang, user=boot.admin_username))
-    for user, password in sorted(boot.demo_users.items()):
-        log(t("up.demo_user", lang, user=user, password=password))
+        return
+    # Detached: the log is a file; the starting terminal reads this 0600 file and removes it.
+    fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, ("\n".join(lines) + "\n").encode())
+    finally:
+        os.close(fd)
+    log(t("up.credentials_shown", lang, user=boot.admin_username or ", ".join(sorted(boot.demo_users))))
 
 
 def serve(settings: Settings, log: Log, credentials_file: Path | None = None) -> None:

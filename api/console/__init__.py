@@ -18,11 +18,12 @@ from fastapi.staticfiles import StaticFiles
 
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from core.permissions import ROLES, TABLE
+from core.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
-def console_config(settings: Any) -> dict[str, Any]:
+def console_config(settings: Settings) -> dict[str, Any]:
     return {
         "languages": list(LANGUAGES),
         "default_language": getattr(settings, "language", DEFAULT_LANGUAGE),
@@ -33,7 +34,7 @@ def console_config(settings: Any) -> dict[str, Any]:
     }
 
 
-def mount_console(app: FastAPI, settings: Any) -> None:
+def mount_console(app: FastAPI, settings: Settings) -> None:
     @app.get("/", include_in_schema=False)
     def console_root() -> RedirectResponse:
         return RedirectResponse("/console/", status_code=307)

@@ -136,7 +136,7 @@ class UserAdmin:
 
     # -- dual control -----------------------------------------------------------------------------
 
-    @requires("users.requests.read")
+    @requires("approvals.read")
     def list_requests(self, *, actor: Actor, status: str | None = "pending") -> list[dict[str, Any]]:
         return self.requests.list(status)
 

@@ -80,10 +80,10 @@ def create_case(body: CreateCaseBody, actor: Actor = Depends(current_actor), sto
                            severity=body.severity, description=body.description, assignee=body.assignee)
 
 
-@router.get("/{case_id}", response_model=dict[str, Any], **uses(svc.get_case))
+@router.get("/{case_id}", response_model=dict[str, Any], **uses(svc.case_detail))
 def get_case(case_id: str, actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
              settings: Settings = Depends(get_settings)) -> Any:
-    return svc.get_case(store, settings, case_id, actor=actor)
+    return svc.case_detail(store, settings, case_id, actor=actor)
 
 
 @router.patch("/{case_id}", response_model=dict[str, Any], **uses(svc.update_case))

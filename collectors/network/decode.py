@@ -9,9 +9,9 @@ ICMP/ICMPv6 and ARP. Anything inconsistent is counted in ``stats`` and dropped.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from collectors.network.fragments import Defragmenter
+from collectors.network.models import DecodeStats
 
 TCP, UDP, ICMP, ICMP6, ARP_PROTO = 6, 17, 1, 58, -1
 ETH_IPV4, ETH_IPV6, ETH_ARP = 0x0800, 0x86DD, 0x0806
@@ -25,20 +25,6 @@ _TCP = struct.Struct("!HHIIBB")
 _unpack_h = _H.unpack_from
 _unpack_hh = _HH.unpack_from
 _unpack_tcp = _TCP.unpack_from
-
-
-@dataclass
-class DecodeStats:
-    malformed: int = 0
-    unsupported: int = 0
-    fragments: int = 0
-    reassembled: int = 0
-    fragments_dropped: int = 0
-    by_reason: dict[str, int] = field(default_factory=dict)
-
-    def bad(self, reason: str) -> None:
-        self.malformed += 1
-        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
 
 
 class Packet:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collectors.network.decode import DecodeStats
+from collectors.network.models import DecodeStats
 
 
 class Defragmenter:

@@ -45,3 +45,19 @@ class PcapImportSummary:
         return {**self.capture.to_dict(), "shipped": self.shipped, "duplicates": self.duplicates,
                 "dead_lettered": self.dead_lettered, "failed": self.failed, "seconds": self.seconds,
                 "error": self.error}
+
+
+@dataclass
+class DecodeStats:
+    """What the decoder (and the fragment reassembly it drives) counted and dropped."""
+
+    malformed: int = 0
+    unsupported: int = 0
+    fragments: int = 0
+    reassembled: int = 0
+    fragments_dropped: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def bad(self, reason: str) -> None:
+        self.malformed += 1
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1

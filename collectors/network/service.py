@@ -12,14 +12,16 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO, cast
 
 from collectors.models import Event
 from collectors.network.engine import Engine, FlowConfig
 from collectors.network.models import CaptureSummary, PcapImportSummary
 from collectors.network.pcapfile import NotACapture, ReadStats, iter_records
 from core.errors import InvalidInput
+from core.es import Store
 from core.ids import file_digest
+from core.settings import Settings
 from core.timeutil import iso, utcnow
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".dmp")  # also gzipped: trace.pcap.gz
@@ -178,7 +180,7 @@ def iter_capture_events(paths: Sequence[Path], reader: CaptureReader) -> Iterato
     return reader.read(capture_groups(paths))
 
 
-def import_pcaps(settings: Any, store: Any, paths: Sequence[Path], *, config: FlowConfig | None = None,
+def import_pcaps(settings: Settings, store: Store, paths: Sequence[Path], *, config: FlowConfig | None = None,
                  progress: Callable[[int], None] | None = None) -> PcapImportSummary:
     """Read pcap/pcapng files (or rotated-capture directories) and ship their events.
 

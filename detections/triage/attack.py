@@ -24,7 +24,9 @@ def _tag_counts(store: Store, index: str, field: str, query: dict[str, Any]) -> 
         resp = store.search(index, body)
     except NotFound:
         return {}
-    return {b["key"]: b["doc_count"] for b in resp["aggregations"]["tags"]["buckets"]}
+    # A search over no index at all answers without aggregations.
+    buckets = ((resp.get("aggregations") or {}).get("tags") or {}).get("buckets", [])
+    return {b["key"]: b["doc_count"] for b in buckets}
 
 
 def _by_technique(counts: dict[str, int]) -> dict[str, int]:

@@ -142,6 +142,30 @@ def get_case(store: Store, settings: Settings, case_id: str, *, actor: Actor) ->
     return dict(doc["_source"])
 
 
+@requires("cases.read")
+def case_detail(store: Store, settings: Settings, case_id: str, *, actor: Actor) -> dict[str, Any]:
+    """The case with ``alert_timeline``: its alerts' own histories (status changes, assignments,
+    comments by anyone, before and after they joined the case), newest last."""
+    case = get_case(store, settings, case_id, actor=actor)
+    ids = list(case.get("alert_ids") or [])[:MAX_ALERTS_PER_CALL]
+    entries: list[dict[str, Any]] = []
+    if ids:
+        resp = store.request("POST", f"/{alerts_index(settings.index_prefix)}/_mget",
+                             body={"ids": ids}, params={"_source_includes": "alert.id,alert.created,alert.history,rule.name"})
+        for doc in resp.get("docs", []):
+            src = doc.get("_source") if doc.get("found") else None
+            if not src:
+                continue
+            al = src.get("alert", {})
+            base = {"alert_id": al.get("id"), "rule": (src.get("rule") or {}).get("name")}
+            if al.get("created"):
+                entries.append({**base, "time": al["created"], "actor": "system:detection", "action": "alert_raised"})
+            entries.extend({**base, **{k: e.get(k) for k in ("time", "actor", "action", "field", "from", "to", "note")}}
+                           for e in al.get("history") or [])
+    entries.sort(key=lambda e: str(e.get("time") or ""))
+    return {**case, "alert_timeline": entries}
+
+
 def _update(store: Store, settings: Settings, auditor: Auditor, actor: Actor, case_id: str, action: str,
             make: Any, detail: dict[str, Any]) -> dict[str, Any]:
     result = optimistic_update(store, cases_index(settings), case_id, make, "case")

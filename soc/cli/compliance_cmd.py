@@ -11,6 +11,7 @@ import click
 from core.auditing import Auditor
 from core.i18n import t
 from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
+from soc.cli.table import render
 
 
 def _auditor(ctx: CliContext) -> Auditor:
@@ -145,7 +146,17 @@ def catalogs_cmd(ctx: CliContext) -> None:
         per = {f.code: sum(1 for i in cat.items if i.family == f.code) for f in cat.families}
         data.append({"id": cat.id, "framework": cat.framework, "level": cat.level, "items": len(cat.items),
                      "families": per})
-    ctx.emit(data, "\n".join(f"{d['id']}  {d['items']} items  {d['families']}" for d in data))
+    lang = ctx.settings.language
+    zh = lang == "zh-CN"
+    blocks = []
+    for cat in cats.values():
+        rows = [(f.code, f.name.zh if zh else f.name.en, sum(1 for i in cat.items if i.family == f.code))
+                for f in cat.families]
+        rows.append(("", t("compliance.cli.catalog_total", lang), len(cat.items)))
+        title = t("compliance.cli.catalog_title", lang, id=cat.id, framework=cat.framework, level=cat.level)
+        blocks.append(title + "\n" + render([t("compliance.cli.col.family", lang), t("compliance.cli.col.name", lang),
+                                             t("compliance.cli.col.items", lang)], rows))
+    ctx.emit(data, "\n\n".join(blocks))
 
 
 @compliance.command("checks")

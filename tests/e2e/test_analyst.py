@@ -102,7 +102,10 @@ def test_analyst_triages_and_closes_an_alert(page: Page, console: Console) -> No
     wait_ready(page, "hunt")
     expect(page.get_by_test_id("hunt-q")).to_have_value('source.ip:"203.0.113.7"')
     expect(page.get_by_test_id("hunt-row").first).to_be_visible()
-    expect(page.get_by_test_id("hunt-total")).to_contain_text("30")
+    # The pivot keeps the alert's time window (15 minutes either side), not the last 24 hours.
+    expect(page.get_by_test_id("hunt-range")).to_contain_text("–")
+    shown = int("".join(ch for ch in page.get_by_test_id("hunt-total").inner_text() if ch.isdigit()))
+    assert 1 <= shown < 30
     assert page.locator("[data-testid=hunt-histogram] span").count() > 0
     # The histogram has bars where the events are (the last 2.5 hours of the day shown).
     heights = page.locator("[data-testid=hunt-histogram] span").evaluate_all("els => els.map(e => parseFloat(e.style.height))")
@@ -136,7 +139,10 @@ def test_analyst_sends_an_alert_to_a_case(page: Page, console: Console) -> None:
     expect(page.get_by_test_id("case-timeline")).to_contain_text("Asked the DBA")
     page.get_by_test_id("case-status").select_option("in_progress")
     wait_ready(page, "case")
-    expect(page.locator("[data-testid=case-timeline] li[data-action=status]")).to_have_count(1)
+    expect(page.locator("[data-testid=case-timeline] li[data-action=status]:not(.alert-entry)")).to_have_count(1)
+    # The alert's own history is part of the case timeline: raised, then linked to this case.
+    expect(page.locator("[data-testid=case-timeline] li.alert-entry[data-action=alert_raised]")).to_have_count(1)
+    expect(page.locator("[data-testid=case-timeline] li.alert-entry[data-action=case]")).to_contain_text("E2E case rule")
     shot(page, "13-case-detail")
     page.get_by_test_id("nav-cases").click()
     wait_ready(page, "cases")

@@ -52,7 +52,11 @@ def test_auditor_runs_compliance_and_downloads_the_pdf(page: Page, console: Cons
     expect(page.get_by_test_id("flash-success").filter(has_text="人工评估已保存")).to_be_visible()
     wait_ready(page, "compliance")
     page.get_by_test_id("compliance-item-filter").select_option("all")
+    # 25 items a page; the search box finds the one just assessed (by id, or by its requirement text).
+    expect(page.get_by_test_id("items-page")).to_contain_text("/")
+    page.get_by_test_id("compliance-item-search").fill(item_id or "")
     row = page.locator(f"[data-testid=failed-row][data-item='{item_id}']").first
+    expect(row.get_by_test_id("item-requirement")).not_to_be_empty()
     expect(row).to_contain_text("符合")
     expect(row).to_contain_text("人工评估")
 
@@ -65,9 +69,12 @@ def test_auditor_runs_compliance_and_downloads_the_pdf(page: Page, console: Cons
     assert target.suffix == ".pdf"
     data = target.read_bytes()
     assert data[:5] == b"%PDF-" and len(data) > 5000
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(target), "-"], capture_output=True, text=True, timeout=60).stdout
-        assert run_id in text or "等级保护" in text or "GB/T 22239" in text
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext is missing: scripts/bootstrap.sh installs it (Debian package poppler-utils)"
+    text = subprocess.run([pdftotext, str(target), "-"], capture_output=True, text=True, timeout=60, check=True).stdout
+    # The report is the one of this run, not merely some compliance report.
+    assert run_id in text, text[:2000]
+    assert "GB/T 22239" in text, text[:2000]
 
 
 def test_auditor_verifies_the_audit_trail(page: Page, console: Console) -> None:

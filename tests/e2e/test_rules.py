@@ -66,7 +66,8 @@ def test_analyst_disables_a_rule_and_manages_exceptions(page: Page, console: Con
 
 
 def test_sysadmin_reads_rules_without_controls(page: Page, console: Console) -> None:
-    login(page, console, "sam", expect="rules")
+    login(page, console, "sam", expect="overview")
+    open_page(page, console, "rules")
     expect(page.get_by_test_id("rule-row").first).to_be_visible()
     expect(page.get_by_test_id("rule-toggle")).to_have_count(0)
     page.get_by_test_id("rule-row").first.click()

@@ -74,6 +74,10 @@ def test_up_detached_with_demo_data_then_down(tmp_path: Path, es_url: str, store
     assert shown, started.stdout
     assert shown.group(1) not in log_file.read_text() and oct(log_file.stat().st_mode & 0o777) == "0o600"
     assert not (tmp_path / "run" / "initial-credentials").exists()
+    # So do the demo users' passwords, once each.
+    demo = dict(re.findall(r"(?:Demo user|演示用户) (\w+) / (\S+)", started.stdout))
+    assert set(demo) >= {"analyst", "auditor", "sysadmin"}, started.stdout
+    assert not any(pw in log_file.read_text() for pw in demo.values())
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as resp:
             health = json.loads(resp.read())

@@ -33,6 +33,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/backups/plans/{plan_id}/restore"): "backups.restore",
     ("GET", "/api/v1/backups/restores"): "backups.read",
     ("GET", "/health"): "public",
+    # personal information
+    ("GET", "/api/v1/privacy/inventory"): "privacy.read",
+    ("GET", "/api/v1/privacy/policy"): "privacy.read",
+    ("POST", "/api/v1/privacy/grants"): "privacy.unmask",
+    ("GET", "/api/v1/privacy/events/{index}/{event_id}"): "privacy.unmask",
     # notifications
     ("GET", "/api/v1/notifications/channels"): "notifications.read",
     ("POST", "/api/v1/notifications/channels"): "notifications.manage",
@@ -55,7 +60,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/users/apikeys"): "users.read",
     ("POST", "/api/v1/users/apikeys"): "apikeys.create",
     ("DELETE", "/api/v1/users/apikeys/{key_id}"): "users.manage",
-    ("GET", "/api/v1/users/requests"): "users.requests.read",
+    ("GET", "/api/v1/users/requests"): "approvals.read",
     ("POST", "/api/v1/users/requests/{request_id}/approve"): "users.approve",
     ("POST", "/api/v1/users/requests/{request_id}/reject"): "users.approve",
     ("GET", "/api/v1/users/{username}"): "users.read",

@@ -51,3 +51,15 @@ def test_root_target_stays_inside_tree(tmp_path: Path) -> None:
     assert target.read("../../secret") is None
     (tmp_path / "tree" / "link").symlink_to(tmp_path / "secret")
     assert target.read("/link") is None
+    # stat confined the same way: neither a link out of the tree nor a path through one answers.
+    assert target.stat("/link") is None
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "outdir" / "shadow").write_text("x")
+    (tmp_path / "tree" / "etc").symlink_to(tmp_path / "outdir")
+    assert target.stat("/etc/shadow") is None and target.stat("/etc") is None
+    assert target.stat("/../secret") is None
+    # a symlink that stays inside the tree is followed, as on the host
+    (tmp_path / "tree" / "real").write_text("in")
+    (tmp_path / "tree" / "alias").symlink_to("real")
+    inside = target.stat("/alias")
+    assert inside is not None and inside.mtime == (tmp_path / "tree" / "real").stat().st_mtime

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +45,32 @@ def test_stable_ids_are_deterministic_and_position_sensitive() -> None:
     assert stable_id("a", "bc") != stable_id("ab", "c")
     assert stable_id(None) != stable_id("")
     assert len(a) == 32
+
+
+@pytest.mark.parametrize(("parts", "expected"), [
+    (("a",), "8b85c9c6e043d787ffff7af2fba72645"),
+    (("", None), "cbf04fb4d344005dadc3c160747e2ea5"),
+    ((1, "x", b"\x00\xff"), "616a718edd075d3a965db065a341f6fa"),
+    ((True, 0), "d71dbe5843f1fd53d4087b231aa8bb8f"),
+    (("日志", -5), "2fce47e2ad3791277e6474183b358e9e"),
+    (((7, b"\n\x00", 443),), "5593e1a5912a0b2e1c57d38fbe10977c"),  # a flow key
+    (("exception", "r1", "f", "eq", ["a", "b"]), "dc90278c2e279b05bd3558f2c1ac7e47"),
+    ((), "cae66941d9efbd404e4d88758ea67670"),
+])
+def test_stable_ids_never_change(parts: tuple[Any, ...], expected: str) -> None:
+    # Ids are persisted (events, alerts, exceptions): these are the values the first release wrote.
+    assert stable_id(*parts) == expected
+
+
+class _Kind(StrEnum):
+    FILE = "file"
+
+
+@pytest.mark.parametrize("bad", [Path("/var/log/auth.log"), 1.5, _Kind.FILE, {"a": 1}, ("ok", Path("/x")),
+                                 [("nested",)]])
+def test_stable_id_refuses_parts_whose_repr_is_not_their_value(bad: object) -> None:
+    with pytest.raises(TypeError, match="stable_id parts"):
+        stable_id("file", bad)  # type: ignore[arg-type]
 
 
 def test_iso_has_milliseconds_and_utc() -> None:

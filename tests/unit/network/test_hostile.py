@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import tracemalloc
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from collectors.network.engine import FlowConfig
+from collectors.network.pcapfile import ReadStats, iter_records
 from collectors.network.service import CaptureReader, read_captures
 from core.errors import InvalidInput
 from tests.unit.network import pcapgen as g
@@ -150,7 +152,7 @@ def test_mutated_real_captures_never_crash(shared_dir: Path, tmp_path: Path) -> 
         "dns-over-http2-post/dns_over_https_POST.pcap", "arp/detect-arp-04-vxlan/vxlan-arp.pcap")]
     rng = random.Random(20261126)
     target = tmp_path / "mutant.pcap"
-    runs = 0
+    runs = packets = errors = 0
     for _ in range(100):
         data = bytearray(rng.choice(samples).read_bytes())
         if rng.random() < 0.3:
@@ -159,11 +161,18 @@ def test_mutated_real_captures_never_crash(shared_dir: Path, tmp_path: Path) -> 
             data[rng.randrange(24, len(data))] = rng.randrange(256)
         target.write_bytes(bytes(data))
         reader = CaptureReader()
-        for _event in reader.read([[target]]):
-            pass
-        assert reader.summary().packets >= 0
+        yielded = sum(1 for _event in reader.read([[target]]))
+        summary = reader.summary()
+        # Every record the file still holds is counted, and every event handed out is in the totals.
+        assert summary.files == [str(target)]
+        assert summary.packets == sum(1 for _rec in iter_records(io.BytesIO(bytes(data)), ReadStats()))
+        assert summary.total_events == yielded
+        packets += summary.packets
+        errors += summary.parse_errors
         runs += 1
     assert runs == 100
+    # The mutations really exercised the decoders, and the damage they did was reported, not dropped.
+    assert packets > 100 and errors > 0
 
 
 def test_closing_a_full_flow_table_streams_in_batches(tmp_path: Path) -> None:

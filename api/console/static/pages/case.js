@@ -39,6 +39,8 @@ export default async function render(main, params, ctx) {
     return '';
   }
 
+  // The case's own events and its alerts' histories, in one timeline.
+  const timeline = [...(c.timeline || []), ...(c.alert_timeline || [])].sort((a, b) => String(a.time || '').localeCompare(String(b.time || '')));
   const note = h('textarea', { rows: 2, 'data-testid': 'case-note' });
   const status = h('select', { 'data-testid': 'case-status' }, ['open', 'in_progress', 'closed'].map((s) => h('option', { value: s, selected: s === c.status }, tv('case_status', s))));
   status.addEventListener('change', () => update({ status: status.value }));
@@ -59,9 +61,15 @@ export default async function render(main, params, ctx) {
           ? alerts.map((a) => h('li', {}, sevBadge(pick(a, 'alert.level')), ' ', h('a', { href: `#/alerts/${encodeURIComponent(pick(a, 'alert.id'))}` }, pick(a, 'rule.name') || pick(a, 'alert.id')), ' ', statusBadge(pick(a, 'alert.status'))))
           : (c.alert_ids || []).map((aid) => h('li', {}, h('a', { href: `#/alerts/${encodeURIComponent(aid)}` }, aid))))),
       h('div', { class: 'card' }, h('h2', {}, t('case.timeline')),
-        h('ul', { class: 'timeline', 'data-testid': 'case-timeline' }, (c.timeline || []).map((e) => h('li', { 'data-action': e.action },
-          h('strong', {}, e.actor || ''), ' ', h('span', { class: 'muted' }, fmtTime(e.time)), h('br'),
-          tv('case_event', e.action), ' ', describe(e)))),
+        h('ul', { class: 'timeline', 'data-testid': 'case-timeline' }, timeline.map((e) => (e.alert_id
+          ? h('li', { 'data-action': e.action, 'data-alert': e.alert_id, class: 'alert-entry' },
+            h('strong', {}, e.actor || ''), ' ', h('span', { class: 'muted' }, fmtTime(e.time)), h('br'),
+            h('a', { href: `#/alerts/${encodeURIComponent(e.alert_id)}` }, e.rule || e.alert_id), ': ',
+            e.action === 'alert_raised' ? t('case.alertRaised') : e.action === 'comment' ? t('alert.commented')
+              : `${e.field ? `${e.field}: ` : ''}${(e.field === 'status' ? tv('status', e.from) : fmtValue(e.from)) || '∅'} → ${(e.field === 'status' ? tv('status', e.to) : fmtValue(e.to)) || '∅'}`)
+          : h('li', { 'data-action': e.action },
+            h('strong', {}, e.actor || ''), ' ', h('span', { class: 'muted' }, fmtTime(e.time)), h('br'),
+            tv('case_event', e.action), ' ', describe(e))))),
         canManage ? h('form', {
           class: 'row',
           onsubmit: async (e) => {

@@ -60,7 +60,12 @@ export default async function render(main, params, ctx) {
   let checkResults = new Map();
   let familyNames = {};
   const itemFilter = h('select', { 'data-testid': 'compliance-item-filter' }, ['failed', 'pending', 'all'].map((f) => h('option', { value: f }, t(`compliance.filter.${f}`))));
-  itemFilter.addEventListener('change', () => renderItems());
+  itemFilter.addEventListener('change', () => { itemPage = 0; renderItems(); });
+  const ITEMS_PER_PAGE = 25;
+  let itemPage = 0;
+  const itemSearch = h('input', { type: 'search', placeholder: t('compliance.searchItems'), 'data-testid': 'compliance-item-search' });
+  itemSearch.addEventListener('input', () => { itemPage = 0; renderItems(); });
+  const pager = h('span', { class: 'pager', 'data-testid': 'items-pager' });
 
   async function runNow(button) {
     button.disabled = true;
@@ -137,11 +142,20 @@ export default async function render(main, params, ctx) {
   function renderItems() {
     clear(failedBody);
     const wanted = itemFilter.value;
-    const rows = allResults.filter((r) => (wanted === 'failed' ? FAILED.has(r.result) : wanted === 'pending' ? r.result === PENDING : true));
+    const needle = itemSearch.value.trim().toLowerCase();
+    const rows = allResults.filter((r) => (wanted === 'failed' ? FAILED.has(r.result) : wanted === 'pending' ? r.result === PENDING : true))
+      .filter((r) => !needle || [r.item_id, r.requirement, r.summary, r.detail, r.asset].some((v) => String(v || '').toLowerCase().includes(needle)));
+    const pages = Math.max(1, Math.ceil(rows.length / ITEMS_PER_PAGE));
+    itemPage = Math.min(itemPage, pages - 1);
+    fill(pager, h('button', { type: 'button', disabled: itemPage === 0, 'data-testid': 'items-prev', onclick: () => { itemPage -= 1; renderItems(); } }, '‹'),
+      h('span', { class: 'muted', 'data-testid': 'items-page' }, t('compliance.page', { page: itemPage + 1, pages, n: rows.length })),
+      h('button', { type: 'button', disabled: itemPage >= pages - 1, 'data-testid': 'items-next', onclick: () => { itemPage += 1; renderItems(); } }, '›'));
     if (!rows.length) add(failedBody, emptyRow(6, t('compliance.noFailed')));
-    for (const item of rows.slice(0, 300)) {
+    for (const item of rows.slice(itemPage * ITEMS_PER_PAGE, (itemPage + 1) * ITEMS_PER_PAGE)) {
+      const text = lang() === 'zh-CN' ? item.requirement : (item.summary || item.requirement);
       add(failedBody, h('tr', { 'data-testid': 'failed-row', 'data-item': item.item_id },
-        h('td', {}, h('strong', {}, item.item_id), h('div', { class: 'muted' }, familyNames[item.family] || item.family || '')),
+        h('td', { class: 'item-cell' }, h('strong', {}, item.item_id), h('div', { class: 'muted' }, familyNames[item.family] || item.family || ''),
+          text ? h('div', { class: 'requirement', 'data-testid': 'item-requirement' }, text) : null),
         h('td', {}, item.asset || ''),
         h('td', {}, h('span', { class: FAILED.has(item.result) ? 'fail' : item.result === '符合' ? 'pass' : '' }, tv('compliance.result', item.result)), h('div', { class: 'muted' }, tv('compliance.source', item.source))),
         h('td', {}, item.detail || ''),
@@ -222,7 +236,7 @@ export default async function render(main, params, ctx) {
     h('div', { class: 'grid' },
       h('div', { class: 'card' }, h('h2', {}, t('compliance.families')), h('table', { 'data-testid': 'compliance-family-table' }, families)),
       h('div', {}, trendBox, h('div', { class: 'card' }, h('h2', {}, t('compliance.runs')), h('table', {}, runsBody)))),
-    h('div', { class: 'row' }, h('h2', {}, t('compliance.items')), itemFilter),
+    h('div', { class: 'row' }, h('h2', {}, t('compliance.items')), itemFilter, itemSearch, pager),
     h('table', {}, h('thead', {}, h('tr', {}, ['item', 'asset', 'result', 'detail', 'evidence', ''].map((c) => h('th', {}, c ? t(`compliance.col.${c}`) : '')))), failedBody)));
   await load(params.query.run);
 }

@@ -1,6 +1,6 @@
 import { ApiError, errorText, post, saveSession } from '../lib/api.js';
 import { h, markReady } from '../lib/dom.js';
-import { t } from '../lib/i18n.js';
+import { lang, setLang, t } from '../lib/i18n.js';
 
 // The API's login answer is normalised here so the rest of the console sees one user shape.
 export function userFromLogin(data, username) {
@@ -93,6 +93,9 @@ export default function render(main, _params, ctx) {
   totpRow,
   message,
   submit);
-  main.append(h('section', { class: 'page page-login' }, form));
+  // The header (and its language switch) shows only after signing in: offer the choice here too.
+  const langs = h('select', { 'data-testid': 'login-lang', 'aria-label': t('login.language'),
+    onchange: () => setLang(langs.value) }, [['zh-CN', '中文'], ['en', 'English']].map(([v, label]) => h('option', { value: v, selected: v === lang() }, label)));
+  main.append(h('section', { class: 'page page-login' }, h('div', { class: 'row login-lang' }, h('span', { class: 'spacer' }), langs), form));
   markReady('login');
 }
