@@ -101,8 +101,19 @@ def _search(store: Store, prefix: str, rule: CompiledRule, *, ingested: dict[str
     ``around``). A referenced *correlation* (Sigma's chaining) matches through its alerts: each
     alert is an item at its window's start (``alert.first_seen``), written at ``alert.created``."""
     if rule.correlation is not None:
+        # Alerts are written without waiting for a refresh, and their ``created`` stamp is taken
+        # before the write returns: refresh, and look back a little so an alert that became
+        # visible after the previous window closed is still seen (deterministic ids make a second
+        # look harmless).
+        try:
+            store.refresh(alerts_index(prefix))
+        except NotFound:
+            return []
+        seen = dict(ingested)
+        if "gt" in seen:
+            seen["gt"] = iso(parse_iso(seen["gt"]) - timedelta(seconds=CHAIN_LOOKBACK_SECONDS))
         filters: list[dict[str, Any]] = [{"term": {"rule.id": rule.id}},
-                                         {"range": {"alert.created": ingested}}]
+                                         {"range": {"alert.created": seen}}]
         if around:
             filters.append({"range": {"alert.first_seen": around}})
         body: dict[str, Any] = {"query": {"bool": {"filter": filters}}, "size": size,
@@ -125,6 +136,7 @@ def _search(store: Store, prefix: str, rule: CompiledRule, *, ingested: dict[str
 
 
 MAX_WINDOWS_KEPT = 50
+CHAIN_LOOKBACK_SECONDS = 120
 
 
 def _extend(doc: dict[str, Any], window: dict[str, Any]) -> None:

@@ -24,7 +24,10 @@ class DocOps(Connection):
     # -- documents -------------------------------------------------------------------------
 
     def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
-        """The document with ``_seq_no``/``_primary_term`` for optimistic updates, or None."""
+        """The document with ``_seq_no``/``_primary_term`` for optimistic updates, or None
+        (also for an empty id, which no document has: the client would raise instead)."""
+        if not doc_id:
+            return None
         try:
             resp = self._client.get(index=index, id=doc_id)
         except NotFoundError:

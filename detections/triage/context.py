@@ -16,6 +16,9 @@ from detections import repository as repo
 def rule_context(store: Store, settings: Settings, rule_id: str, tags: list[str]) -> dict[str, Any]:
     """The rule as stored (None fields when it was deleted since) and its ATT&CK names."""
     out: dict[str, Any] = {"attack": attack.resolve_tags(tags)}
+    if not rule_id:
+        out["rule"] = None
+        return out
     try:
         doc = store.get(repo.rules_index(settings.index_prefix), rule_id)
     except SocError:
