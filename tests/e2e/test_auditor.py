@@ -84,6 +84,14 @@ def test_auditor_verifies_the_audit_trail(page: Page, console: Console) -> None:
     wait_ready(page, "audit")
     rows = page.get_by_test_id("audit-row")
     expect(rows.first).to_be_visible()
+    # The table fits the page and each date stays on one line.
+    fits = page.evaluate("() => { const t = document.querySelector('[data-testid=audit-table]');"
+                         " return t.getBoundingClientRect().right <= document.documentElement.clientWidth + 1; }")
+    assert fits
+    lines = page.locator("[data-testid=audit-row] td:nth-child(2)").evaluate_all(
+        "els => els.map(e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; })")
+    assert lines and max(lines) == 1, lines
     # Search: this auditor's own logins.
     page.get_by_test_id("audit-user").fill("aud")
     page.get_by_test_id("audit-action").fill("auth.login")

@@ -39,10 +39,11 @@ export default async function render(main, params, ctx) {
       if (!items.length) add(rows, emptyRow(9));
       for (const r of items) {
         add(rows, h('tr', { 'data-testid': 'audit-row', 'data-action': r.action },
-          h('td', { class: 'num' }, r.seq ?? ''), h('td', {}, fmtTime(r.time || r['@timestamp'])), h('td', {}, r.actor || ''), h('td', {}, tv('role', r.role)),
-          h('td', {}, r.address || ''), h('td', {}, r.action || ''), h('td', {}, r.target || ''),
-          h('td', {}, h('span', { class: r.outcome === 'success' ? 'pass' : 'fail' }, tv('outcome', r.outcome))),
-          h('td', {}, h('code', {}, r.detail && Object.keys(r.detail).length ? fmtValue(r.detail) : ''))));
+          h('td', { class: 'num' }, r.seq ?? ''), h('td', { class: 'nowrap' }, fmtTime(r.time || r['@timestamp'])), h('td', { class: 'wrap' }, r.actor || ''), h('td', { class: 'nowrap' }, tv('role', r.role)),
+          h('td', { class: 'wrap' }, r.address || ''), h('td', { class: 'wrap' }, r.action || ''), h('td', { class: 'wrap' }, r.target || ''),
+          h('td', { class: 'nowrap' }, h('span', { class: r.outcome === 'success' ? 'pass' : 'fail' }, tv('outcome', r.outcome))),
+          h('td', { class: 'detail' }, r.detail && Object.keys(r.detail).length
+            ? h('details', {}, h('summary', {}, h('code', {}, fmtValue(r.detail).slice(0, 60))), h('pre', {}, JSON.stringify(r.detail, null, 2))) : '')));
       }
       prev.disabled = page === 0; more.disabled = next === null || next === undefined;
     } catch (err) {
@@ -79,7 +80,7 @@ export default async function render(main, params, ctx) {
     result,
     h('div', { class: 'toolbar' }, user, action, outcome, h('label', { class: 'inline' }, t('audit.start'), start), h('label', { class: 'inline' }, t('audit.end'), end),
       h('button', { type: 'button', 'data-testid': 'audit-search', onclick: () => { page = 0; load(); } }, t('common.search'))),
-    h('table', {}, h('thead', {}, h('tr', {}, ['seq', 'time', 'actor', 'role', 'address', 'action', 'target', 'outcome', 'detail'].map((c) => h('th', {}, t(`audit.col.${c}`))))), rows),
+    h('table', { class: 'audit-table', 'data-testid': 'audit-table' }, h('thead', {}, h('tr', {}, ['seq', 'time', 'actor', 'role', 'address', 'action', 'target', 'outcome', 'detail'].map((c) => h('th', {}, t(`audit.col.${c}`))))), rows),
     h('div', { class: 'pager' }, prev, more)));
   await load();
 }
