@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from core.errors import Unavailable
+from core.errors import NotFound, Unavailable
 from core.es import BulkResult, ItemResult, Store
 from core.settings import EventsSettings
 from core.shard_budget import require_room
@@ -191,4 +191,22 @@ class EventWriter:
                                   "The batch is kept and sent again.")
             for hit in resp["hits"]["hits"]:
                 found.add((alias, hit["_id"]))
+        # A search sees only what the last refresh made visible: an event written moments ago
+        # (a replay right after a crash, a rollover in between) is looked up by id in the newest
+        # backing indices, where it can be, with a realtime multi-get.
+        docs = [{"_index": index, "_id": doc_id} for alias, ids in by_alias.items()
+                for index in self._newest_backing(alias) for doc_id in ids if (alias, doc_id) not in found]
+        for chunk in [docs[i:i + _MAX_HITS] for i in range(0, len(docs), _MAX_HITS)]:
+            resp = self.store.request("POST", "/_mget", body={"docs": chunk}, params={"_source": "false"})
+            for doc in resp.get("docs", []):
+                if doc.get("found"):
+                    found.add((alias_of(str(doc["_index"])), str(doc["_id"])))
         return found
+
+    def _newest_backing(self, alias: str, keep: int = 2) -> list[str]:
+        """The write index and the one before it: the only ones an unrefreshed event can be in."""
+        try:
+            resolved = self.store.request("GET", f"/_alias/{alias}") or {}
+        except NotFound:
+            return []
+        return sorted((i for i in resolved if is_backing(i)), reverse=True)[:keep]
