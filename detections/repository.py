@@ -162,8 +162,13 @@ def checkpoints(store: Store, prefix: str) -> dict[str, dict[str, Any]]:
     if not store.index_exists(state_index(prefix)):
         return {}
     out: dict[str, dict[str, Any]] = {}
-    for hit in store.search(state_index(prefix), {"size": 1000, "query": {"match_all": {}}})["hits"]["hits"]:
-        out.update(hit["_source"].get("checkpoints") or {})
+    # The partition documents are found by a search, then read with a realtime multi-get: a cycle
+    # that just committed is shown even before the next refresh.
+    ids = [h["_id"] for h in store.search(state_index(prefix), {"size": 1000, "_source": False,
+                                                                "query": {"match_all": {}}})["hits"]["hits"]]
+    for doc in store.mget(state_index(prefix), ids):
+        if doc is not None:
+            out.update(doc["_source"].get("checkpoints") or {})
     return out
 
 
