@@ -72,13 +72,14 @@ class Watermark:
             self._write(self._published, now + self.ttl, refresh=True)
 
     def idle(self) -> None:
-        """Nothing in flight: stop holding detections back (lazily visible, that is safe)."""
+        """Nothing in flight: stop holding detections back. Made visible at once (one small
+        refresh per transition to idle), so the next cycle does not wait on a stale watermark."""
         if self._published is not None:
-            self._write(None, None, refresh=False)
+            self._write(None, None, refresh=True)
 
     def close(self) -> None:
         if self._ready:
-            self.store.delete(self.index, self.owner)
+            self.store.delete(self.index, self.owner, refresh=True)
             self._published = self._expires = None
 
     def _write(self, since: datetime | None, expires: datetime | None, *, refresh: bool) -> None:
