@@ -17,11 +17,11 @@ for pair in "${wanted[@]}"; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then missing+=("$pkg"); fi
 done
-if ! (command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'CJK'); then missing+=(fonts-noto-cjk); fi
+if ! (command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -i 'CJK' >/dev/null); then missing+=(fonts-noto-cjk); fi
 # pg_dump backups are tested against a throwaway PostgreSQL cluster (initdb is not on PATH).
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then missing+=(postgresql); fi
 # WeasyPrint (compliance PDF reports) loads pango through ctypes: no command to look for.
-if ! (ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'); then missing+=(libpango-1.0-0 libpangoft2-1.0-0); fi
+if ! (ldconfig -p 2>/dev/null | grep 'libpangoft2-1.0.so.0' >/dev/null); then missing+=(libpango-1.0-0 libpangoft2-1.0-0); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: installing Debian packages: ${missing[*]}" >&2
