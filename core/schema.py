@@ -139,6 +139,14 @@ def get_field(doc: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+def field_text(doc: Mapping[str, Any], dotted: str) -> str:
+    """``get_field`` for display: lists joined with ", ", a missing value as ""."""
+    value = get_field(doc, dotted)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
 def set_field(doc: dict[str, Any], dotted: str, value: Any) -> None:
     node = doc
     parts = dotted.split(".")

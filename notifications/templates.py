@@ -5,26 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from core.i18n import t
+from core.schema import field_text
 from notifications.models import Message
-
-
-def _get(doc: dict[str, Any], dotted: str) -> str:
-    cur: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return ""
-        cur = cur.get(part)
-    if isinstance(cur, list):
-        return ", ".join(str(v) for v in cur)
-    return "" if cur is None else str(cur)
 
 
 def render(alert: dict[str, Any], lang: str, console_url: str | None = None) -> Message:
     al = alert.get("alert", {})
     level = t(f"notify.level.{al.get('level', 'medium')}", lang)
-    rule = _get(alert, "rule.name") or "-"
-    fields = [("time", _get(alert, "@timestamp")), ("host", _get(alert, "host.name")),
-              ("user", _get(alert, "user.name")), ("source", _get(alert, "source.ip")),
+    rule = field_text(alert, "rule.name") or "-"
+    fields = [("time", field_text(alert, "@timestamp")), ("host", field_text(alert, "host.name")),
+              ("user", field_text(alert, "user.name")), ("source", field_text(alert, "source.ip")),
               ("reason", al.get("reason") or "")]
     rows = [(t(f"notify.field.{k}", lang), v) for k, v in fields if v]
     link = f"{console_url.rstrip('/')}/console/#/alert/{al.get('id')}" if console_url else ""
@@ -34,9 +24,9 @@ def render(alert: dict[str, Any], lang: str, console_url: str | None = None) -> 
     markdown = "\n\n".join([f"### {subject}", *(f"**{k}**: {v}" for k, v in rows),
                             *([f"[{t('notify.open', lang)}]({link})"] if link else []),
                             f"{t('notify.field.id', lang)}: `{al.get('id')}`"])
-    summary = {"id": al.get("id"), "level": al.get("level"), "rule": {"id": _get(alert, "rule.id"), "name": rule},
-               "time": _get(alert, "@timestamp"), "host": _get(alert, "host.name") or None,
-               "user": _get(alert, "user.name") or None, "source_ip": _get(alert, "source.ip") or None,
+    summary = {"id": al.get("id"), "level": al.get("level"), "rule": {"id": field_text(alert, "rule.id"), "name": rule},
+               "time": field_text(alert, "@timestamp"), "host": field_text(alert, "host.name") or None,
+               "user": field_text(alert, "user.name") or None, "source_ip": field_text(alert, "source.ip") or None,
                "reason": al.get("reason"), "link": link or None}
     return Message(subject=subject, text=text, markdown=markdown, summary=summary)
 

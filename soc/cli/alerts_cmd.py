@@ -8,6 +8,7 @@ import click
 
 from core.alerting import CLOSE_REASONS, LEVELS, STATUSES
 from core.i18n import t
+from core.schema import field_text
 from detections.triage import alerts as svc
 from soc.cli.context import CliContext, json_option, pass_ctx
 from soc.cli.table import render
@@ -17,19 +18,8 @@ ID_SHOWN = 16
 COLUMNS = ("id", "time", "level", "status", "host", "source", "user", "rule")
 
 
-def _get(doc: dict[str, Any], dotted: str) -> str:
-    cur: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return ""
-        cur = cur.get(part)
-    if isinstance(cur, list):
-        return ", ".join(str(v) for v in cur)
-    return "" if cur is None else str(cur)
-
-
 def _source_of(alert: dict[str, Any]) -> str:
-    return _get(alert, "source.ip") or _get(alert, "source.address") or _get(alert, "group.key")
+    return field_text(alert, "source.ip") or field_text(alert, "source.address") or field_text(alert, "group.key")
 
 
 def format_alert(out: dict[str, Any], lang: str) -> str:
@@ -39,17 +29,17 @@ def format_alert(out: dict[str, Any], lang: str) -> str:
     rule = a.get("rule", {})
     lines = [f"{rule.get('name', '-')}  [{al.get('level', '-')}]  {al.get('status', '-')}",
              f"  {t('cli.alerts.col.id', lang)}: {al.get('id')}"]
-    fields = [("detected", a.get("@timestamp")), ("event_time", _get(a, "alert.first_seen") or _get(a, "event.start")),
+    fields = [("detected", a.get("@timestamp")), ("event_time", field_text(a, "alert.first_seen") or field_text(a, "event.start")),
               ("rule_id", rule.get("id")), ("tags", ", ".join(rule.get("tags") or [])),
-              ("host", _get(a, "host.name")), ("user", _get(a, "user.name")), ("source", _source_of(a)),
+              ("host", field_text(a, "host.name")), ("user", field_text(a, "user.name")), ("source", _source_of(a)),
               ("assignee", al.get("assignee")), ("case", al.get("case_id")), ("reason", al.get("reason"))]
     lines.extend(f"  {t('cli.alerts.field.' + k, lang)}: {v}" for k, v in fields if v)
     events = out.get("events") or []
     if events:
         lines.append(t("cli.alerts.events", lang, count=len(events)))
         for ev in events[:20]:
-            text = _get(ev, "message") or _get(ev, "event.original") or _get(ev, "event.action")
-            lines.append(f"  {_get(ev, '@timestamp')}  {_get(ev, 'event.dataset')}  {text[:160]}")
+            text = field_text(ev, "message") or field_text(ev, "event.original") or field_text(ev, "event.action")
+            lines.append(f"  {field_text(ev, '@timestamp')}  {field_text(ev, 'event.dataset')}  {text[:160]}")
     history = out.get("history") or []
     if history:
         lines.append(t("cli.alerts.history", lang))
@@ -81,7 +71,7 @@ def list_alerts(ctx: CliContext, status: tuple[str, ...], level: tuple[str, ...]
                            host=list(host), rule=list(rule), start=start, text=text, size=limit)
     lang = ctx.settings.language
     rows = [(a["alert"]["id"][:ID_SHOWN], a["@timestamp"][:19].replace("T", " "), a["alert"]["level"],
-             a["alert"]["status"], _get(a, "host.name"), _source_of(a), _get(a, "user.name"), a["rule"]["name"])
+             a["alert"]["status"], field_text(a, "host.name"), _source_of(a), field_text(a, "user.name"), a["rule"]["name"])
             for a in page["items"]]
     table = render([t(f"cli.alerts.col.{c}", lang) for c in COLUMNS], rows)
     ctx.emit(page, table + "\n" + t("cli.alerts.shown", lang, shown=len(rows), total=page["total"]))

@@ -3,11 +3,10 @@ and the top values of a field — the console's hunt page for a shell."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from core.i18n import t
+from core.schema import field_text
 from detections.triage import hunt as svc
 from soc.cli import hunt_evtx_cmd
 from soc.cli.context import CliContext, json_option, pass_ctx
@@ -17,17 +16,6 @@ from soc.cli.table import render
 @click.group("hunt")
 def hunt() -> None:
     """Hunt in stored events."""
-
-
-def _value(doc: dict[str, Any], dotted: str) -> str:
-    cur: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return ""
-        cur = cur.get(part)
-    if isinstance(cur, list):
-        return ", ".join(str(v) for v in cur)
-    return "" if cur is None else str(cur)
 
 
 @hunt.command("events")
@@ -48,11 +36,11 @@ def events(ctx: CliContext, query: str, start: str | None, end: str | None, data
     lang = ctx.settings.language
     if fields:
         headers = [t("cli.hunt.col.time", lang), *fields]
-        rows = [(_value(e, "@timestamp"), *(_value(e, f) for f in fields)) for e in page["items"]]
+        rows = [(field_text(e, "@timestamp"), *(field_text(e, f) for f in fields)) for e in page["items"]]
     else:
         headers = [t(f"cli.hunt.col.{c}", lang) for c in ("time", "dataset", "host", "message")]
-        rows = [(_value(e, "@timestamp"), _value(e, "event.dataset"), _value(e, "host.name"),
-                 (_value(e, "message") or _value(e, "event.original") or _value(e, "event.action"))[:200])
+        rows = [(field_text(e, "@timestamp"), field_text(e, "event.dataset"), field_text(e, "host.name"),
+                 (field_text(e, "message") or field_text(e, "event.original") or field_text(e, "event.action"))[:200])
                 for e in page["items"]]
     page.pop("next", None)  # a cursor is for the API; the CLI shows one page
     ctx.emit(page, render(headers, rows) + "\n" + t("cli.hunt.shown", lang, shown=len(rows), total=page["total"],
