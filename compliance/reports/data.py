@@ -23,6 +23,16 @@ RISK_ORDER = {"high": 0, "medium": 1, "low": 2}
 PRIVACY_CHECKS = ("plat-pii-minimised", "plat-pii-access")
 
 
+BAND_KEYS = {"优": "excellent", "良": "good", "中": "fair", "差": "poor"}
+
+
+def band_label(band: str | None, lang: str) -> str | None:
+    """The 测评 band as the report's language says it (优/良/中/差 in Chinese)."""
+    if band is None or lang != "en" or band not in BAND_KEYS:
+        return band
+    return t(f"compliance.band.{BAND_KEYS[band]}", "en")
+
+
 def result_label(result: str, lang: str) -> str:
     return result if lang != "en" else t(f"compliance.result.{RESULT_KEYS.get(result, 'pending')}", "en")
 
@@ -97,7 +107,8 @@ def build(run: dict[str, Any], cat: Catalog, checks: dict[str, Check], item_docs
         "run": {k: run.get(k) for k in ("id", "catalog", "level", "targets", "started_at", "finished_at", "actor",
                                         "errors", "status")},
         "catalog": {"id": cat.id, "title": cat.title.get(lang), "framework": cat.framework, "level": cat.level},
-        "summary": {"overall": score.get("overall"), "band": score.get("band"), "risks": score.get("risks", {}),
+        "summary": {"overall": score.get("overall"), "band": score.get("band"),
+                    "band_label": band_label(score.get("band"), lang), "risks": score.get("risks", {}),
                     "counts": {result_label(k, lang): v for k, v in (score.get("counts") or {}).items()},
                     "counts_raw": score.get("counts") or {}, "coverage": score.get("coverage"),
                     "pending": score.get("pending"), "scorer": score.get("scorer"),

@@ -27,3 +27,10 @@ def test_catalogs_table(tmp_path: Path) -> None:
     zh = _run(tmp_path, "zh-CN")
     assert "安全计算环境" in zh and "合计" in zh
     assert '"items": 211' in _run(tmp_path, "en", "--json").replace(" ", "").replace('"items":211', '"items": 211')
+
+
+def test_band_is_said_in_the_report_language() -> None:
+    from compliance.reports.data import band_label
+
+    assert band_label("差", "en") == "Poor (差)" and band_label("优", "en") == "Excellent (优)"
+    assert band_label("良", "zh-CN") == "良" and band_label(None, "en") is None

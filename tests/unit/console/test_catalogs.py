@@ -30,6 +30,7 @@ DYNAMIC = {
     "level.": ["informational", "low", "medium", "high", "critical"],
     "status.": ["new", "acknowledged", "in_progress", "closed"],
     "close_reason.": ["true_positive", "false_positive", "benign", "duplicate", "resolved"],
+    "compliance.band.": ["优", "良", "中", "差"],
 }
 
 

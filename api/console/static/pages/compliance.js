@@ -173,7 +173,7 @@ export default async function render(main, params, ctx) {
     const counts = run.counts || pick(run, 'score.counts') || {};
     add(summary, 
       h('div', { class: 'row' }, h('span', { class: 'score', 'data-testid': 'compliance-score' }, typeof score === 'number' ? score.toFixed(1) : '—'),
-        h('span', { class: 'band', 'data-testid': 'compliance-band' }, run.band || ''), h('span', { class: 'spacer' }),
+        h('span', { class: 'band', 'data-testid': 'compliance-band', 'data-band': run.band || '' }, tv('compliance.band', run.band) || ''), h('span', { class: 'spacer' }),
         ['pdf', 'html'].map((fmt) => h('button', { type: 'button', 'data-testid': `download-${fmt}`, onclick: () => download(`/compliance/runs/${encodeURIComponent(runId(run))}/report`, { format: fmt, lang: lang() }, `compliance-${runId(run)}.${fmt}`).catch((err) => ctx.flash(errorText(err), 'error')) }, t(`compliance.download.${fmt}`)))),
       h('dl', { class: 'kv' },
         h('dt', {}, t('compliance.run')), h('dd', { 'data-testid': 'compliance-run-id' }, runId(run)),
