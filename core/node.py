@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -181,7 +182,8 @@ class ManagedNode:
             with urllib.request.urlopen(f"{self.url}/_cluster/health", timeout=3) as resp:
                 body = json.loads(resp.read())
             return body.get("status") in ("green", "yellow")
-        except (OSError, ValueError, urllib.error.URLError):
+        except (OSError, ValueError, urllib.error.URLError, http.client.HTTPException):
+            # HTTPException: something else answers on the port (e.g. another node's transport)
             return False
 
     def status(self) -> NodeStatus:

@@ -39,11 +39,14 @@ class DelayingProxy:
         self.armed = False
         self.holding = threading.Event()
         self.released = threading.Event()
+        # The loop lives in its own thread from the start: the main thread may already run one
+        # (Playwright's sync API keeps a loop running there for the whole session).
         self.loop = asyncio.new_event_loop()
-        self.server = self.loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
-        self.port = self.server.sockets[0].getsockname()[1]
         self.thread = threading.Thread(target=self.loop.run_forever, name="delaying-proxy", daemon=True)
         self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, "127.0.0.1", 0), self.loop).result(10)
+        self.port = self.server.sockets[0].getsockname()[1]
 
     async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, inspect: bool) -> None:
         try:
