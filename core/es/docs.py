@@ -8,6 +8,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from core.errors import Unavailable
 from core.es._base import (
     ApiError,
     Connection,
@@ -89,8 +90,18 @@ class DocOps(Connection):
     def search(self, index: str, body: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
         params.setdefault("ignore_unavailable", True)
         params.setdefault("allow_no_indices", True)
-        with _translated(f"Searching {index}"):
-            return dict(self._reads().search(index=index, body=dict(body or {}), **params).body)
+        try:
+            with _translated(f"Searching {index}"):
+                return dict(self._reads().search(index=index, body=dict(body or {}), **params).body)
+        except Unavailable as exc:
+            # An index created a moment ago (by this or another request) may not have its primary
+            # started yet: wait for it once instead of answering 503.
+            if "no_shard_available" not in exc.message:
+                raise
+            with _translated(f"Waiting for {index}"):
+                self._client.cluster.health(index=index, wait_for_status="yellow", timeout="10s")
+            with _translated(f"Searching {index}"):
+                return dict(self._reads().search(index=index, body=dict(body or {}), **params).body)
 
     def count(self, index: str, query: Mapping[str, Any] | None = None) -> int:
         with _translated(f"Counting {index}"):
