@@ -15,6 +15,8 @@ class Actor:
     name: str
     role: str
     address: str | None = None
+    # The department the actor acts for (``core.scope.DISTRICT`` for district-wide roles).
+    organization: str | None = None
 
     @classmethod
     def system(cls, component: str = "scheduler") -> Actor:
