@@ -16,6 +16,7 @@ from core.es._base import (
     translate,
 )
 from core.replicas import index_settings
+from core.scope import is_scoped_index, with_organization
 
 
 class IndexAdmin(Connection):
@@ -27,8 +28,13 @@ class IndexAdmin(Connection):
 
     def ensure_index(self, name: str, *, mappings: Mapping[str, Any] | None = None,
                      settings: Mapping[str, Any] | None = None) -> bool:
-        """Create the index if missing; returns True when created. Safe under races."""
+        """Create the index if missing; returns True when created. Safe under races.
+
+        Every scoped index (``core.scope``) gets ``organization.id`` as a keyword, also when its
+        mapping is otherwise closed (``dynamic: false``): the department filter must match."""
         body_settings = index_settings(**(settings or {}))
+        if mappings is not None and is_scoped_index(name):
+            mappings = with_organization(mappings)
         try:
             self._client.indices.create(index=name, mappings=dict(mappings or {}), settings=body_settings)
             return True

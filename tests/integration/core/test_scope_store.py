@@ -142,3 +142,12 @@ def test_a_pending_request_sees_no_department_data(store: Store, data: dict[str,
         assert store.count(data["events"]) == 16
     finally:
         scoping._CELL.reset(token)
+
+
+def test_closed_mappings_still_index_the_organisation(store: Store, prefix: str) -> None:
+    index = f"{prefix}-cases"
+    store.ensure_index(index, mappings={"dynamic": False, "properties": {"title": {"type": "keyword"}}})
+    store.put(index, "c1", {"title": "x", "organization": {"id": "jiaowei"}}, refresh=True)
+    store.put(index, "c2", {"title": "y", "organization": {"id": "weijianwei"}}, refresh=True)
+    with scoping.acting(JW):
+        assert [h["_id"] for h in store.search(index, {"query": {"match_all": {}}})["hits"]["hits"]] == ["c1"]
