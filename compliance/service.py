@@ -36,11 +36,13 @@ from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
 from core.i18n import t
 from core.ids import stable_id
+from core.jobs import JobCancelled, JobHandle, JobRunner
 from core.permissions import requires
 from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
 
 Progress = Callable[[str], None]
+JOB_KIND = "compliance.run"
 
 
 _DEFINITIONS: dict[tuple[Any, ...], tuple[dict[str, Catalog], dict[str, Check]]] = {}
@@ -155,9 +157,16 @@ def _score(cat: Catalog, item_docs: list[dict[str, Any]]) -> dict[str, Any]:
 def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Actor, *, level: int | None = None,
                    catalog_id: str | None = None, targets: list[str] | None = None, platform: bool = True,
                    key_file: str | None = None, known_hosts: str | None = None,
-                   progress: Progress | None = None) -> dict[str, Any]:
-    """Run every check of the catalog on the targets (and the platform), store and score the results."""
+                   progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Run every check of the catalog on the targets (and the platform), store and score the results.
+
+    ``cancelled`` is polled between targets and before the results are written; a cancelled
+    run is stored as ``cancelled`` without results."""
     say = progress or (lambda _m: None)
+
+    def stop_if_cancelled() -> None:
+        if cancelled is not None and cancelled():
+            raise JobCancelled(f"Compliance run {run_id} was cancelled; nothing was scored.")
     cats, checks = load_definitions(settings)
     cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
     specs = target_specs(settings, targets, key_file=key_file, known_hosts=known_hosts)
@@ -189,11 +198,13 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
                 ctx = PlatformContext(store, settings, utcnow(), current_run=run_id)
                 platform_results = pool.submit(engine.run_platform_checks, ctx, run_checks)
             for target in opened:
+                stop_if_cancelled()
                 say(t("compliance.progress.host", settings.language, target=target.name,
                       count=sum(1 for c in run_checks if c.kind == "host")))
                 results.extend(engine.run_host_checks(target, run_checks))
             if platform_results is not None:
                 results.extend(platform_results.result())
+        stop_if_cancelled()
         previous = idx.previous_finished(cat.id, run["started_at"], run_id)
         manual = _carried_manual(idx, settings, cat, previous, started)
         rows = engine.item_results(cat, checks, results, manual)
@@ -213,7 +224,7 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
     except Exception as exc:
         for target in opened:
             target.close()
-        run.update(status="failed", finished_at=iso(utcnow()))
+        run.update(status="cancelled" if isinstance(exc, JobCancelled) else "failed", finished_at=iso(utcnow()))
         run["errors"].append(exc.message if isinstance(exc, SocError) else repr(exc))
         try:
             idx.put_run(run)
@@ -229,6 +240,38 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
     say(t("compliance.progress.done", settings.language, run=run_id, score=run["overall"], band=run["band"],
           pending=score["pending"]))
     return run
+
+
+@requires("compliance.run")
+def submit_run(jobs: JobRunner, store: Store, settings: Settings, auditor: Auditor, actor: Actor, *,
+               level: int | None = None, catalog_id: str | None = None, targets: list[str] | None = None,
+               platform: bool = True) -> dict[str, Any]:
+    """Start ``run_assessment`` as a background job (follow it with ``get_job``). The catalog and
+    targets are checked now (422), a run of the same catalog on the same targets already going
+    or a full runner is a 409."""
+    cats, _checks = load_definitions(settings)
+    cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
+    specs = target_specs(settings, targets)
+    key = f"{cat.id}:{','.join(sorted(s.name for s in specs))}{':platform' if platform else ''}"
+
+    def work(job: JobHandle) -> dict[str, Any]:
+        run = run_assessment(store, settings, auditor, actor, catalog_id=cat.id, targets=targets, platform=platform,
+                             progress=job.say, cancelled=lambda: job.cancelled)
+        return {"run_id": run["id"], "status": run["status"], "overall": run.get("overall"), "band": run.get("band")}
+
+    return jobs.submit(JOB_KIND, key, work, owner=actor.name)
+
+
+@requires("compliance.read")
+def get_job(jobs: JobRunner, actor: Actor, job_id: str) -> dict[str, Any]:
+    return jobs.get(job_id, kinds=(JOB_KIND,))
+
+
+@requires("compliance.run")
+def cancel_job(jobs: JobRunner, auditor: Auditor, actor: Actor, job_id: str) -> dict[str, Any]:
+    job = jobs.cancel(job_id, kinds=(JOB_KIND,))
+    auditor.record(actor, "compliance.run.cancel", job_id, "success", {"key": job["key"], "status": job["status"]})
+    return job
 
 
 @requires("compliance.read")
