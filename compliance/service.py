@@ -37,6 +37,7 @@ from core.es import Store
 from core.i18n import t
 from core.ids import stable_id
 from core.permissions import requires
+from core.scope import DISTRICT, organization_of
 from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
 
@@ -151,22 +152,58 @@ def _score(cat: Catalog, item_docs: list[dict[str, Any]]) -> dict[str, Any]:
     return get_scorer().score(cat, engine.overall_by_item(cat, rows))
 
 
+def _system_for_run(store: Store, settings: Settings, system_id: str | None, level: int | None,
+                    catalog_id: str | None, targets: list[str] | None) -> dict[str, Any] | None:
+    if not system_id:
+        return None
+    from compliance.systems import SystemIndex
+
+    system = SystemIndex(store, settings).get(system_id)
+    if catalog_id or (level and level != system["level"]):
+        raise InvalidInput(f"System {system_id} is graded level {system['level']}, which picks its catalog; "
+                           "leave out level and catalog.")
+    if targets:
+        raise InvalidInput(f"System {system_id}'s hosts are its targets; change them on the system "
+                           "(`soc compliance systems add` or PATCH /compliance/systems/{id}).")
+    return system
+
+
+def _owner(run: dict[str, Any]) -> dict[str, Any]:
+    """What every result document copies from its run: the department and the graded system."""
+    out: dict[str, Any] = {"organization": {"id": organization_of(run) or DISTRICT}}
+    if run.get("system"):
+        out["system_id"] = run["system"]["id"]
+    return out
+
+
 @requires("compliance.run")
 def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Actor, *, level: int | None = None,
                    catalog_id: str | None = None, targets: list[str] | None = None, platform: bool = True,
                    key_file: str | None = None, known_hosts: str | None = None,
-                   progress: Progress | None = None) -> dict[str, Any]:
-    """Run every check of the catalog on the targets (and the platform), store and score the results."""
+                   progress: Progress | None = None, system_id: str | None = None) -> dict[str, Any]:
+    """Run every check of the catalog on the targets (and the platform), store and score the results.
+
+    With ``system_id`` the graded system decides: its level picks the catalog, its hosts are the
+    targets, and the run and its results belong to the system's department."""
     say = progress or (lambda _m: None)
     cats, checks = load_definitions(settings)
+    system = _system_for_run(store, settings, system_id, level, catalog_id, targets)
+    if system is not None:
+        level, targets = int(system["level"]), list(system.get("hosts") or [])
     cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
-    specs = target_specs(settings, targets, key_file=key_file, known_hosts=known_hosts)
+    specs = ([] if system is not None and not targets
+             else target_specs(settings, targets, key_file=key_file, known_hosts=known_hosts))
     wanted = {cid for ids in engine.relevant_checks(cat, checks).values() for cid in ids}
     run_checks = [checks[c] for c in sorted(wanted)]
     started = utcnow()
-    run_id = "cr-" + started.strftime("%Y%m%dT%H%M%S") + "-" + stable_id(started.isoformat(), actor.name)[:8]
+    run_id = "cr-" + started.strftime("%Y%m%dT%H%M%S") + "-" + stable_id(started.isoformat(), actor.name,
+                                                                         system_id or "")[:8]
+    org = organization_of(system) if system is not None else (actor.organization or DISTRICT)
     run: dict[str, Any] = {"id": run_id, "catalog": cat.id, "level": cat.level, "targets": [s.name for s in specs],
-                           "status": "running", "started_at": iso(started), "actor": actor.name, "errors": []}
+                           "status": "running", "started_at": iso(started), "actor": actor.name, "errors": [],
+                           "organization": {"id": org or DISTRICT}}
+    if system is not None:
+        run["system"] = {"id": system["id"], "name": system["name"], "level": system["level"]}
     # Targets open first so their slow commands (package managers) run while the indices are prepared.
     opened: list[Target] = []
     for spec in specs:
@@ -194,7 +231,7 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
                 results.extend(engine.run_host_checks(target, run_checks))
             if platform_results is not None:
                 results.extend(platform_results.result())
-        previous = idx.previous_finished(cat.id, run["started_at"], run_id)
+        previous = idx.previous_finished(cat.id, run["started_at"], run_id, system_id)
         manual = _carried_manual(idx, settings, cat, previous, started)
         rows = engine.item_results(cat, checks, results, manual)
         now = iso(utcnow())
@@ -202,7 +239,7 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
         item_docs = [_item_doc(run_id, row, cat, now) for row in rows]
         manual_docs = [{**_item_doc(run_id, m, cat, now), "kind": "manual", "carried_from": previous["id"] if previous else None}
                        for m in manual.values()]
-        idx.write_results(docs + item_docs + manual_docs)
+        idx.write_results([{**d, **_owner(run)} for d in docs + item_docs + manual_docs])
         score = _score(cat, item_docs)
         seconds: dict[str, float] = {}
         for r in results:
@@ -225,17 +262,19 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
         target.close()
     idx.put_run(run)
     auditor.record(actor, "compliance.run", run_id, "success",
-                   {"catalog": cat.id, "targets": run["targets"], "overall": run["overall"], "band": run["band"]})
+                   {"catalog": cat.id, "targets": run["targets"], "overall": run["overall"], "band": run["band"],
+                    "system": system_id, "organization": run["organization"]["id"]})
     say(t("compliance.progress.done", settings.language, run=run_id, score=run["overall"], band=run["band"],
           pending=score["pending"]))
     return run
 
 
 @requires("compliance.read")
-def list_runs(store: Store, settings: Settings, actor: Actor, *, limit: int = 20, catalog: str | None = None) -> list[dict[str, Any]]:
+def list_runs(store: Store, settings: Settings, actor: Actor, *, limit: int = 20, catalog: str | None = None,
+              system: str | None = None) -> list[dict[str, Any]]:
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500.")
-    return ComplianceIndices(store, settings).list_runs(limit, catalog)
+    return ComplianceIndices(store, settings).list_runs(limit, catalog, system)
 
 
 @requires("compliance.read")
@@ -295,8 +334,8 @@ def record_manual(store: Store, settings: Settings, auditor: Auditor, actor: Act
                      actor.name, iso(now))
     doc = _item_doc(run_id, row, cat, iso(now))
     manual_id = stable_id("compliance-manual", run_id, item_id, row.asset, time.time_ns())
-    idx.add_manual({**doc, "kind": "manual", "note": note}, manual_id)
-    idx.write_results([doc])
+    idx.add_manual({**doc, **_owner(run), "kind": "manual", "note": note}, manual_id)
+    idx.write_results([{**doc, **_owner(run)}])
     item_docs = idx.results_of(run_id, "item")
     score = _score(cat, item_docs)
     run.update(score=score, counts=score["counts"], overall=score["overall"], band=score["band"])

@@ -3,6 +3,7 @@ assessments with evidence upload, catalogs and report downloads."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import uuid
 from typing import Any
@@ -30,6 +31,7 @@ class RunBody(BaseModel):
     catalog: str | None = Field(None, max_length=100)
     targets: list[str] | None = Field(None, max_length=50, description="local, root:/path, ssh://user@host[:port]")
     platform: bool = True
+    system: str | None = Field(None, max_length=63, description="graded system id: its level and hosts decide")
 
 
 def _jobs(request: Request) -> dict[str, dict[str, Any]]:
@@ -60,14 +62,16 @@ def start_run(body: RunBody, request: Request, actor: Actor = Depends(current_ac
         try:
             run = service.run_assessment(store, settings, auditor, actor, level=body.level, catalog_id=body.catalog,
                                          targets=body.targets, platform=body.platform,
-                                         progress=lambda m: job["messages"].append(m))
+                                         progress=lambda m: job["messages"].append(m), system_id=body.system)
             job.update(status="finished", run=run["id"])
         except SocError as exc:
             job.update(status="failed", error=exc.message)
         except Exception as exc:  # reported through the job, never lost in a thread
             job.update(status="failed", error=repr(exc))
 
-    threading.Thread(target=work, name=f"compliance-run-{job_id[:8]}", daemon=True).start()
+    # The run acts with the caller's department scope (copied context), not unrestricted.
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(work,), name=f"compliance-run-{job_id[:8]}", daemon=True).start()
     return {"job": job_id, "status": "running", "poll": f"/api/v1/compliance/jobs/{job_id}"}
 
 
@@ -81,9 +85,10 @@ def get_job(job_id: str, request: Request, actor: Actor = Depends(current_actor)
 
 @router.get("/runs", **uses(service.list_runs))
 def list_runs(limit: int = Query(20, ge=1, le=500), catalog: str | None = Query(None, max_length=100),
+              system: str | None = Query(None, max_length=63),
               actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
               store: Store = Depends(get_store)) -> dict[str, Any]:
-    return {"items": service.list_runs(store, settings, actor, limit=limit, catalog=catalog)}
+    return {"items": service.list_runs(store, settings, actor, limit=limit, catalog=catalog, system=system)}
 
 
 @router.get("/runs/{run_id}", **uses(service.get_run))
