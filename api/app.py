@@ -22,6 +22,7 @@ from api.security import AnonymousFailures, SafeJSONResponse, SecurityHeaders
 from collectors.counters import register_metrics as register_collector_metrics
 from core.auditing import Auditor
 from core.es import Store
+from core.jobs import JobRunner
 from core.settings import Settings, load_settings
 from core.timeutil import utcnow
 from detections.health import RuleStatusCollector
@@ -66,6 +67,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
     app.state.identity = IdentityService(settings, store, auditor, clock=clock)
     app.state.bootstrap = bootstrap_users(app) if bootstrap else None
     app.state.audit_failures = AuditWriteFailures()
+    # Long operations (compliance runs, backups, drills): at most two compliance runs at once,
+    # as the hosts they probe are shared.
+    app.state.jobs = JobRunner(max_running=4, keep=200, per_kind={"compliance.run": 2})
     anonymous = AnonymousFailures(lambda: app.state.auditor, settings.api.anonymous_failures_per_minute,
                                   on_error=app.state.audit_failures.note)
     app.state.anonymous = anonymous

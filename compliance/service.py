@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance import catalog as catalogs
-from compliance import checkset, engine
+from compliance import checkset, engine, systems
 from compliance.models import (
     RESULT_KEYS,
     RESULTS,
@@ -36,12 +36,14 @@ from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
 from core.i18n import t
 from core.ids import stable_id
+from core.jobs import JobCancelled, JobHandle, JobRunner
 from core.permissions import requires
 from core.scope import DISTRICT, organization_of
 from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
 
 Progress = Callable[[str], None]
+JOB_KIND = "compliance.run"
 
 
 _DEFINITIONS: dict[tuple[Any, ...], tuple[dict[str, Catalog], dict[str, Check]]] = {}
@@ -152,42 +154,25 @@ def _score(cat: Catalog, item_docs: list[dict[str, Any]]) -> dict[str, Any]:
     return get_scorer().score(cat, engine.overall_by_item(cat, rows))
 
 
-def _system_for_run(store: Store, settings: Settings, system_id: str | None, level: int | None,
-                    catalog_id: str | None, targets: list[str] | None) -> dict[str, Any] | None:
-    if not system_id:
-        return None
-    from compliance.systems import SystemIndex
-
-    system = SystemIndex(store, settings).get(system_id)
-    if catalog_id or (level and level != system["level"]):
-        raise InvalidInput(f"System {system_id} is graded level {system['level']}, which picks its catalog; "
-                           "leave out level and catalog.")
-    if targets:
-        raise InvalidInput(f"System {system_id}'s hosts are its targets; change them on the system "
-                           "(`soc compliance systems add` or PATCH /compliance/systems/{id}).")
-    return system
-
-
-def _owner(run: dict[str, Any]) -> dict[str, Any]:
-    """What every result document copies from its run: the department and the graded system."""
-    out: dict[str, Any] = {"organization": {"id": organization_of(run) or DISTRICT}}
-    if run.get("system"):
-        out["system_id"] = run["system"]["id"]
-    return out
-
-
 @requires("compliance.run")
 def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Actor, *, level: int | None = None,
                    catalog_id: str | None = None, targets: list[str] | None = None, platform: bool = True,
                    key_file: str | None = None, known_hosts: str | None = None,
-                   progress: Progress | None = None, system_id: str | None = None) -> dict[str, Any]:
+                   progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+                   system_id: str | None = None) -> dict[str, Any]:
     """Run every check of the catalog on the targets (and the platform), store and score the results.
 
-    With ``system_id`` the graded system decides: its level picks the catalog, its hosts are the
-    targets, and the run and its results belong to the system's department."""
+    ``cancelled`` is polled between targets and before the results are written; a cancelled
+    run is stored as ``cancelled`` without results. With ``system_id`` the graded system decides:
+    its level picks the catalog, its hosts are the targets, and the run and its results belong to
+    the system's department."""
     say = progress or (lambda _m: None)
+
+    def stop_if_cancelled() -> None:
+        if cancelled is not None and cancelled():
+            raise JobCancelled(f"Compliance run {run_id} was cancelled; nothing was scored.")
     cats, checks = load_definitions(settings)
-    system = _system_for_run(store, settings, system_id, level, catalog_id, targets)
+    system = systems.for_run(store, settings, system_id, level, catalog_id, targets)
     if system is not None:
         level, targets = int(system["level"]), list(system.get("hosts") or [])
     cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
@@ -226,11 +211,13 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
                 ctx = PlatformContext(store, settings, utcnow(), current_run=run_id)
                 platform_results = pool.submit(engine.run_platform_checks, ctx, run_checks)
             for target in opened:
+                stop_if_cancelled()
                 say(t("compliance.progress.host", settings.language, target=target.name,
                       count=sum(1 for c in run_checks if c.kind == "host")))
                 results.extend(engine.run_host_checks(target, run_checks))
             if platform_results is not None:
                 results.extend(platform_results.result())
+        stop_if_cancelled()
         previous = idx.previous_finished(cat.id, run["started_at"], run_id, system_id)
         manual = _carried_manual(idx, settings, cat, previous, started)
         rows = engine.item_results(cat, checks, results, manual)
@@ -239,7 +226,7 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
         item_docs = [_item_doc(run_id, row, cat, now) for row in rows]
         manual_docs = [{**_item_doc(run_id, m, cat, now), "kind": "manual", "carried_from": previous["id"] if previous else None}
                        for m in manual.values()]
-        idx.write_results([{**d, **_owner(run)} for d in docs + item_docs + manual_docs])
+        idx.write_results([{**d, **systems.owner_fields(run)} for d in docs + item_docs + manual_docs])
         score = _score(cat, item_docs)
         seconds: dict[str, float] = {}
         for r in results:
@@ -250,7 +237,7 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
     except Exception as exc:
         for target in opened:
             target.close()
-        run.update(status="failed", finished_at=iso(utcnow()))
+        run.update(status="cancelled" if isinstance(exc, JobCancelled) else "failed", finished_at=iso(utcnow()))
         run["errors"].append(exc.message if isinstance(exc, SocError) else repr(exc))
         try:
             idx.put_run(run)
@@ -267,6 +254,45 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
     say(t("compliance.progress.done", settings.language, run=run_id, score=run["overall"], band=run["band"],
           pending=score["pending"]))
     return run
+
+
+@requires("compliance.run")
+def submit_run(jobs: JobRunner, store: Store, settings: Settings, auditor: Auditor, actor: Actor, *,
+               level: int | None = None, catalog_id: str | None = None, targets: list[str] | None = None,
+               platform: bool = True, system_id: str | None = None) -> dict[str, Any]:
+    """Start ``run_assessment`` as a background job (follow it with ``get_job``). The catalog and
+    targets (or the graded system) are checked now (422, 404), a run of the same catalog on the
+    same targets (of the same system) already going or a full runner is a 409."""
+    cats, _checks = load_definitions(settings)
+    if system_id:
+        system = systems.for_run(store, settings, system_id, level, catalog_id, targets)
+        assert system is not None
+        key = f"system:{system_id}{':platform' if platform else ''}"
+    else:
+        cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
+        specs = target_specs(settings, targets)
+        key = f"{cat.id}:{','.join(sorted(s.name for s in specs))}{':platform' if platform else ''}"
+
+    def work(job: JobHandle) -> dict[str, Any]:
+        chosen: dict[str, Any] = ({"system_id": system_id} if system_id
+                                  else {"catalog_id": cat.id, "targets": targets})
+        run = run_assessment(store, settings, auditor, actor, platform=platform, progress=job.say,
+                             cancelled=lambda: job.cancelled, **chosen)
+        return {"run_id": run["id"], "status": run["status"], "overall": run.get("overall"), "band": run.get("band")}
+
+    return jobs.submit(JOB_KIND, key, work, owner=actor.name)
+
+
+@requires("compliance.read")
+def get_job(jobs: JobRunner, actor: Actor, job_id: str) -> dict[str, Any]:
+    return jobs.get(job_id, kinds=(JOB_KIND,))
+
+
+@requires("compliance.run")
+def cancel_job(jobs: JobRunner, auditor: Auditor, actor: Actor, job_id: str) -> dict[str, Any]:
+    job = jobs.cancel(job_id, kinds=(JOB_KIND,))
+    auditor.record(actor, "compliance.run.cancel", job_id, "success", {"key": job["key"], "status": job["status"]})
+    return job
 
 
 @requires("compliance.read")
@@ -334,8 +360,8 @@ def record_manual(store: Store, settings: Settings, auditor: Auditor, actor: Act
                      actor.name, iso(now))
     doc = _item_doc(run_id, row, cat, iso(now))
     manual_id = stable_id("compliance-manual", run_id, item_id, row.asset, time.time_ns())
-    idx.add_manual({**doc, **_owner(run), "kind": "manual", "note": note}, manual_id)
-    idx.write_results([{**doc, **_owner(run)}])
+    idx.add_manual({**doc, **systems.owner_fields(run), "kind": "manual", "note": note}, manual_id)
+    idx.write_results([{**doc, **systems.owner_fields(run)}])
     item_docs = idx.results_of(run_id, "item")
     score = _score(cat, item_docs)
     run.update(score=score, counts=score["counts"], overall=score["overall"], band=score["band"])

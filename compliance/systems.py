@@ -163,6 +163,30 @@ def department_names(store: Store, settings: Settings) -> dict[str, dict[str, st
     return names
 
 
+def for_run(store: Store, settings: Settings, system_id: str | None, level: int | None,
+            catalog_id: str | None, targets: list[str] | None) -> dict[str, Any] | None:
+    """The system a run assesses (as the caller may see it); its level and hosts decide, so a
+    run that names another level, a catalog or targets as well is refused."""
+    if not system_id:
+        return None
+    system = SystemIndex(store, settings).get(system_id)
+    if catalog_id or (level and level != system["level"]):
+        raise InvalidInput(f"System {system_id} is graded level {system['level']}, which picks its catalog; "
+                           "leave out level and catalog.")
+    if targets:
+        raise InvalidInput(f"System {system_id}'s hosts are its targets; change them on the system "
+                           "(`soc compliance systems add --update` or PATCH /compliance/systems/{id}).")
+    return system
+
+
+def owner_fields(run: Mapping[str, Any]) -> dict[str, Any]:
+    """What every result document copies from its run: the department and the graded system."""
+    out: dict[str, Any] = {"organization": {"id": organization_of(run) or DISTRICT}}
+    if run.get("system"):
+        out["system_id"] = run["system"]["id"]
+    return out
+
+
 # -- operations ------------------------------------------------------------------------------------
 
 def _home(actor: Actor) -> str:

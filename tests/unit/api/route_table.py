@@ -9,6 +9,7 @@ ROUTES: dict[tuple[str, str], str] = {
     # compliance
     ("POST", "/api/v1/compliance/runs"): "compliance.run",
     ("GET", "/api/v1/compliance/jobs/{job_id}"): "compliance.read",
+    ("POST", "/api/v1/compliance/jobs/{job_id}/cancel"): "compliance.run",
     ("GET", "/api/v1/compliance/runs"): "compliance.read",
     ("GET", "/api/v1/compliance/runs/{run_id}"): "compliance.read",
     ("GET", "/api/v1/compliance/runs/{run_id}/results"): "compliance.read",
@@ -31,6 +32,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/backups/plans/{plan_id}/prune"): "backups.run",
     ("GET", "/api/v1/backups/plans/{plan_id}/offsite"): "backups.read",
     ("GET", "/api/v1/backups/jobs/{job_id}"): "backups.read",
+    ("POST", "/api/v1/backups/jobs/{job_id}/cancel"): "backups.run",
     ("GET", "/api/v1/backups/runs"): "backups.read",
     ("GET", "/api/v1/backups/runs/{run_id}"): "backups.read",
     ("GET", "/api/v1/backups/drills"): "backups.read",
