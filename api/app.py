@@ -26,6 +26,7 @@ from core.jobs import JobRunner
 from core.settings import Settings, load_settings
 from core.timeutil import utcnow
 from detections.health import RuleStatusCollector
+from detections.triage.share_scope import ShareScope
 
 API_PREFIX = "/api/v1"
 
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
     app.state.store = store
     app.state.auditor = auditor
     app.state.clock = clock
+    # The scope hook of case sharing (grants a user reads through; audit of each such read).
+    services.setdefault("sharing", ShareScope(settings, store, auditor, clock=clock))
     app.state.services = services
     app.state.identity = IdentityService(settings, store, auditor, clock=clock)
     app.state.bootstrap = bootstrap_users(app) if bootstrap else None

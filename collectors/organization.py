@@ -8,9 +8,12 @@ Precedence, first that applies:
 3. ``collect.org_subnets``: the longest prefix containing an address of ``host.ip``, else of
    ``source.ip``, else of ``destination.ip`` (inbound traffic belongs to the department it
    reaches);
-4. the fallback: ``district`` (or the calling department's own id for an import run inside a
-   department scope). Events that end here are *unassigned*: counted per input and tagged
-   ``organization_unassigned`` so health can say how many are stored.
+4. the fallback: ``district``. Events that end here are *unassigned*: counted per input and
+   tagged ``organization_unassigned`` so health can say how many are stored.
+
+An import run inside a department's scope keeps everything in that department: its fallback is
+the department, and a map pointing outside the scope gives way to it (``--org`` outside the scope
+is refused before anything is read).
 
 Whatever ``organization`` the raw data claims is replaced: a log line must not choose which
 department reads it.
@@ -43,7 +46,7 @@ class Organizer:
     """Assigns ``organization.id`` from the collect settings' maps (built once per daemon/import)."""
 
     def __init__(self, hosts: Mapping[str, str] | None = None, subnets: Mapping[str, str] | None = None, *,
-                 fallback: str = DISTRICT) -> None:
+                 fallback: str = DISTRICT, allowed: Callable[[str], bool] | None = None) -> None:
         self._hosts = [(p.lower(), o) for p, o in (hosts or {}).items()]
         nets = [(parse_subnet(c), o) for c, o in (subnets or {}).items()]
         # Per family and prefix length, a dict of network address -> department: a lookup masks
@@ -57,12 +60,16 @@ class Organizer:
                 mask = ((1 << bits) - 1) ^ ((1 << (bits - length)) - 1)
                 self._by_len[version].append((mask, table))
         self.fallback = fallback
+        # Inside a department's scope the importer owns what it imports: a map pointing elsewhere
+        # must not write into another department's data (the shipper thread writes unscoped).
+        self.allowed = allowed
         self.by_host: Callable[[str], str | None] = lru_cache(maxsize=4096)(self._host_uncached)
         self.by_address: Callable[[str], str | None] = lru_cache(maxsize=65536)(self._address_uncached)
 
     @classmethod
-    def from_settings(cls, collect: Any, *, fallback: str = DISTRICT) -> Organizer:
-        return cls(collect.org_hosts, collect.org_subnets, fallback=fallback)
+    def from_settings(cls, collect: Any, *, fallback: str = DISTRICT,
+                      allowed: Callable[[str], bool] | None = None) -> Organizer:
+        return cls(collect.org_hosts, collect.org_subnets, fallback=fallback, allowed=allowed)
 
     def _host_uncached(self, name: str) -> str | None:
         lowered = name.lower()
@@ -87,6 +94,12 @@ class Organizer:
 
     def decide(self, doc: Mapping[str, Any], fixed: str | None = None) -> tuple[str, bool]:
         """``(organization, unassigned)`` for one event document."""
+        org, unassigned = self._decide(doc, fixed)
+        if self.allowed is not None and not unassigned and not self.allowed(org):
+            return self.fallback, False
+        return org, unassigned
+
+    def _decide(self, doc: Mapping[str, Any], fixed: str | None) -> tuple[str, bool]:
         if fixed:
             return fixed, False
         host = doc.get("host")
@@ -107,7 +120,8 @@ class Organizer:
                     org = self._best(_first_text(part.get("ip")))
                     if org is not None:
                         return org, False
-        return self.fallback, True
+        # Only the district is "no department": an import's own department is a real one.
+        return self.fallback, self.fallback == DISTRICT
 
     def _best(self, addresses: list[str]) -> str | None:
         """Of several addresses (``host.ip`` is a list), the one in the longest matching prefix."""

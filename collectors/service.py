@@ -97,8 +97,9 @@ def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, so
     require_room(store, settings.events, 1, f"Importing {source} events")
     drain_leftovers(settings, store, give_up)
     guard = guard_from_settings(settings)
-    organizer = Organizer.from_settings(settings.collect,
-                                        fallback=scope.home if scope is not None and scope.restricted else DISTRICT)
+    inside = scope if scope is not None and scope.restricted else None
+    organizer = Organizer.from_settings(settings.collect, fallback=inside.home if inside else DISTRICT,
+                                        allowed=inside.allows if inside else None)
     counters = Counters()
     counters.declare(source, "import")
     spool_dir = imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"

@@ -48,6 +48,9 @@ TABLE: dict[str, frozenset[str]] = {
     "notifications.manage": frozenset({"sysadmin"}),
     "cases.read": frozenset({"analyst", "auditor"}),
     "cases.manage": frozenset({"analyst"}),
+    # Sharing a case with users of another department (and revoking it): the owning
+    # department's analysts; the service also checks the case is theirs.
+    "cases.share": frozenset({"analyst"}),
     "events.read": frozenset({"analyst", "auditor"}),
     "rules.read": frozenset({"analyst", "auditor", "sysadmin"}),
     "rules.manage": frozenset({"analyst"}),

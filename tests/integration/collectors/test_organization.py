@@ -153,3 +153,25 @@ def test_bad_org_and_bad_maps_are_refused_with_exit_2(settings: Settings, store:
     with contextlib.redirect_stderr(err):
         code = main(["collect", "run", "--inputs", str(inputs)])
     assert code == 2 and "organization" in err.getvalue(), err.getvalue()
+
+
+def test_an_import_inside_a_department_scope_stays_in_that_department(settings: Settings, store: Store,
+                                                                      prefix: str) -> None:
+    from core.errors import PermissionDenied
+    from core.scope import Scope, acting
+
+    settings = _mapped(settings)
+    events = [Event("s-1", "test.ds", {"@timestamp": "2026-11-26T10:00:00.000Z", "host": {"name": "jw-pc"}}),
+              Event("s-2", "test.ds", {"@timestamp": "2026-11-26T10:00:00.000Z", "source": {"ip": "10.2.9.1"}}),
+              Event("s-3", "test.ds", {"@timestamp": "2026-11-26T10:00:00.000Z", "source": {"ip": "192.0.2.1"}})]
+    minzhengju = Scope(organizations=frozenset({"minzhengju"}), home="minzhengju", user="mz-analyst")
+    with acting(minzhengju):
+        with pytest.raises(PermissionDenied):
+            service.ship_events(settings, store, events, source="unit", organization="jiaowei")
+        summary = service.ship_events(settings, store, events, source="unit")
+    # Its own department's map match is kept; a map pointing elsewhere and no match are its own.
+    assert summary.shipped == 3 and summary.unassigned == 0
+    store.refresh(f"{prefix}-events-*")
+    got = {h["_id"]: h["_source"]["organization"]["id"]
+           for h in store.search(f"{prefix}-events-*", {"query": {"match_all": {}}})["hits"]["hits"]}
+    assert got == {"s-1": "minzhengju", "s-2": "minzhengju", "s-3": "minzhengju"}

@@ -107,6 +107,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases/{case_id}/alerts/remove"): "cases.manage",
     ("POST", "/api/v1/cases/{case_id}/notes"): "cases.manage",
     ("POST", "/api/v1/cases/{case_id}/merge"): "cases.manage",
+    ("POST", "/api/v1/cases/{case_id}/shares"): "cases.share",
+    ("GET", "/api/v1/cases/{case_id}/shares"): "cases.read",
+    ("DELETE", "/api/v1/cases/{case_id}/shares/{share_id}"): "cases.share",
+    ("GET", "/api/v1/shared-with-me"): "cases.read",
     # platform
     ("GET", "/api/v1/platform/health"): "platform.health",
     # events

@@ -29,7 +29,7 @@ def test_first_pattern_in_order_wins() -> None:
     org = Organizer({"jw-lab-*": "minzhengju", "jw-*": "jiaowei"}, fallback="weijianwei")
     assert org.decide({"host": {"name": "jw-lab-3"}}) == ("minzhengju", False)
     assert org.decide({"host": {"name": "jw-3"}}) == ("jiaowei", False)
-    assert org.decide({"host": {"name": "other"}}) == ("weijianwei", True)
+    assert org.decide({"host": {"name": "other"}}) == ("weijianwei", False)  # a department: not unassigned
 
 
 @pytest.mark.parametrize("bad, message", [({"10.1.0.0/33": "x"}, "CIDR"), ({"10.1.0.1/16": "x"}, "host bits"),
