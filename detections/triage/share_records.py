@@ -11,11 +11,13 @@ the owner had in the case."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime
 from typing import Any
 
 from core.alerting import alerts_index
+from core.auditing import Actor
 from core.errors import NotFound, SocError
 from core.es import Store
 from core.settings import Settings
@@ -51,6 +53,13 @@ def bump_generation() -> None:
     global _generation
     with _generation_lock:
         _generation += 1
+
+
+def for_owner(actor: Actor, owner: str) -> Actor:
+    """The actor as recorded in the audit trail for a grant, an access, a revocation or an
+    expiry: under the owning department (whose auditors review who reads its data), whatever
+    department the actor acts for (kept in the record's detail as ``actor_organization``)."""
+    return dataclasses.replace(actor, organization=owner)
 
 
 def shares_index(settings: Settings) -> str:

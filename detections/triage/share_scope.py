@@ -18,7 +18,7 @@ from core.errors import NotFound
 from core.es import Store
 from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
-from detections.triage.share_records import generation, shares_index
+from detections.triage.share_records import for_owner, generation, shares_index
 
 
 @dataclass(frozen=True)
@@ -84,14 +84,20 @@ class ShareScope:
         return frozenset(ids)
 
     def note_access(self, actor: Actor, doc_ids: list[str]) -> None:
-        """One audit record per read that returned documents visible only through a grant."""
+        """One audit record per read that returned documents visible only through a grant (one
+        per owning department, in the rare read that spans grants of several), filed under the
+        owner so its auditors see who read its data."""
         wanted = set(doc_ids)
         via = [g for g in self.grants(actor.name) if g.doc_ids & wanted]
-        detail: dict[str, Any] = {
-            "shares": [g.share_id for g in via], "cases": sorted({g.case_id for g in via}),
-            "owners": sorted({g.owner for g in via}), "count": len(wanted),
-            # A page of events can be long: the ids up to 100, the count always.
-            "doc_ids": sorted(wanted)[:100]}
-        with scopes.system():
-            self.auditor.record(actor, "case.share.access", ",".join(detail["cases"]) or "case-share",
-                                detail=detail)
+        owners = sorted({g.owner for g in via}) or [scopes.DISTRICT]
+        for owner in owners:
+            mine = [g for g in via if g.owner == owner]
+            ids = sorted(set().union(*(g.doc_ids & wanted for g in mine))) if mine else sorted(wanted)
+            detail: dict[str, Any] = {
+                "actor_organization": actor.organization, "owner": owner,
+                "shares": [g.share_id for g in mine], "cases": sorted({g.case_id for g in mine}),
+                # A page of events can be long: the ids up to 100, the count always.
+                "count": len(ids), "doc_ids": ids[:100]}
+            with scopes.system():
+                self.auditor.record(for_owner(actor, owner), "case.share.access",
+                                    ",".join(detail["cases"]) or "case-share", detail=detail)

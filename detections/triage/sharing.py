@@ -26,6 +26,7 @@ from detections.triage.share_records import (
     bump_generation,
     covered_ids,
     ensure_shares,
+    for_owner,
     shares_index,
 )
 
@@ -132,8 +133,8 @@ def share_case(store: Store, settings: Settings, auditor: Auditor, case_id: str,
     }
     store.put(ensure_shares(store, settings), share_id, doc, create=True, refresh=True)
     bump_generation()
-    auditor.record(actor, "case.share.grant", case["case_id"], detail={
-        "share_id": share_id, "grantees": users, "expires": doc["expires"], "owner": owner,
+    auditor.record(for_owner(actor, owner), "case.share.grant", case["case_id"], detail={
+        "actor_organization": actor.organization, "share_id": share_id, "grantees": users, "expires": doc["expires"], "owner": owner,
         "documents": len(ids), "truncated": truncated, "reason": why})
     return _public(doc, now)
 
@@ -163,7 +164,7 @@ def revoke_share(store: Store, settings: Settings, auditor: Auditor, case_id: st
     if doc is None or doc["_source"].get("case_id") != case_id:
         raise NotFound(f"No share {share_id!r} of case {case_id!r}; list them with GET /api/v1/cases/{case_id}/shares.")
     src = doc["_source"]
-    _owner({**src, "case_id": case_id})
+    owner = _owner({**src, "case_id": case_id})
     if src.get("revoked"):
         raise Conflict(f"Share {share_id} was already revoked at {src['revoked']} by {src.get('revoked_by')}.")
     partial = {"revoked": iso(now), "revoked_by": actor.name}
@@ -173,8 +174,9 @@ def revoke_share(store: Store, settings: Settings, auditor: Auditor, case_id: st
     except Conflict as exc:
         raise Conflict(f"Share {share_id} changed meanwhile; list the shares and try again.") from exc
     bump_generation()
-    auditor.record(actor, "case.share.revoke", case_id, detail={
-        "share_id": share_id, "grantees": src.get("grantees"), "owner": scopes.organization_of(src),
+    auditor.record(for_owner(actor, owner), "case.share.revoke", case_id, detail={
+        "actor_organization": actor.organization, "share_id": share_id, "grantees": src.get("grantees"),
+        "owner": owner,
         "was": _public(src, now)["state"]})
     return _public({**src, **partial}, now)
 
@@ -212,15 +214,16 @@ def audit_expired(settings: Settings, store: Store, auditor: Auditor, now: datet
             return 0
         for hit in resp["hits"]["hits"]:
             src = hit["_source"]
+            owner = scopes.organization_of(src) or scopes.DISTRICT
             try:
                 store.update(index, hit["_id"], {"expiry_audited": True}, refresh=True,
                              if_seq_no=hit["_seq_no"], if_primary_term=hit["_primary_term"])
             except (Conflict, NotFound):
                 continue  # another process claimed it (or it was revoked meanwhile)
             try:
-                auditor.record(SYSTEM_ACTOR, "case.share.expired", str(src.get("case_id")), detail={
-                    "share_id": hit["_id"], "grantees": src.get("grantees"), "expires": src.get("expires"),
-                    "owner": scopes.organization_of(src)})
+                auditor.record(for_owner(SYSTEM_ACTOR, owner), "case.share.expired", str(src.get("case_id")),
+                               detail={"share_id": hit["_id"], "grantees": src.get("grantees"),
+                                       "expires": src.get("expires"), "owner": owner})
             except Exception:
                 # Not recorded: give the claim back so the next run records it (never lost).
                 store.update(index, hit["_id"], {"expiry_audited": False}, refresh=True)
