@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.contracts import BackupRun as BackupRun  # published run and drill documents
+from core.contracts import DrillRun as DrillRun
+
 PLAN_ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,62}$"
 # The department a plan belongs to when it names none (the district, which sees all).
 DISTRICT = "district"
