@@ -26,7 +26,7 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
     doc: dict[str, Any] = {
         "@timestamp": iso(started), "run_id": run_id, "plan_id": plan.id, "status": "running", "trigger": trigger,
         "actor": actor, "started": iso(started), "recovery_point_time": iso(started), "stage": "starting",
-        "pruned": False, "es": {}, "restic": {}, "offsite": {}, "manifest": {},
+        "pruned": False, "es": {}, "restic": {}, "offsite": {}, "manifest": {}, "organization": plan.owner(),
     }
     ctx.catalog.put_run(doc)
     first_run = not ctx.catalog.has_success(plan.id)

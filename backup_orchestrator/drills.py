@@ -90,6 +90,7 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
         "status": "running", "source": source, "actor": actor, "trigger": trigger, "started": iso(started),
         "recovery_point_time": rp["recovery_point_time"], "stage": "fetch",
         "objectives": {"rpo_seconds": plan.objectives.rpo_seconds, "rto_seconds": plan.objectives.rto_seconds},
+        "organization": plan.owner(),
     }
     ctx.catalog.put_drill(doc)
     checks = Checks(ctx.cancelled)

@@ -14,6 +14,7 @@ from backup_orchestrator import backup, defaults, drills, es_snapshots, plans, r
 from backup_orchestrator.context import BackupContext, Progress, never_cancelled, no_progress
 from backup_orchestrator.locks import PlanLock
 from backup_orchestrator.models import Plan
+from core import scope as scoping
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, NotFound, SocError
 from core.es import Store
@@ -42,7 +43,10 @@ def load_plans(settings: Any, store: Store | None = None) -> dict[str, Plan]:
     path = defaults.plans_path(settings)
     if settings.backup.plans_file or path.is_file():
         found.update(plans.load_plans_file(path))
-    return found
+    # File and default plans are not in the store, so the caller's department scope is applied
+    # here: another department's plan is unknown to it, like its stored documents.
+    scope = scoping.current()
+    return {k: p for k, p in found.items() if scope is None or scope.allows(p.organization)}
 
 
 def get_plan(settings: Any, store: Store | None, plan_id: str) -> Plan:
@@ -61,13 +65,22 @@ def list_plans(settings: Any, store: Store, actor: Actor) -> list[dict[str, Any]
 
 @requires("backups.run")
 def save_plan(settings: Any, store: Store, actor: Actor, auditor: Auditor, data: dict[str, Any]) -> dict[str, Any]:
+    if "organization" not in data and actor.organization:
+        data = {**data, "organization": actor.organization}
     plan = plans.parse_plan(data, source="api")
+    scope = scoping.current()
+    if scope is not None and scope.restricted:
+        # Another department's plan of the same id is invisible here, and must not be replaced.
+        with scoping.system():
+            taken = load_plans(settings, store).get(plan.id)
+        if taken is not None and not scope.allows(taken.organization):
+            raise Conflict(f"Plan id {plan.id} is taken; choose another id.")
     path = defaults.plans_path(settings)
     if (settings.backup.plans_file or path.is_file()) and plan.id in plans.load_plans_file(path):
         raise Conflict(f"Plan {plan.id} is declared in {path}; edit it there.")
     ctx = BackupContext(settings=settings, store=store)
     ctx.catalog.put_plan(plan.id, {"plan_id": plan.id, "updated": iso(utcnow()), "actor": actor.name,
-                                   "plan": plans.plan_to_dict(plan)})
+                                   "plan": plans.plan_to_dict(plan), "organization": plan.owner()})
     auditor.record(actor, "backups.plan.save", f"backup-plan:{plan.id}")
     return plans.plan_to_dict(plan)
 

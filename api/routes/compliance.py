@@ -27,6 +27,7 @@ class RunBody(BaseModel):
     catalog: str | None = Field(None, max_length=100)
     targets: list[str] | None = Field(None, max_length=50, description="local, root:/path, ssh://user@host[:port]")
     platform: bool = True
+    system: str | None = Field(None, max_length=63, description="graded system id: its level and hosts decide")
 
 
 @router.post("/runs", status_code=202, **uses(service.submit_run))
@@ -35,7 +36,8 @@ def start_run(body: RunBody, actor: Actor = Depends(current_actor), settings: Se
               jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
     """Start a run in the background (409 while the same run or two others are going)."""
     return job_answer(service.submit_run(jobs, store, settings, auditor, actor, level=body.level,
-                                         catalog_id=body.catalog, targets=body.targets, platform=body.platform), JOBS)
+                                         catalog_id=body.catalog, targets=body.targets, platform=body.platform,
+                                         system_id=body.system), JOBS)
 
 
 @router.get("/jobs/{job_id}", **uses(service.get_job))
@@ -51,9 +53,10 @@ def cancel_job(job_id: str, actor: Actor = Depends(current_actor), auditor: Audi
 
 @router.get("/runs", **uses(service.list_runs))
 def list_runs(limit: int = Query(20, ge=1, le=500), catalog: str | None = Query(None, max_length=100),
+              system: str | None = Query(None, max_length=63),
               actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
               store: Store = Depends(get_store)) -> dict[str, Any]:
-    return {"items": service.list_runs(store, settings, actor, limit=limit, catalog=catalog)}
+    return {"items": service.list_runs(store, settings, actor, limit=limit, catalog=catalog, system=system)}
 
 
 @router.get("/runs/{run_id}", **uses(service.get_run))

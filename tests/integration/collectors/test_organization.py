@@ -26,6 +26,7 @@ from tests.integration.collectors.helpers import count, wait_for, write_inputs
 from tests.integration.collectors.test_rotation import daemon
 
 HOSTS = {"jw-*": "jiaowei", "WJW-*": "weijianwei"}
+RULES = Path(__file__).resolve().parents[3] / "detections" / "rules"
 SUBNETS = {"10.2.0.0/16": "weijianwei", "10.2.9.0/24": "minzhengju"}
 
 
@@ -175,3 +176,22 @@ def test_an_import_inside_a_department_scope_stays_in_that_department(settings: 
     got = {h["_id"]: h["_source"]["organization"]["id"]
            for h in store.search(f"{prefix}-events-*", {"query": {"match_all": {}}})["hits"]["hits"]}
     assert got == {"s-1": "minzhengju", "s-2": "minzhengju", "s-3": "minzhengju"}
+
+
+def test_hunt_evtx_and_collect_evtx_accept_org(settings: Settings, store: Store, prefix: str, shared_dir: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    files = sorted((shared_dir / "sigma" / "regression_data").rglob("*.evtx"))[:2]
+    for key, value in _env(settings).items():
+        monkeypatch.setenv(key, value)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        # The platform's own Linux/network rules over an EVTX-only import: their routes have no
+        # index, which answers without aggregations (nothing matched, no crash).
+        code = main(["hunt", "evtx", "--json", "--org", "jiaowei", "--rules", str(RULES), str(files[0])])
+    assert code == 0, out.getvalue()
+    assert json.loads(out.getvalue())["import"]["unassigned"] == 0
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["collect", "evtx", "--org", "weijianwei", str(files[1])]) == 0
+    store.refresh(f"{prefix}-events-*")
+    orgs = store.search(f"{prefix}-events-*", {"size": 0, "aggs": {"o": {"terms": {"field": "organization.id"}}}})
+    assert {b["key"] for b in orgs["aggregations"]["o"]["buckets"]} == {"jiaowei", "weijianwei"}

@@ -17,6 +17,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/compliance/runs/{run_id}/report"): "compliance.read",
     ("GET", "/api/v1/compliance/catalogs"): "compliance.read",
     ("GET", "/api/v1/compliance/evidence/{digest}"): "compliance.read",
+    ("GET", "/api/v1/compliance/systems"): "compliance.read",
+    ("POST", "/api/v1/compliance/systems"): "compliance.systems",
+    ("GET", "/api/v1/compliance/systems/{system_id}"): "compliance.read",
+    ("PATCH", "/api/v1/compliance/systems/{system_id}"): "compliance.systems",
+    ("DELETE", "/api/v1/compliance/systems/{system_id}"): "compliance.systems",
+    ("GET", "/api/v1/compliance/rollup"): "compliance.read",
     # backups and drills
     ("GET", "/api/v1/backups/plans"): "backups.read",
     ("PUT", "/api/v1/backups/plans/{plan_id}"): "backups.run",
