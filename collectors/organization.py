@@ -149,16 +149,20 @@ class Organizer:
 
     def apply(self, doc: dict[str, Any], fixed: str | None = None) -> tuple[dict[str, Any], bool]:
         """A copy of ``doc`` (top level only) carrying the decided ``organization.id``; whether it
-        fell back (unassigned, tagged)."""
+        fell back (unassigned, tagged). ``collectors.shipper.encode`` does the same in place of
+        its own copy."""
         org, unassigned = self.decide(doc, fixed)
         out = {**doc, "organization": {"id": org}}
         if unassigned:
-            tags = out.get("tags")
-            listed = [tags] if isinstance(tags, str) else list(tags) if isinstance(tags, list) else []
-            if UNASSIGNED_TAG not in listed:
-                listed.append(UNASSIGNED_TAG)
-            out["tags"] = listed
+            out["tags"] = with_unassigned_tag(out.get("tags"))
         return out, unassigned
+
+
+def with_unassigned_tag(tags: Any) -> list[Any]:
+    listed = [tags] if isinstance(tags, str) else list(tags) if isinstance(tags, list) else []
+    if UNASSIGNED_TAG not in listed:
+        listed.append(UNASSIGNED_TAG)
+    return listed
 
 
 def fixed_org(value: str | None) -> str | None:

@@ -29,7 +29,7 @@ import orjson
 
 from collectors.counters import Counters
 from collectors.models import Event
-from collectors.organization import Organizer
+from collectors.organization import Organizer, with_unassigned_tag
 from collectors.spool import Spool, SpoolBatch
 from core.errors import SocError, Unavailable
 from core.es import Store
@@ -74,23 +74,25 @@ def encode(input_name: str, prefix: str, event: Event, guard: Guard | None = Non
            counters: Counters | None = None) -> bytes:
     # The department is decided here, before the first write, from the event as parsed (host
     # name and addresses before any masking); an event that matched no map is counted.
-    doc = event.doc
+    org: str | None = None
+    unassigned = False
     if organizer is not None:
-        doc, unassigned = organizer.apply(doc, organization)
+        org, unassigned = organizer.decide(event.doc, organization)
         if unassigned and counters is not None:
             counters.add(input_name, "unassigned")
     # Personal information is masked here, before the first write: the clear value of a masked,
     # hashed or dropped field never reaches the spool, the dead-letter index or Elasticsearch.
-    doc = doc if guard is None else guard.protect(event.dataset, doc)
+    doc = event.doc if guard is None else guard.protect(event.dataset, event.doc)
+    head = {k: v for k, v in doc.items() if k != "event"}
     ev = doc.get("event")
-    if isinstance(ev, dict):
-        head = {k: v for k, v in doc.items() if k != "event"}
-        ev = dict(ev)
-    else:
-        head = doc
-        ev = {}
+    ev = dict(ev) if isinstance(ev, dict) else {}
     if "@timestamp" not in head:
-        head = {**head, "@timestamp": iso(utcnow())}
+        head["@timestamp"] = iso(utcnow())
+    if org is not None:
+        # Replaces whatever the raw data claimed: a log line does not choose who reads it.
+        head["organization"] = {"id": org}
+        if unassigned:
+            head["tags"] = with_unassigned_tag(head.get("tags"))
     ev.setdefault("dataset", event.dataset)
     index = events_alias(prefix, event.dataset)
     return b"\0".join((

@@ -10,16 +10,17 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-ORG_ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{0,63}$"
+# The department id of core.departments: a lower-case slug, a letter first.
+ORG_ID_PATTERN = r"^[a-z][a-z0-9_-]{1,39}$"
 _ORG_RE = re.compile(ORG_ID_PATTERN)
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def check_org_id(value: str, what: str) -> str:
-    """A department id as used in ``organization.id`` (lower-case letters, digits, ``_.-``)."""
+    """A department id as used in ``organization.id``."""
     if not isinstance(value, str) or not _ORG_RE.match(value):
-        raise ValueError(f"{what}: {value!r} is not a department id (lower-case letters, digits, '_', '.', '-'; "
-                         "e.g. jiaowei)")
+        raise ValueError(f"{what}: {value!r} is not a department id (a lower-case slug of 2-40 characters: a "
+                         "letter, then letters, digits, '-' or '_'; e.g. jiaowei)")
     return value
 
 
