@@ -103,6 +103,19 @@ def active_for(index: str | None) -> Scope | None:
     return scope
 
 
+def with_organization(mappings: Mapping[str, Any]) -> dict[str, Any]:
+    """``mappings`` with ``organization.id`` mapped as a keyword (unless mapped already)."""
+    out = dict(mappings)
+    props = dict(out.get("properties") or {})
+    org = dict(props.get("organization") or {})
+    org_props = dict(org.get("properties") or {})
+    org_props.setdefault("id", {"type": "keyword"})
+    org["properties"] = org_props
+    props["organization"] = org
+    out["properties"] = props
+    return out
+
+
 def filtered_query(query: Mapping[str, Any] | None, scope: Scope) -> dict[str, Any]:
     inner = dict(query) if query else {"match_all": {}}
     return {"bool": {"filter": [scope.read_filter()], "must": [inner]}}

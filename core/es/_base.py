@@ -11,7 +11,8 @@ import elasticsearch
 import orjson
 from elasticsearch import Elasticsearch
 
-from core.errors import Conflict, InvalidInput, NotFound, SocError, Unavailable
+from core import scope as scoping
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SocError, Unavailable
 from core.urls import redact_url, split_urls
 
 SUPPORTED_MAJOR = 8
@@ -97,6 +98,20 @@ def _translated(what: str) -> Iterator[None]:
         raise translate(exc, what) from exc
     except (elasticsearch.TransportError, elasticsearch.SerializationError) as exc:
         raise translate(exc, what) from exc
+
+
+_METADATA_PATHS = ("/_cluster/health", "/_nodes", "/_snapshot", "/_alias", "/_cat/")
+
+
+def _restricted() -> bool:
+    current = scoping.current()
+    return current is not None and current.restricted
+
+
+def district_only(what: str) -> None:
+    """Refuse cluster-wide changes (index deletion, aliases, rollover) to a department caller."""
+    if _restricted():
+        raise PermissionDenied(f"{what} is for district operators only.")
 
 
 class Connection:
@@ -215,7 +230,16 @@ class Connection:
 
     def request(self, method: str, path: str, body: Any = None,
                 params: Mapping[str, Any] | None = None) -> Any:
-        """Escape hatch for server-core APIs without a wrapper method (snapshots, tasks)."""
+        """Escape hatch for server-core APIs without a wrapper method (snapshots, tasks).
+
+        Inside a department scope only cluster metadata may be read this way: documents are read
+        through the methods that apply the scope, never around them."""
+        if _restricted():
+            allowed = method == "GET" and path.startswith(_METADATA_PATHS)
+            existence = (method == "POST" and path.endswith("/_mget")
+                         and str((params or {}).get("_source", "")).lower() == "false")
+            if not (allowed or existence):
+                raise PermissionDenied(f"{method} {path} is for district operators only.")
         headers = {"accept": "application/json"}
         if body is not None:
             headers["content-type"] = "application/json"

@@ -12,9 +12,11 @@ from core.es._base import (
     NotFoundError,
     TransportError,
     _translated,
+    district_only,
     translate,
 )
 from core.replicas import index_settings
+from core.scope import is_scoped_index, with_organization
 
 
 class IndexAdmin(Connection):
@@ -26,8 +28,13 @@ class IndexAdmin(Connection):
 
     def ensure_index(self, name: str, *, mappings: Mapping[str, Any] | None = None,
                      settings: Mapping[str, Any] | None = None) -> bool:
-        """Create the index if missing; returns True when created. Safe under races."""
+        """Create the index if missing; returns True when created. Safe under races.
+
+        Every scoped index (``core.scope``) gets ``organization.id`` as a keyword, also when its
+        mapping is otherwise closed (``dynamic: false``): the department filter must match."""
         body_settings = index_settings(**(settings or {}))
+        if mappings is not None and is_scoped_index(name):
+            mappings = with_organization(mappings)
         try:
             self._client.indices.create(index=name, mappings=dict(mappings or {}), settings=body_settings)
             return True
@@ -54,11 +61,13 @@ class IndexAdmin(Connection):
 
     def delete_indices(self, pattern: str) -> None:
         """Delete indices by name or pattern; missing ones are fine."""
+        district_only(f"Deleting indices {pattern}")
         with _translated(f"Deleting indices {pattern}"):
             self._client.indices.delete(index=pattern, ignore_unavailable=True, allow_no_indices=True,
                                         expand_wildcards="all")
 
     def delete_index_templates(self, pattern: str) -> None:
+        district_only(f"Deleting templates {pattern}")
         with _translated(f"Deleting templates {pattern}"):
             try:
                 self._client.indices.delete_index_template(name=pattern)
@@ -103,11 +112,13 @@ class IndexAdmin(Connection):
         return out
 
     def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        district_only("Updating aliases")
         with _translated("Updating aliases"):
             self._client.indices.update_aliases(actions=actions)
 
     def rollover(self, alias: str, conditions: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Server-core ``_rollover`` of a write alias; ``rolled_over`` says whether it happened."""
+        district_only(f"Rolling over {alias}")
         with _translated(f"Rolling over {alias}"):
             return dict(self._client.indices.rollover(alias=alias, conditions=dict(conditions) if conditions else None).body)
 

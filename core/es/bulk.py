@@ -6,6 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
+from core import scope as scoping
+from core.errors import PermissionDenied
 from core.es._base import Connection, _dumps, _translated
 
 
@@ -58,13 +62,17 @@ class BulkOps(Connection):
         """
         lines: list[bytes] = []
         keys: list[tuple[str, str]] = []
+        refused: list[ItemResult] = []
         for index, doc_id, source in docs:
+            checked = self._in_scope(index, doc_id, source, refused, overwrite=False)
+            if checked is None:
+                continue
             lines.append(b'{"create":{"_index":' + _dumps(index) + b',"_id":' + _dumps(doc_id) + b"}}")
-            lines.append(_dumps(source))
+            lines.append(_dumps(checked))
             keys.append((index, doc_id))
         if not keys:
-            return BulkResult()
-        return self._bulk(b"\n".join(lines) + b"\n", keys, refresh)
+            return BulkResult(refused)
+        return self._bulk(b"\n".join(lines) + b"\n", keys, refresh, refused)
 
     def bulk_create_raw(self, docs: Sequence[tuple[str, str, bytes]], *,
                         refresh: bool | str = False, require_alias: bool = False) -> BulkResult:
@@ -73,6 +81,9 @@ class BulkOps(Connection):
         ``require_alias``: fail an item (404) rather than auto-create an index named like the target."""
         if not docs:
             return BulkResult()
+        if any(scoping.active_for(index) is not None for index, _, _ in docs):
+            # A department caller's raw batch: decoded once so each item passes the scope check.
+            return self.bulk_create([(i, d, orjson.loads(src)) for i, d, src in docs], refresh=refresh)
         parts: list[bytes] = []
         keys: list[tuple[str, str]] = []
         tail = b',"require_alias":true}}\n' if require_alias else b"}}\n"
@@ -87,7 +98,11 @@ class BulkOps(Connection):
         """Write with ``op_type=index`` (overwrite): for platform state, never for events."""
         lines: list[bytes] = []
         keys: list[tuple[str, str]] = []
-        for index, doc_id, source in docs:
+        refused: list[ItemResult] = []
+        for index, doc_id, raw in docs:
+            source = self._in_scope(index, doc_id, raw, refused, overwrite=doc_id is not None)
+            if source is None:
+                continue
             meta: dict[str, Any] = {"_index": index}
             if doc_id is not None:
                 meta["_id"] = doc_id
@@ -95,27 +110,58 @@ class BulkOps(Connection):
             lines.append(_dumps(source))
             keys.append((index, doc_id or ""))
         if not keys:
-            return BulkResult()
-        return self._bulk(b"\n".join(lines) + b"\n", keys, refresh)
+            return BulkResult(refused)
+        return self._bulk(b"\n".join(lines) + b"\n", keys, refresh, refused)
 
     def bulk_update(self, docs: Iterable[tuple[str, str, Mapping[str, Any]]], *,
                     refresh: bool | str = False) -> BulkResult:
         """Partial updates ``(index, id, fields)`` of existing documents (missing ones are rejected)."""
         lines: list[bytes] = []
         keys: list[tuple[str, str]] = []
-        for index, doc_id, partial in docs:
+        refused: list[ItemResult] = []
+        for index, doc_id, raw in docs:
+            partial = self._in_scope(index, doc_id, raw, refused, overwrite=True, partial=True)
+            if partial is None:
+                continue
             lines.append(b'{"update":{"_index":' + _dumps(index) + b',"_id":' + _dumps(doc_id) + b"}}")
             lines.append(_dumps({"doc": partial}))
             keys.append((index, doc_id))
         if not keys:
-            return BulkResult()
-        return self._bulk(b"\n".join(lines) + b"\n", keys, refresh)
+            return BulkResult(refused)
+        return self._bulk(b"\n".join(lines) + b"\n", keys, refresh, refused)
 
-    def _bulk(self, payload: bytes, keys: list[tuple[str, str]], refresh: bool | str) -> BulkResult:
+    def _in_scope(self, index: str, doc_id: str | None, source: Mapping[str, Any], refused: list[ItemResult],
+                  *, overwrite: bool, partial: bool = False) -> Mapping[str, Any] | None:
+        """The item as a department caller may write it (stamped with its organisation), or
+        None after recording it as refused (403) — per item, like every other outcome."""
+        scope = scoping.active_for(index)
+        if scope is None:
+            return source
+        try:
+            checked: Mapping[str, Any] = source
+            if not partial or scoping.organization_of(source) is not None:
+                stamped = scoping.stamp(source, scope, f"Writing to {index}")
+                checked = source if partial else stamped
+            if overwrite and doc_id:
+                current = self._client.options(ignore_status=404).get(
+                    index=index, id=doc_id, source_includes=["organization"]).body
+                if current.get("found"):
+                    org = scoping.organization_of(current.get("_source"))
+                    if org is None or not scope.allows(org):
+                        raise PermissionDenied(f"Writing to {index}: the document belongs to another department.")
+                elif partial:
+                    return source  # missing: Elasticsearch answers 404 for it
+            return checked
+        except PermissionDenied as exc:
+            refused.append(ItemResult(index, doc_id or "", 403, "rejected", exc.message))
+            return None
+
+    def _bulk(self, payload: bytes, keys: list[tuple[str, str]], refresh: bool | str,
+              refused: list[ItemResult] | None = None) -> BulkResult:
         with _translated(f"Bulk write of {len(keys)} documents"):
             resp = self._client.bulk(body=payload, refresh=refresh)  # type: ignore[arg-type]
         body = resp.body
-        result = BulkResult()
+        result = BulkResult(list(refused or ()))
         for (index, doc_id), item in zip(keys, body["items"], strict=True):
             op = next(iter(item.values()))
             status = int(op.get("status", 0))

@@ -150,10 +150,8 @@ def case_detail(store: Store, settings: Settings, case_id: str, *, actor: Actor)
     ids = list(case.get("alert_ids") or [])[:MAX_ALERTS_PER_CALL]
     entries: list[dict[str, Any]] = []
     if ids:
-        resp = store.request("POST", f"/{alerts_index(settings.index_prefix)}/_mget",
-                             body={"ids": ids}, params={"_source_includes": "alert.id,alert.created,alert.history,rule.name"})
-        for doc in resp.get("docs", []):
-            src = doc.get("_source") if doc.get("found") else None
+        for doc in store.mget(alerts_index(settings.index_prefix), ids):
+            src = doc.get("_source") if doc else None
             if not src:
                 continue
             al = src.get("alert", {})

@@ -45,14 +45,6 @@ def _query(query: str | None, start: str | None, end: str | None) -> tuple[dict[
     return {"bool": {"filter": filters, "must": must}}, iso(lo), iso(hi)
 
 
-def _open_pit(store: Store, index: str) -> str | None:
-    try:
-        resp = store.request("POST", f"/{index}/_pit", params={"keep_alive": KEEP_ALIVE, "ignore_unavailable": "true"})
-    except NotFound:
-        return None
-    return str(resp["id"])
-
-
 @requires("events.read")
 def search_events(store: Store, settings: Settings, *, actor: Actor, query: str | None = None,
                   start: str | None = None, end: str | None = None, fields: list[str] | None = None,
@@ -78,7 +70,7 @@ def search_events(store: Store, settings: Settings, *, actor: Actor, query: str 
             raise InvalidInput("The page cursor belongs to another search; search again without `after`.",
                                detail=[{"field": "after", "message": "cursor of another search"}])
     else:
-        opened = _open_pit(store, index)
+        opened = store.open_pit(index, KEEP_ALIVE)
         if opened is None:
             return {"total": 0, "items": [], "next": None, "start": lo, "end": hi}
         pit, search_after = opened, None
@@ -90,7 +82,7 @@ def search_events(store: Store, settings: Settings, *, actor: Actor, query: str 
     if search_after:
         body["search_after"] = search_after
     try:
-        resp = store.request("POST", "/_search", body=body)
+        resp = store.search_pit(body)
     except NotFound as exc:
         raise InvalidInput("The page cursor expired (5 minutes without paging); search again.",
                            detail=[{"field": "after", "message": "expired"}]) from exc
@@ -100,10 +92,7 @@ def search_events(store: Store, settings: Settings, *, actor: Actor, query: str 
     nxt = (seal_cursor(secret, {**binding, "p": resp.get("pit_id", pit), "s": hits[-1]["sort"]})
            if len(hits) == body["size"] else None)
     if nxt is None:
-        try:
-            store.request("DELETE", "/_pit", body={"id": resp.get("pit_id", pit)})
-        except Exception:  # noqa: BLE001 - it expires on its own
-            pass
+        store.close_pit(resp.get("pit_id", pit))
     return {"total": resp["hits"]["total"]["value"], "items": items, "next": nxt, "start": lo, "end": hi}
 
 
