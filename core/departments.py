@@ -172,7 +172,7 @@ class Departments:
         parent_id = check_id(parent or DISTRICT, "parent")
         if not self.exists(parent_id):
             raise _field_error("parent", f"no department {parent_id!r}; create the parent first")
-        if dept_id in self.descendants(parent_id) or parent_id in self.descendants(dept_id):
+        if parent_id in self.descendants(dept_id):
             raise _field_error("parent", f"{parent_id!r} is {dept_id!r} itself or under it: that would make a cycle")
         return parent_id
 

@@ -109,31 +109,33 @@ class IdentityService:
             raise self._failed(address)
         user = claim.user
         if not verify_password(user.password_hash, password) or self._published_demo_password(name, password):
-            self._audit_login(name, address, "failure", "wrong password", user.role)
+            self._audit_login(name, address, "failure", "wrong password", user.role, user.organization)
             if claim.locks:
-                self.auditor.record(Actor.system("identity"), "auth.lockout", name,
-                                    detail={"until": user.locked_until})
+                self.auditor.record(replace(Actor.system("identity"), organization=user.organization), "auth.lockout",
+                                    name, detail={"until": user.locked_until})
             raise self._failed(address)
         if user.totp_enabled:
             if not totp_code:
-                self._audit_login(name, address, "failure", "second factor missing", user.role)
+                self._audit_login(name, address, "failure", "second factor missing", user.role, user.organization)
                 raise localized(Unauthenticated("This account needs a one-time code: send `totp_code`.",
                                                 detail={"totp_required": True}), "auth.totp_required")
             if not self.second_factor.consume(name, totp_code, now):
-                self._audit_login(name, address, "failure", "wrong or reused one-time code", user.role)
+                self._audit_login(name, address, "failure", "wrong or reused one-time code", user.role,
+                                  user.organization)
                 self.limiter.failed(address)
                 raise Unauthenticated("Wrong or already used one-time code.", detail={"totp_required": True})
         user = self.guard.succeed(name, now)
         token, session = self.sessions.issue(user, address=address)
-        self._audit_login(name, address, "success", None, user.role)
+        self._audit_login(name, address, "success", None, user.role, user.organization)
         return LoginResult(token=token, expires=iso(session.expires), username=name, role=user.role,
                            must_change_password=user.must_change_password,
                            idle_timeout_minutes=self.settings.api.idle_timeout_minutes)
 
     def _audit_login(self, name: str, address: str | None, outcome: str, why: str | None,
-                     role: str = "unknown") -> None:
-        self.auditor.record(Actor(name=name, role=role, address=address), "auth.login", name, outcome=outcome,
-                            detail={"reason": why} if why else None)
+                     role: str = "unknown", organization: str | None = None) -> None:
+        # A known account's logins are its department's records (its auditors review them).
+        self.auditor.record(Actor(name=name, role=role, address=address, organization=organization), "auth.login",
+                            name, outcome=outcome, detail={"reason": why} if why else None)
 
     # -- sessions and credentials of the caller ---------------------------------------------------
 
