@@ -24,9 +24,11 @@ from core import scope as scoping
 from core.auditing import Auditor
 from core.departments import Departments
 from core.es import Store
+from core.jobs import JobRunner
 from core.settings import Settings, load_settings
 from core.timeutil import utcnow
 from detections.health import RuleStatusCollector
+from detections.triage.share_scope import ShareScope
 
 API_PREFIX = "/api/v1"
 
@@ -64,11 +66,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
     app.state.store = store
     app.state.auditor = auditor
     app.state.clock = clock
+    # The scope hook of case sharing (grants a user reads through; audit of each such read).
+    services.setdefault("sharing", ShareScope(settings, store, auditor, clock=clock))
     app.state.services = services
     app.state.departments = Departments(settings, store)
     app.state.identity = IdentityService(settings, store, auditor, clock=clock, departments=app.state.departments)
     app.state.bootstrap = bootstrap_users(app) if bootstrap else None
     app.state.audit_failures = AuditWriteFailures()
+    # Long operations (compliance runs, backups, drills): at most two compliance runs at once,
+    # as the hosts they probe are shared.
+    app.state.jobs = JobRunner(max_running=4, keep=200, per_kind={"compliance.run": 2})
     anonymous = AnonymousFailures(lambda: app.state.auditor, settings.api.anonymous_failures_per_minute,
                                   on_error=app.state.audit_failures.note)
     app.state.anonymous = anonymous

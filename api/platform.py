@@ -15,12 +15,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from collectors.service import collector_status
+from collectors.service import collector_status, unassigned_events
 from core.auditing import Actor
 from core.errors import SocError
 from core.es import Store
 from core.event_lifecycle import last_maintenance
 from core.event_migrate import storage_status
+from core.i18n import t
 from core.permissions import requires
 from core.settings import Settings
 from core.timeutil import iso
@@ -102,6 +103,21 @@ def collectors_probe(settings: Settings) -> Callable[[], dict[str, Any]]:
             reason = "its status file is not updated" if stale else "Elasticsearch is not taking its events"
             return {**out, "status": "degraded", "message": f"the collector daemon runs but {reason}"}
         return {**out, "status": "ok"}
+
+    return probe
+
+
+def organizations_probe(store: Store, settings: Settings) -> Callable[[], dict[str, Any]]:
+    """Events without a department: stored ones (tagged at ingest, whoever shipped them) and
+    what the running collector daemon counted since it started. Not a fault (status stays
+    ``ok``): a host nobody mapped yet, shown so an operator maps it."""
+
+    def probe() -> dict[str, Any]:
+        stored = unassigned_events(store, settings)
+        inputs = (collector_status(settings).get("inputs") or {}).values()
+        since_start = sum(int(row.get("unassigned", 0) or 0) for row in inputs)
+        return {"status": "ok", "unassigned_events": stored, "collector_unassigned": since_start,
+                "message": t("health.organizations.unassigned", settings.language, n=stored)}
 
     return probe
 

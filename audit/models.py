@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.contracts import AuditRecord as AuditRecord  # the published record (read by compliance)
+
 
 @dataclass(frozen=True)
 class Head:

@@ -15,6 +15,7 @@ from backup_orchestrator import defaults, es_snapshots, files, fingerprint
 from backup_orchestrator.context import BackupContext, new_id
 from backup_orchestrator.models import Plan
 from core.errors import SocError, Unavailable
+from core.jobs import JobCancelled
 from core.timeutil import iso, parse_iso
 
 
@@ -25,7 +26,7 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
     doc: dict[str, Any] = {
         "@timestamp": iso(started), "run_id": run_id, "plan_id": plan.id, "status": "running", "trigger": trigger,
         "actor": actor, "started": iso(started), "recovery_point_time": iso(started), "stage": "starting",
-        "pruned": False, "es": {}, "restic": {}, "offsite": {}, "manifest": {},
+        "pruned": False, "es": {}, "restic": {}, "offsite": {}, "manifest": {}, "organization": plan.owner(),
     }
     ctx.catalog.put_run(doc)
     first_run = not ctx.catalog.has_success(plan.id)
@@ -50,6 +51,9 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
         doc["size_bytes"] = int(doc["es"].get("size_bytes", 0)) + int(doc["restic"].get("total_bytes_processed", 0))
         doc["added_bytes"] = int(doc["es"].get("added_bytes", 0)) + int(doc["restic"].get("data_added", 0))
         doc["status"] = "success"
+    except JobCancelled as exc:
+        doc["status"] = "cancelled"
+        doc["error"] = exc.message
     except SocError as exc:
         doc["status"] = "failed"
         doc["error"] = exc.message
@@ -64,6 +68,8 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
     doc.update(ended=iso(ended), duration_seconds=round(time.monotonic() - t0, 3), stage="done")
     ctx.catalog.put_run(doc)
     ctx.progress("done", 1.0, doc["status"])
+    if doc["status"] == "cancelled":
+        return doc  # asked for, so no alert; the plan's condition stays as it was
     if doc["status"] == "failed":
         ctx.alert("backup.run_failed", "Backup run failed", f"Backup of plan {plan.id} failed: {doc['error']}", run_id,
                   plan_id=plan.id)
@@ -79,6 +85,8 @@ def run(ctx: BackupContext, plan: Plan, *, trigger: str, actor: str) -> dict[str
 
 
 def _stage(ctx: BackupContext, doc: dict[str, Any], stage: str, fraction: float, message: str) -> None:
+    if ctx.cancelled():
+        raise JobCancelled(f"Backup run {doc['run_id']} was cancelled before its {stage} stage.")
     doc["stage"] = stage
     doc["progress"] = {"fraction": fraction, "message": message}
     ctx.catalog.update_run(doc["run_id"], {"stage": stage, "progress": doc["progress"]})

@@ -16,6 +16,7 @@ _DATE = {"type": "date"}
 _LONG = {"type": "long"}
 _FLOAT = {"type": "float"}
 _OFF = {"type": "object", "enabled": False}
+_ORG = {"properties": {"id": _KW}}
 
 RUNS_MAPPING: dict[str, Any] = {
     "dynamic": False,
@@ -25,6 +26,7 @@ RUNS_MAPPING: dict[str, Any] = {
         "size_bytes": _LONG, "added_bytes": _LONG, "stage": _KW, "error": {"type": "text"}, "pruned": {"type": "boolean"},
         "pruned_at": _DATE, "progress": _OFF, "es": _OFF, "restic": _OFF, "manifest": _OFF,
         "offsite": {"properties": {"status": _KW, "lag_seconds": _FLOAT, "error": {"type": "text"}}},
+        "organization": _ORG,
     },
 }
 
@@ -38,7 +40,7 @@ DRILLS_MAPPING: dict[str, Any] = {
         "objectives": {"properties": {"rpo_seconds": _FLOAT, "rto_seconds": _FLOAT}},
         "failed_check": _KW, "failed_checks": _KW, "stage": _KW, "error": {"type": "text"},
         "checks": {"properties": {"name": _KW, "status": _KW, "detail": {"type": "text"}, "seconds": _FLOAT}},
-        "progress": _OFF, "restored": _OFF,
+        "progress": _OFF, "restored": _OFF, "organization": _ORG,
     },
 }
 
@@ -51,13 +53,13 @@ RESTORES_MAPPING: dict[str, Any] = {
         "objectives": {"properties": {"rpo_seconds": _FLOAT, "rto_seconds": _FLOAT}},
         "failed_check": _KW, "error": {"type": "text"},
         "checks": {"properties": {"name": _KW, "status": _KW, "detail": {"type": "text"}, "seconds": _FLOAT}},
-        "changes": _OFF, "request": _OFF,
+        "changes": _OFF, "request": _OFF, "organization": _ORG,
     },
 }
 
 PLANS_MAPPING: dict[str, Any] = {
     "dynamic": False,
-    "properties": {"plan_id": _KW, "updated": _DATE, "actor": _KW, "plan": _OFF},
+    "properties": {"plan_id": _KW, "updated": _DATE, "actor": _KW, "plan": _OFF, "organization": _ORG},
 }
 
 
@@ -79,9 +81,9 @@ class Catalog:
             return
         for name, mapping in ((self.runs_index, RUNS_MAPPING), (self.drills_index, DRILLS_MAPPING),
                               (self.plans_index, PLANS_MAPPING), (self.restores_index, RESTORES_MAPPING)):
-            # Existing indices are left alone: a mapping update is a cluster-state change per call.
-            if not self.store.index_exists(name):
-                self.store.ensure_index(name, mappings=mapping)
+            # Once per process (``_ENSURED``): creates a missing index, and gives an existing one
+            # the fields added since (organization.id), which the department filter needs.
+            self.store.ensure_index(name, mappings=mapping)
         self._ready = True
         _ENSURED.add((id(self.store), self.runs_index))
 

@@ -25,12 +25,18 @@ def no_progress(_stage: str, _fraction: float | None, _message: str) -> None:
     return None
 
 
+def never_cancelled() -> bool:
+    return False
+
+
 @dataclass
 class BackupContext:
     settings: Any
     store: Store
     clock: Clock = utcnow
     progress: Progress = no_progress
+    # polled between stages of a run or drill started as a job (``core.jobs``)
+    cancelled: Callable[[], bool] = never_cancelled
     catalog: Catalog = field(init=False)
 
     def __post_init__(self) -> None:

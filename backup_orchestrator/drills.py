@@ -24,10 +24,17 @@ from core.timeutil import iso, parse_iso
 
 
 class Checks:
-    def __init__(self) -> None:
+    def __init__(self, cancelled: Callable[[], bool] = lambda: False) -> None:
         self.items: list[Check] = []
+        self._cancelled = cancelled
+        self.was_cancelled = False
 
     def run(self, name: str, fn: Callable[[], str]) -> bool:
+        # A cancelled drill skips what is left, except removing its scratch copies.
+        if name != "cleanup" and self._cancelled():
+            self.was_cancelled = True
+            self.skip(name, "drill cancelled")
+            return False
         t0 = time.monotonic()
         try:
             detail = fn()
@@ -83,9 +90,10 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
         "status": "running", "source": source, "actor": actor, "trigger": trigger, "started": iso(started),
         "recovery_point_time": rp["recovery_point_time"], "stage": "fetch",
         "objectives": {"rpo_seconds": plan.objectives.rpo_seconds, "rto_seconds": plan.objectives.rto_seconds},
+        "organization": plan.owner(),
     }
     ctx.catalog.put_drill(doc)
-    checks = Checks()
+    checks = Checks(ctx.cancelled)
     drill_prefix = f"drill-{drill_id}-"
     scratch = ctx.work_dir / "drills" / drill_id
     manifest = rp.get("manifest") or {}
@@ -165,6 +173,8 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
     _progress(ctx, doc, "cleanup", 0.9, "removing the scratch copies")
     checks.run("cleanup", lambda: _cleanup(ctx, drill_prefix, scratch))
 
+    if checks.was_cancelled:
+        return _cancelled(ctx, doc, checks)
     verified = not checks.failed
     rpo = _rpo(ctx, plan, started, rp if verified else None)
     rpo_met = rpo is not None and rpo <= plan.objectives.rpo_seconds
@@ -202,6 +212,16 @@ def run(ctx: BackupContext, plan: Plan, *, point: str = "newest", source: str = 
                   f"{plan.id}:{drill_id}", plan_id=plan.id)
     else:
         ctx.clear("backup.rpo_breach", plan.id, f"drill {drill_id} met the RPO")
+    return doc
+
+
+def _cancelled(ctx: BackupContext, doc: dict[str, Any], checks: Checks) -> dict[str, Any]:
+    """A drill stopped on request measures nothing and raises no alert."""
+    doc.update({"status": "cancelled", "ended": iso(ctx.clock()), "stage": "done", "rpo_seconds": None,
+                "rto_seconds": None, "failed_check": None, "failed_checks": checks.failed,
+                "checks": [c.to_dict() for c in checks.items], "progress": {"fraction": 1.0, "message": "cancelled"}})
+    ctx.catalog.put_drill(doc)
+    ctx.progress("done", 1.0, "cancelled")
     return doc
 
 

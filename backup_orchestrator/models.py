@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.contracts import BackupRun as BackupRun  # published run and drill documents
+from core.contracts import DrillRun as DrillRun
+
 PLAN_ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,62}$"
+# The department a plan belongs to when it names none (the district, which sees all).
+DISTRICT = "district"
 
 CHECK_PASSED = "passed"
 CHECK_FAILED = "failed"
@@ -83,6 +88,13 @@ class Plan:
     objectives: Objectives = field(default_factory=lambda: Objectives(86400, 3600))
     drill: DrillSpec = field(default_factory=DrillSpec)
     source: str = "file"
+    # Department (ECS organization.id) whose data the plan protects; its runs, drills and
+    # restores carry it, so a department sees only its own.
+    organization: str = DISTRICT
+
+    def owner(self) -> dict[str, str]:
+        """``organization`` as every document of the plan carries it."""
+        return {"id": self.organization}
 
     @property
     def has_es(self) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from backup_orchestrator.models import (
+    DISTRICT,
     PLAN_ID_PATTERN,
     DrillSpec,
     Objectives,
@@ -25,7 +26,8 @@ from core import yamlio
 from core.errors import InvalidInput
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PLAN_KEYS = {"id", "description", "assets", "schedule", "retention", "primary", "offsite", "objectives", "drill"}
+_PLAN_KEYS = {"id", "description", "assets", "schedule", "retention", "primary", "offsite", "objectives", "drill",
+              "organization"}
 
 
 def parse_duration(value: Any, where: str) -> int:
@@ -170,9 +172,12 @@ def parse_plan(data: Any, *, source: str = "file") -> Plan:
         check_subset=str(subset) if subset is not None else None,
     )
     description = data.get("description") or ""
+    organization = data.get("organization", DISTRICT)
+    if not isinstance(organization, str) or not re.fullmatch(PLAN_ID_PATTERN, organization):
+        raise InvalidInput(f"{where}.organization: a department id such as {DISTRICT} or jiaowei, got {organization!r}.")
     return Plan(id=plan_id, description=str(description), es_indices=indices, paths=paths, postgres=postgres,
                 schedule=schedule, retention=retention, primary=primary, offsite=offsite,
-                objectives=objectives, drill=drill, source=source)
+                objectives=objectives, drill=drill, source=source, organization=organization)
 
 
 def _validate_cron(expr: str, where: str) -> None:
@@ -218,7 +223,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     if plan.postgres:
         assets["postgres"] = {k: v for k, v in vars(plan.postgres).items() if v is not None}
     out: dict[str, Any] = {
-        "id": plan.id, "description": plan.description, "assets": assets,
+        "id": plan.id, "description": plan.description, "organization": plan.organization, "assets": assets,
         "schedule": {k: v for k, v in (("every", plan.schedule.every_seconds), ("cron", plan.schedule.cron)) if v},
         "retention": vars(plan.retention).copy(),
         "primary": repos(plan.primary),

@@ -176,6 +176,7 @@ def run(ctx: BackupContext, plan: Plan, req: Request, *, dry_run: bool, actor: s
         "request": {"indices": req.indices, "target_dir": str(req.target_dir) if req.target_dir else None,
                     "database": req.database, "keep_current": req.keep_current},
         "objectives": {"rpo_seconds": plan.objectives.rpo_seconds, "rto_seconds": plan.objectives.rto_seconds},
+        "organization": plan.owner(),
     }
     if dry_run:
         doc.update(status="dry_run", ended=iso(ctx.clock()))

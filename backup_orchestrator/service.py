@@ -7,23 +7,25 @@ User-triggered functions are permission-checked (``@requires``) and audited thro
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from backup_orchestrator import backup, defaults, drills, es_snapshots, plans, restore, retention
-from backup_orchestrator.context import BackupContext, Progress, no_progress
+from backup_orchestrator.context import BackupContext, Progress, never_cancelled, no_progress
 from backup_orchestrator.locks import PlanLock
 from backup_orchestrator.models import Plan
-from backup_orchestrator.progress import JobBoard
+from core import scope as scoping
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, NotFound, SocError
 from core.es import Store
+from core.jobs import JobHandle, JobRunner
 from core.permissions import requires
 from core.timeutil import Clock, iso, parse_iso, utcnow
 
 
-def context(settings: Any, store: Store, *, clock: Clock = utcnow, progress: Progress = no_progress) -> BackupContext:
-    return BackupContext(settings=settings, store=store, clock=clock, progress=progress)
+def context(settings: Any, store: Store, *, clock: Clock = utcnow, progress: Progress = no_progress,
+            cancelled: Callable[[], bool] = never_cancelled) -> BackupContext:
+    return BackupContext(settings=settings, store=store, clock=clock, progress=progress, cancelled=cancelled)
 
 
 # -- plans ----------------------------------------------------------------------------------------
@@ -41,7 +43,10 @@ def load_plans(settings: Any, store: Store | None = None) -> dict[str, Plan]:
     path = defaults.plans_path(settings)
     if settings.backup.plans_file or path.is_file():
         found.update(plans.load_plans_file(path))
-    return found
+    # File and default plans are not in the store, so the caller's department scope is applied
+    # here: another department's plan is unknown to it, like its stored documents.
+    scope = scoping.current()
+    return {k: p for k, p in found.items() if scope is None or scope.allows(p.organization)}
 
 
 def get_plan(settings: Any, store: Store | None, plan_id: str) -> Plan:
@@ -60,13 +65,22 @@ def list_plans(settings: Any, store: Store, actor: Actor) -> list[dict[str, Any]
 
 @requires("backups.run")
 def save_plan(settings: Any, store: Store, actor: Actor, auditor: Auditor, data: dict[str, Any]) -> dict[str, Any]:
+    if "organization" not in data and actor.organization:
+        data = {**data, "organization": actor.organization}
     plan = plans.parse_plan(data, source="api")
+    scope = scoping.current()
+    if scope is not None and scope.restricted:
+        # Another department's plan of the same id is invisible here, and must not be replaced.
+        with scoping.system():
+            taken = load_plans(settings, store).get(plan.id)
+        if taken is not None and not scope.allows(taken.organization):
+            raise Conflict(f"Plan id {plan.id} is taken; choose another id.")
     path = defaults.plans_path(settings)
     if (settings.backup.plans_file or path.is_file()) and plan.id in plans.load_plans_file(path):
         raise Conflict(f"Plan {plan.id} is declared in {path}; edit it there.")
     ctx = BackupContext(settings=settings, store=store)
     ctx.catalog.put_plan(plan.id, {"plan_id": plan.id, "updated": iso(utcnow()), "actor": actor.name,
-                                   "plan": plans.plan_to_dict(plan)})
+                                   "plan": plans.plan_to_dict(plan), "organization": plan.owner()})
     auditor.record(actor, "backups.plan.save", f"backup-plan:{plan.id}")
     return plans.plan_to_dict(plan)
 
@@ -246,31 +260,46 @@ def list_restores(ctx: BackupContext, actor: Actor, plan_id: str | None = None, 
 
 # -- background runs (API) -------------------------------------------------------------------------
 
-def _with_progress(ctx: BackupContext, progress: Progress) -> BackupContext:
-    return BackupContext(settings=ctx.settings, store=ctx.store, clock=ctx.clock, progress=progress)
+JOB_KINDS = ("backup", "drill")
+
+
+def _job_ctx(ctx: BackupContext, job: JobHandle) -> BackupContext:
+    return BackupContext(settings=ctx.settings, store=ctx.store, clock=ctx.clock, progress=job.progress,
+                         cancelled=lambda: job.cancelled)
+
+
+def _outcome(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: doc.get(k) for k in ("run_id", "drill_id", "status", "failed_check", "error")}
 
 
 @requires("backups.run")
-def trigger_backup(ctx: BackupContext, actor: Actor, auditor: Auditor, board: JobBoard, plan_id: str) -> dict[str, Any]:
-    """Start a backup in the background; follow it with ``get_job``."""
+def trigger_backup(ctx: BackupContext, actor: Actor, auditor: Auditor, jobs: JobRunner, plan_id: str) -> dict[str, Any]:
+    """Start a backup in the background; follow it with ``get_job`` (409 while the plan's backup runs)."""
     get_plan(ctx.settings, ctx.store, plan_id)  # unknown plans fail now, not in the background
-    return board.start("backup", plan_id, lambda p: run_backup(_with_progress(ctx, p), actor, auditor, plan_id))
+    return jobs.submit("backup", plan_id, lambda job: _outcome(run_backup(_job_ctx(ctx, job), actor, auditor,
+                                                                          plan_id)), owner=actor.name)
 
 
 @requires("drills.run")
-def trigger_drill(ctx: BackupContext, actor: Actor, auditor: Auditor, board: JobBoard, plan_id: str, *,
+def trigger_drill(ctx: BackupContext, actor: Actor, auditor: Auditor, jobs: JobRunner, plan_id: str, *,
                   point: str = "newest", source: str = "primary") -> dict[str, Any]:
     get_plan(ctx.settings, ctx.store, plan_id)
     if source not in ("primary", "offsite"):
         raise InvalidInput("source must be 'primary' or 'offsite'.")
-    return board.start("drill", plan_id, lambda p: run_drill(_with_progress(ctx, p), actor, auditor, plan_id,
-                                                             point=point, source=source))
+    return jobs.submit("drill", plan_id, lambda job: _outcome(run_drill(_job_ctx(ctx, job), actor, auditor, plan_id,
+                                                                        point=point, source=source)),
+                       owner=actor.name)
 
 
 @requires("backups.read")
-def get_job(board: JobBoard, actor: Actor, job_id: str) -> dict[str, Any]:
-    job = board.get(job_id)
-    if job is None:
-        raise NotFound(f"No backup or drill job {job_id!r} in this API process (jobs are kept in memory; the "
-                       "history is in GET /api/v1/backups/runs and /drills).")
+def get_job(jobs: JobRunner, actor: Actor, job_id: str) -> dict[str, Any]:
+    return jobs.get(job_id, kinds=JOB_KINDS)
+
+
+@requires("backups.run")
+def cancel_job(jobs: JobRunner, actor: Actor, auditor: Auditor, job_id: str) -> dict[str, Any]:
+    """Ask a backup or drill to stop at its next stage (a drill still removes its scratch copies)."""
+    job = jobs.cancel(job_id, kinds=JOB_KINDS)
+    auditor.record(actor, f"{job['kind']}s.cancel", f"backup-plan:{job['key']}", "success",
+                   {"job_id": job_id, "status": job["status"]})
     return job

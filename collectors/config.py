@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from core import yamlio
 from core.errors import InvalidInput
+from core.orgmap import ORG_ID_PATTERN
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
@@ -23,6 +24,8 @@ class InputEntry(BaseModel):
     model_config = {"extra": "allow", "frozen": True}
     name: str = Field(pattern=_NAME)
     type: str = Field(min_length=1)
+    organization: str | None = Field(None, pattern=ORG_ID_PATTERN,
+                                     description="department id of every event of this input (beats the maps)")
 
 
 class FileInputConfig(_Model):

@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 from core.settings import Settings
 
 COUNTER_NAMES = ("read", "parsed", "parse_failures", "shipped", "duplicates", "dead_lettered", "dropped",
-                 "failed")
+                 "failed", "unassigned")
 
 
 class Counters:

@@ -16,6 +16,7 @@ from typing import Any
 from collectors.counters import Counters, write_status
 from collectors.import_spool import drain_leftovers
 from collectors.models import Event
+from collectors.organization import Organizer
 from collectors.registry import Input, InputContext, resolve
 from collectors.shipper import encode, ensure_indices, shipper_for
 from collectors.spool import Spool
@@ -36,6 +37,10 @@ class Daemon:
         self.log = log or (lambda _m: None)
         self.counters = Counters()
         self.guard = guard_from_settings(settings)
+        self.organizer = Organizer.from_settings(settings.collect)
+        # An input's own department (``organization:`` in the inputs file) beats every map.
+        self.input_orgs: dict[str, str] = {str(e["name"]): str(e["organization"]) for e in entries
+                                           if e.get("organization")}
         self.stop = threading.Event()
         self.spool = Spool(Path(settings.spool_dir) / "daemon", max_bytes=settings.collect.spool_max_bytes,
                            fsync=settings.collect.spool_fsync)
@@ -52,7 +57,9 @@ class Daemon:
                                    emit_fn=self._emit, stop=self.stop)
                 ctx.state_dir.mkdir(parents=True, exist_ok=True)
                 self.counters.declare(ctx.name, ctx.type)
-                self.inputs.append(factory(dict(entry), ctx))
+                # ``organization`` is the daemon's business, not the input type's (whose config
+                # models refuse unknown keys).
+                self.inputs.append(factory({k: v for k, v in entry.items() if k != "organization"}, ctx))
         except Exception:
             self.spool.close()
             raise
@@ -60,7 +67,9 @@ class Daemon:
     def _emit(self, input_name: str, events: Sequence[Event], block: bool) -> bool:
         if not events:
             return True
-        bodies = [encode(input_name, self.prefix, e, self.guard) for e in events]
+        org = self.input_orgs.get(input_name)
+        bodies = [encode(input_name, self.prefix, e, self.guard, organizer=self.organizer, organization=org,
+                         counters=self.counters) for e in events]
         if self.spool.append(bodies, block=block, stop=self.stop):
             return True
         if not block:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.contracts import CollectorStatus as CollectorStatus  # the published status file
+
 
 @dataclass(frozen=True)
 class Event:

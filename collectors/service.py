@@ -21,13 +21,16 @@ from typing import Any
 from collectors.counters import Counters, pid_alive, read_status
 from collectors.import_spool import drain_leftovers, imports_root, ship_loop
 from collectors.models import Event
+from collectors.organization import Organizer, fixed_org
 from collectors.shipper import encode, ensure_indices, shipper_for
 from collectors.spool import Spool
+from core import scope as core_scope
 from core.auditing import Actor, Auditor
-from core.errors import InvalidInput, SocError, Unavailable
+from core.errors import InvalidInput, PermissionDenied, SocError, Unavailable
 from core.es import Store
 from core.permissions import requires
 from core.pii.config import guard_from_settings
+from core.scope import DISTRICT
 from core.settings import Settings
 from core.shard_budget import require_room
 
@@ -46,6 +49,7 @@ class ShipSummary:
     dead_lettered: int = 0
     failed: int = 0
     parse_failures: int = 0
+    unassigned: int = 0
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
     error: str | None = None
@@ -66,7 +70,8 @@ def _safe(name: str) -> str:
 def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, source: str,
                 progress: Callable[[int], None] | None = None,
                 give_up_after: float | None = None,
-                parse_failures: Callable[[], int] | None = None) -> ShipSummary:
+                parse_failures: Callable[[], int] | None = None,
+                organization: str | None = None) -> ShipSummary:
     """Ship a finite stream of events through a spool of its own; block until acknowledged.
 
     ``progress(n)`` is called with the number of events just read (an increment, as for
@@ -75,7 +80,15 @@ def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, so
     not stored by then are reported as ``failed`` and kept in the spool for the next run.
     An exception from ``events`` stops reading, but what was read is shipped first and the
     error is reported in ``error``.
+
+    ``organization`` (``--org``) is the department of every event; otherwise the collect
+    settings' maps decide (``collectors.organization``), and events matching none belong to the
+    district — or, for an import run inside a department's scope, to that department.
     """
+    organization = fixed_org(organization)
+    scope = core_scope.current()
+    if organization is not None and scope is not None and not scope.allows(organization):
+        raise PermissionDenied(f"--org {organization}: that department is outside your scope.")
     started = time.monotonic()
     prefix = settings.index_prefix
     give_up = float(give_up_after if give_up_after is not None else settings.collect.give_up_seconds)
@@ -84,6 +97,9 @@ def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, so
     require_room(store, settings.events, 1, f"Importing {source} events")
     drain_leftovers(settings, store, give_up)
     guard = guard_from_settings(settings)
+    inside = scope if scope is not None and scope.restricted else None
+    organizer = Organizer.from_settings(settings.collect, fallback=inside.home if inside else DISTRICT,
+                                        allowed=inside.allows if inside else None)
     counters = Counters()
     counters.declare(source, "import")
     spool_dir = imports_root(settings) / f"{_safe(source)}-{uuid.uuid4().hex[:12]}"
@@ -108,7 +124,8 @@ def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, so
 
     try:
         for event in events:
-            buf.append(encode(source, prefix, event, guard))
+            buf.append(encode(source, prefix, event, guard, organizer=organizer, organization=organization,
+                              counters=counters))
             read += 1
             if len(buf) >= APPEND_CHUNK and not flush():
                 break
@@ -136,7 +153,7 @@ def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, so
                  "they are kept and sent by the next import or `soc collect run`.")
     return ShipSummary(source=source, read=read, shipped=shipped, duplicates=duplicates, dead_lettered=dead,
                        failed=failed, parse_failures=parse_failures() if parse_failures else 0,
-                       seconds=round(time.monotonic() - started, 3), error=error)
+                       unassigned=counters.get(source, "unassigned"), seconds=round(time.monotonic() - started, 3), error=error)
 
 
 # -- one-shot imports ------------------------------------------------------------------------
@@ -144,7 +161,8 @@ def ship_events(settings: Settings, store: Store, events: Iterable[Event], *, so
 @requires("collectors.manage")
 def import_files(settings: Settings, store: Store, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
                  parser: str = "auto", encoding: str = "utf-8", timezone: str = "UTC",
-                 progress: Callable[[int], None] | None = None, host: str | None = None) -> ShipSummary:
+                 progress: Callable[[int], None] | None = None, host: str | None = None,
+                 organization: str | None = None) -> ShipSummary:
     """Read whole log files once (ids as the tailer's, so a later tail or re-import adds nothing).
 
     A file the parser cannot read at all is refused before anything is shipped (``--parser
@@ -160,6 +178,7 @@ def import_files(settings: Settings, store: Store, paths: Sequence[Path], *, act
     except ValueError as exc:
         raise InvalidInput(f"{exc}.") from exc
     host = check_host(host)
+    organization = fixed_org(organization)
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         raise InvalidInput(f"Not a readable file: {', '.join(missing)}. Check the paths.")
@@ -174,7 +193,7 @@ def import_files(settings: Settings, store: Store, paths: Sequence[Path], *, act
                 yield event
 
     summary = ship_events(settings, store, events(), source="file", progress=progress,
-                          parse_failures=lambda: counters.get("file", "parse_failures"))
+                          parse_failures=lambda: counters.get("file", "parse_failures"), organization=organization)
     summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in paths]})
     _audit(auditor, actor, "collect.import_files", summary)
     return summary
@@ -190,7 +209,8 @@ def _name_host(doc: dict[str, Any], host: str | None) -> None:
 
 @requires("collectors.manage")
 def import_evtx(settings: Settings, store: Store, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None = None,
-                progress: Callable[[int], None] | None = None, ids: list[str] | None = None) -> ShipSummary:
+                progress: Callable[[int], None] | None = None, ids: list[str] | None = None,
+                organization: str | None = None) -> ShipSummary:
     """Windows EVTX files through the EVTX→ECS parser (``collectors.evtx.iter_evtx_events``).
 
     A directory is searched recursively for ``*.evtx`` (as Hayabusa/Chainsaw do). Unreadable
@@ -201,6 +221,7 @@ def import_evtx(settings: Settings, store: Store, paths: Sequence[Path], *, acto
         from collectors import evtx
     except ImportError as exc:
         raise Unavailable(f"The EVTX parser is not available in this installation ({exc}).") from exc
+    organization = fixed_org(organization)
     files = evtx_files(paths)
     stats = [evtx.EvtxStats(str(p)) for p in files]
 
@@ -212,7 +233,7 @@ def import_evtx(settings: Settings, store: Store, paths: Sequence[Path], *, acto
                 yield event
 
     summary = ship_events(settings, store, events(), source="evtx", progress=progress,
-                          parse_failures=lambda: sum(st.errors for st in stats))
+                          parse_failures=lambda: sum(st.errors for st in stats), organization=organization)
     samples = [f"{st.path}: {reason}" for st in stats for reason in st.error_samples][:10]
     summary = ShipSummary(**{**summary.to_dict(), "files": [str(p) for p in files], "warnings": samples})
     _audit(auditor, actor, "collect.import_evtx", summary)
@@ -265,6 +286,14 @@ def run_daemon(settings: Settings, store: Store, inputs_file: Path | None = None
     if auditor is not None:
         auditor.record(actor, "collect.run", str(path), "success", {"inputs": [e["name"] for e in entries]})
     daemon.run(stop or threading.Event())
+
+
+def unassigned_events(store: Store, settings: Settings) -> int:
+    """Stored events that matched no department map (tagged at ingest; the district's)."""
+    from collectors.organization import UNASSIGNED_TAG
+    from core.schema import events_pattern
+
+    return store.count(events_pattern(settings.index_prefix), {"term": {"tags": UNASSIGNED_TAG}})
 
 
 def collector_status(settings: Settings) -> dict[str, Any]:

@@ -29,12 +29,14 @@ import orjson
 
 from collectors.counters import Counters
 from collectors.models import Event
+from collectors.organization import Organizer, with_unassigned_tag
 from collectors.spool import Spool, SpoolBatch
 from core.errors import SocError, Unavailable
 from core.es import Store
 from core.event_layout import EventWriter, alias_of, events_alias
 from core.ingest_watermark import Watermark
 from core.pii.guard import Guard
+from core.scope import DISTRICT
 from core.settings import EventsSettings, Settings
 from core.timeutil import iso, utcnow
 
@@ -44,6 +46,7 @@ _DEADLETTER_MAPPINGS: dict[str, Any] = {
         "@timestamp": {"type": "date"},
         "error": {"properties": {"message": {"type": "text"}}},
         "event": {"properties": {"dataset": {"type": "keyword"}, "ingested": {"type": "date"}}},
+        "organization": {"properties": {"id": {"type": "keyword"}}},
         "deadletter": {"properties": {
             "index": {"type": "keyword"}, "id": {"type": "keyword"}, "input": {"type": "keyword"},
             "source": {"type": "keyword", "index": False, "doc_values": False},
@@ -66,25 +69,45 @@ def ensure_indices(store: Store, prefix: str) -> None:
     store.ensure_index(deadletter_index(prefix), mappings=_DEADLETTER_MAPPINGS)
 
 
-def encode(input_name: str, prefix: str, event: Event, guard: Guard | None = None) -> bytes:
+def encode(input_name: str, prefix: str, event: Event, guard: Guard | None = None, *,
+           organizer: Organizer | None = None, organization: str | None = None,
+           counters: Counters | None = None) -> bytes:
+    # The department is decided here, before the first write, from the event as parsed (host
+    # name and addresses before any masking); an event that matched no map is counted.
+    org: str | None = None
+    unassigned = False
+    if organizer is not None:
+        org, unassigned = organizer.decide(event.doc, organization)
+        if unassigned and counters is not None:
+            counters.add(input_name, "unassigned")
     # Personal information is masked here, before the first write: the clear value of a masked,
     # hashed or dropped field never reaches the spool, the dead-letter index or Elasticsearch.
     doc = event.doc if guard is None else guard.protect(event.dataset, event.doc)
+    head = {k: v for k, v in doc.items() if k != "event"}
     ev = doc.get("event")
-    if isinstance(ev, dict):
-        head = {k: v for k, v in doc.items() if k != "event"}
-        ev = dict(ev)
-    else:
-        head = doc
-        ev = {}
+    ev = dict(ev) if isinstance(ev, dict) else {}
     if "@timestamp" not in head:
-        head = {**head, "@timestamp": iso(utcnow())}
+        head["@timestamp"] = iso(utcnow())
+    if org is not None:
+        # Replaces whatever the raw data claimed: a log line does not choose who reads it.
+        head["organization"] = {"id": org}
+        if unassigned:
+            head["tags"] = with_unassigned_tag(head.get("tags"))
     ev.setdefault("dataset", event.dataset)
     index = events_alias(prefix, event.dataset)
     return b"\0".join((
         input_name.encode(), index.encode(), event.id.encode(),
         orjson.dumps(head, default=str), orjson.dumps(ev, default=str),
     ))
+
+
+def _organization_of(head: bytes) -> str:
+    try:
+        org = orjson.loads(head).get("organization")
+    except (orjson.JSONDecodeError, AttributeError):
+        return DISTRICT
+    value = org.get("id") if isinstance(org, dict) else None
+    return str(value) if value else DISTRICT
 
 
 def decode(record: bytes) -> tuple[str, str, str, bytes, bytes]:
@@ -206,12 +229,14 @@ class Shipper:
         index = deadletter_index(self.prefix)
         now = iso(utcnow())
         entries: list[tuple[str, tuple[str, str, dict[str, Any]]]] = []
-        for (input_name, target, doc_id, _head, _ev), source, reason in rejected:
+        for (input_name, target, doc_id, head, _ev), source, reason in rejected:
             target = alias_of(target)
             dataset = target.split("-events-", 1)[-1]
             entries.append((input_name, (index, doc_id, {
                 "@timestamp": now,
                 "event": {"dataset": dataset, "ingested": now},
+                # The department of the rejected event, so its analysts (and only they) see it.
+                "organization": {"id": _organization_of(head)},
                 "error": {"message": reason},
                 "deadletter": {"index": target, "id": doc_id, "input": input_name,
                                "source": source.decode("utf-8", "replace")},

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from compliance.models import Evidence, RuleOutcome
+from core.contracts import AuditRecord
 from core.errors import SocError
 from core.permissions import TABLE
 from core.pii.config import policy_from_settings
@@ -83,19 +84,20 @@ def pii_access_controlled(ctx: Any, p: dict[str, Any]) -> RuleOutcome:
     holders = sorted(TABLE.get("privacy.unmask", frozenset()))
     allowed = set(p.get("unmask_roles", ["admin"]))
     since = iso(ctx.now - timedelta(days=float(p.get("window_days", 30))))
-    index = ctx.settings.index("audit")
+    a = AuditRecord
+    index = ctx.settings.index(str(a.INDEX))
     records: list[dict[str, Any]] = []
     try:
-        resp = ctx.store.search(index, {"size": 500, "sort": [{"time": {"order": "desc", "unmapped_type": "date"}}],
+        resp = ctx.store.search(index, {"size": 500, "sort": [{a.time: {"order": "desc", "unmapped_type": "date"}}],
                                         "query": {"bool": {"filter": [
-                                            {"terms": {"action": ["privacy.unmask", "privacy.grant"]}},
-                                            {"range": {"time": {"gte": since}}}]}}})
+                                            {"terms": {a.action: ["privacy.unmask", "privacy.grant"]}},
+                                            {"range": {a.time: {"gte": since}}}]}}})
         records = [h["_source"] for h in resp["hits"]["hits"]]
     except SocError:
         records = []
-    unmasks = [r for r in records if r.get("action") == "privacy.unmask"]
-    who = [{"time": r.get("time"), "user": r.get("actor"), "role": r.get("role"), "target": r.get("target"),
-            "case_id": (r.get("detail") or {}).get("case_id"), "outcome": r.get("outcome")} for r in unmasks]
+    unmasks = [r for r in records if r.get(a.action) == "privacy.unmask"]
+    who = [{"time": r.get(a.time), "user": r.get(a.actor), "role": r.get(a.role), "target": r.get(a.target),
+            "case_id": (r.get(a.detail) or {}).get("case_id"), "outcome": r.get(a.outcome)} for r in unmasks]
     problems: list[str] = []
     if not holders or not set(holders) <= allowed:
         problems.append(f"unmasking is held by {holders or 'nobody'}, expected only {sorted(allowed)}")
@@ -103,7 +105,7 @@ def pii_access_controlled(ctx: Any, p: dict[str, Any]) -> RuleOutcome:
     if bad:
         problems.append(f"{len(bad)} unmaskings without a case id or by a role that may not unmask")
     text = (f"unmask permission: {', '.join(holders) or '-'}; since {since}: "
-            f"{sum(1 for r in records if r.get('action') == 'privacy.grant')} grants, {len(unmasks)} unmaskings")
+            f"{sum(1 for r in records if r.get(a.action) == 'privacy.grant')} grants, {len(unmasks)} unmaskings")
     return RuleOutcome(not problems, "; ".join(problems) or text, (
         _ev(ctx, f"index:{index} privacy.*", who, text + "".join(
             f"; {w['time']} {w['user']} case {w['case_id']} {w['target']}" for w in who[:10])),

@@ -1,7 +1,8 @@
 """Platform probes: what the platform's own indices and settings say about MLPS items.
 
-Only ``core.es.Store`` is used (no other domain is imported); where another domain's document
-layout is not fixed, the probe reads the index mapping to find date and status fields.
+Only ``core.es.Store`` is used (no other domain is imported). Documents other domains write are
+read through their published contracts (``core.contracts``): every field named here is one the
+producing domain promises, and its contract test fails when the producer renames it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import Any
 
 from compliance.models import Evidence, Rule, RuleOutcome
 from compliance.pii_probes import pii_access_controlled, pii_minimised
+from core.contracts import AuditRecord, BackupRun, DrillRun, RuleDoc
+from core.contracts import get as field
 from core.errors import InvalidInput, SocError
 from core.es import Store
 from core.settings import Settings
 from core.timeutil import iso, parse_iso
-
-GOOD_STATUS = {"success", "succeeded", "ok", "passed", "pass", "completed", "complete", "done", "finished"}
 
 
 @dataclass
@@ -36,34 +37,6 @@ def _ev(ctx: PlatformContext, source: str, data: Any, excerpt: str) -> Evidence:
     return Evidence(source=source, excerpt=excerpt[:600], sha256=hashlib.sha256(raw).hexdigest(), time=iso(ctx.now))
 
 
-def _date_fields(ctx: PlatformContext, index: str) -> list[str]:
-    """Date fields of an index (dotted paths), from its mapping; empty when the index is missing."""
-    try:
-        mapping = ctx.store.get_mapping(index)
-    except SocError:
-        return []
-    found: list[str] = []
-
-    def walk(props: dict[str, Any], prefix: str) -> None:
-        for name, spec in props.items():
-            path = f"{prefix}{name}"
-            if spec.get("type") == "date":
-                found.append(path)
-            if "properties" in spec:
-                walk(spec["properties"], path + ".")
-
-    for body in mapping.values():
-        walk(body.get("mappings", {}).get("properties", {}), "")
-    return sorted(set(found))
-
-
-def _pick(fields: list[str], preferred: tuple[str, ...]) -> str | None:
-    for name in preferred:
-        if name in fields:
-            return name
-    return fields[0] if fields else None
-
-
 def _get(doc: dict[str, Any], dotted: str) -> Any:
     cur: Any = doc
     for part in dotted.split("."):
@@ -71,17 +44,6 @@ def _get(doc: dict[str, Any], dotted: str) -> Any:
             return None
         cur = cur.get(part, cur.get(dotted) if cur is doc else None)
     return cur
-
-
-def _good(doc: dict[str, Any]) -> bool:
-    for key in ("status", "outcome", "result", "state"):
-        value = _get(doc, key)
-        if isinstance(value, str):
-            return value.lower() in GOOD_STATUS
-    for key in ("passed", "ok", "success"):
-        if isinstance(doc.get(key), bool):
-            return bool(doc[key])
-    return False
 
 
 def assets_reporting(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
@@ -147,102 +109,93 @@ def event_fields(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
 
 
 def detections_active(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
-    index = ctx.settings.index("rules")
-    enabled = ctx.store.count(index, {"bool": {"should": [{"term": {"enabled": True}}, {"term": {"status": "enabled"}}],
-                                               "minimum_should_match": 1}})
-    fields = [f for f in _date_fields(ctx, index) if "run" in f or "checkpoint" in f or "executed" in f]
+    index = ctx.settings.index(str(RuleDoc.INDEX))
+    enabled = ctx.store.count(index, {"term": {RuleDoc.enabled: True}})
     last = None
-    if fields:
-        aggs = {f"f{i}": {"max": {"field": f}} for i, f in enumerate(fields)}
-        values = ctx.store.search(index, {"size": 0, "aggs": aggs}).get("aggregations", {})
-        stamps = [v.get("value_as_string") for v in values.values() if v.get("value_as_string")]
-        last = max(stamps, key=parse_iso) if stamps else None
+    if enabled:
+        resp = ctx.store.search(index, {"size": 0, "aggs": {"last": {"max": {"field": RuleDoc.last_run}}}})
+        last = resp.get("aggregations", {}).get("last", {}).get("value_as_string")
     idle = timedelta(minutes=float(p.get("max_idle_minutes", 60)))
     recent = last is not None and ctx.now - parse_iso(last) <= idle
     ok = enabled >= int(p.get("min_enabled", 1)) and recent
-    text = f"{enabled} enabled rule(s) in {index}; last run {last or 'never recorded'} (fields: {', '.join(fields) or 'none'})"
+    text = f"{enabled} enabled rule(s) in {index}; last run {last or 'never recorded'} ({RuleDoc.last_run})"
     return RuleOutcome(ok, text, (_ev(ctx, f"index:{index}", {"enabled": enabled, "last_run": last}, text),))
 
 
 def audit_trail(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
-    index = ctx.settings.index("audit")
+    index = ctx.settings.index(str(AuditRecord.INDEX))
     size = int(p.get("chain_sample", 200))
-    resp = ctx.store.search(index, {"size": size, "sort": [{"seq": {"order": "desc", "unmapped_type": "long"}}]})
+    by_seq = [{AuditRecord.seq: {"order": "desc", "unmapped_type": "long"}}]
+    resp = ctx.store.search(index, {"size": size, "sort": by_seq})
     docs = [h["_source"] for h in resp["hits"]["hits"]]
     if not docs:
         return RuleOutcome(False, f"no audit records in {index}", (_ev(ctx, f"index:{index}", [], "empty"),))
-    newest = docs[0].get("time") or docs[0].get("@timestamp")
+    newest = docs[0].get(AuditRecord.time)
     problems: list[str] = []
     if not newest or ctx.now - parse_iso(str(newest)) > timedelta(days=float(p.get("max_age_days", 7))):
         problems.append(f"newest record is from {newest}")
     # Structure only (the HMAC secret stays with the audit module): consecutive seq and linked hashes.
     for newer, older in zip(docs, docs[1:], strict=False):
-        if newer.get("seq") != (older.get("seq") or 0) + 1:
-            problems.append(f"gap between seq {older.get('seq')} and {newer.get('seq')}")
+        if newer.get(AuditRecord.seq) != (older.get(AuditRecord.seq) or 0) + 1:
+            problems.append(f"gap between seq {older.get(AuditRecord.seq)} and {newer.get(AuditRecord.seq)}")
             break
-        if newer.get("prev_hash") != older.get("hash"):
-            problems.append(f"record {newer.get('seq')} does not link to {older.get('seq')}")
+        if newer.get(AuditRecord.prev_hash) != older.get(AuditRecord.hash):
+            problems.append(f"record {newer.get(AuditRecord.seq)} does not link to {older.get(AuditRecord.seq)}")
             break
     # The audit module records its own verifications (`soc audit verify`) in the trail itself.
-    verify = ctx.store.search(index, {"size": 1, "query": {"term": {"action": "audit.verify"}},
-                                      "sort": [{"seq": {"order": "desc", "unmapped_type": "long"}}]})["hits"]["hits"]
+    verify = ctx.store.search(index, {"size": 1, "query": {"term": {AuditRecord.action: AuditRecord.VERIFY_ACTION}},
+                                      "sort": by_seq})["hits"]["hits"]
     verified = ""
     if verify:
         last = verify[0]["_source"]
-        verified = f"; last verification {last.get('time')}: {last.get('outcome')}"
-        if last.get("outcome") != "success":
-            problems.append(f"the last verification ({last.get('time')}) found problems")
+        when, outcome = last.get(AuditRecord.time), last.get(AuditRecord.outcome)
+        verified = f"; last verification {when}: {outcome}"
+        if outcome != AuditRecord.SUCCESS:
+            problems.append(f"the last verification ({when}) found problems")
     text = (f"{len(docs)} newest records checked, newest {newest}" + verified
             + (f"; {'; '.join(problems)}" if problems else "; chain linked"))
-    return RuleOutcome(not problems, text, (_ev(ctx, f"index:{index} seq desc", [d.get("hash") for d in docs], text),))
+    return RuleOutcome(not problems, text, (_ev(ctx, f"index:{index} seq desc",
+                                                [d.get(AuditRecord.hash) for d in docs], text),))
 
 
-def _latest_good(ctx: PlatformContext, index: str, preferred: tuple[str, ...]) -> tuple[str | None, str | None, int]:
-    fields = _date_fields(ctx, index)
-    field = _pick(fields, preferred)
-    if field is None:
-        return None, None, 0
-    resp = ctx.store.search(index, {"size": 200, "sort": [{field: {"order": "desc"}}]})
-    hits = [h["_source"] for h in resp["hits"]["hits"]]
-    for doc in hits:
-        if _good(doc):
-            stamp = _get(doc, field)
-            return (str(stamp) if stamp else None), field, len(hits)
-    return None, field, len(hits)
+def _latest(ctx: PlatformContext, index: str, status_field: str, good: str, date_field: str) -> str | None:
+    """The newest ``date_field`` of a document whose ``status_field`` is ``good``."""
+    try:
+        resp = ctx.store.search(index, {"size": 1, "query": {"term": {status_field: good}},
+                                        "sort": [{date_field: {"order": "desc", "unmapped_type": "date"}}]})
+    except SocError:
+        return None  # the producing domain never wrote here
+    hits = resp["hits"]["hits"]
+    stamp = field(hits[0]["_source"], date_field) if hits else None
+    return str(stamp) if stamp else None
 
 
-def _recent(ctx: PlatformContext, index: str, limit: timedelta, label: str) -> RuleOutcome:
-    stamp, field, seen = _latest_good(ctx, index, ("ended", "finished_at", "ended_at", "completed_at", "@timestamp",
-                                                   "time", "started", "started_at"))
+def _recent(ctx: PlatformContext, index: str, stamp: str | None, how: str, limit: timedelta, label: str) -> RuleOutcome:
     ok = stamp is not None and ctx.now - parse_iso(stamp) <= limit
-    text = (f"latest successful {label}: {stamp or 'none'} ({seen} records read from {index}, by {field or 'no date field'}); "
+    text = (f"latest {label}: {stamp or 'none'} (from {index}, {how}); "
             f"required within {limit.total_seconds() / 3600:.0f} h")
-    return RuleOutcome(ok, text, (_ev(ctx, f"index:{index}", {"latest": stamp, "field": field}, text),))
+    return RuleOutcome(ok, text, (_ev(ctx, f"index:{index}", {"latest": stamp, "field": how}, text),))
 
 
 def backups_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
-    return _recent(ctx, ctx.settings.index("backups-runs"), timedelta(hours=float(p.get("max_age_hours", 48))), "backup")
+    index = ctx.settings.index(str(BackupRun.INDEX))
+    stamp = _latest(ctx, index, BackupRun.status, BackupRun.SUCCESS, BackupRun.ended)
+    return _recent(ctx, index, stamp, f"{BackupRun.ended} of {BackupRun.status}={BackupRun.SUCCESS}",
+                   timedelta(hours=float(p.get("max_age_hours", 48))), "successful backup")
 
 
 def offsite_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
-    index = ctx.settings.index("backups-runs")
-    field = _pick(_date_fields(ctx, index), ("ended", "finished_at", "@timestamp", "started"))
-    limit = timedelta(hours=float(p.get("max_age_hours", 48)))
-    latest = None
-    if field:
-        resp = ctx.store.search(index, {"size": 1, "query": {"terms": {"offsite.status": sorted(GOOD_STATUS)}},
-                                        "sort": [{field: {"order": "desc"}}]})
-        hits = resp["hits"]["hits"]
-        latest = _get(hits[0]["_source"], field) if hits else None
-    ok = latest is not None and ctx.now - parse_iso(str(latest)) <= limit
-    text = (f"latest backup copied off-site: {latest or 'none'} (from {index}); required within "
-            f"{limit.total_seconds() / 3600:.0f} h")
-    return RuleOutcome(ok, text, (_ev(ctx, f"index:{index} offsite.status", {"latest": latest}, text),))
+    index = ctx.settings.index(str(BackupRun.INDEX))
+    stamp = _latest(ctx, index, BackupRun.offsite_status, BackupRun.SUCCESS, BackupRun.ended)
+    return _recent(ctx, index, stamp, f"{BackupRun.ended} of {BackupRun.offsite_status}={BackupRun.SUCCESS}",
+                   timedelta(hours=float(p.get("max_age_hours", 48))), "backup copied off-site")
 
 
 def drills_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
-    index = ctx.settings.index("backups-drills")
-    outcome = _recent(ctx, index, timedelta(days=float(p.get("max_age_days", 90))), "drill")
+    index = ctx.settings.index(str(DrillRun.INDEX))
+    stamp = _latest(ctx, index, DrillRun.status, DrillRun.PASSED, DrillRun.ended)
+    outcome = _recent(ctx, index, stamp, f"{DrillRun.ended} of {DrillRun.status}={DrillRun.PASSED}",
+                      timedelta(days=float(p.get("max_age_days", 90))), "passed drill")
     trend, series = _objective_trend(ctx, index)
     if not trend:
         return outcome
@@ -253,19 +206,23 @@ def drills_recent(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
 
 def _objective_trend(ctx: PlatformContext, index: str) -> tuple[str, dict[str, Any]]:
     """Per plan, the newest drills' RPO/RTO in order with the objective line they are held to."""
+    d = DrillRun
     try:
-        hits = ctx.store.search(index, {"size": 200, "sort": [{"started": {"order": "desc", "unmapped_type": "date"}}],
-                                        "_source": ["plan_id", "started", "status", "rpo_seconds", "rto_seconds",
-                                                    "objectives"]})["hits"]["hits"]
+        hits = ctx.store.search(index, {"size": 200, "sort": [{d.started: {"order": "desc", "unmapped_type": "date"}}],
+                                        "_source": [d.plan_id, d.started, d.status, d.rpo_seconds, d.rto_seconds,
+                                                    d.objectives]})["hits"]["hits"]
     except SocError:
         return "", {}
     series: dict[str, Any] = {}
     for h in reversed(hits):
-        d = h["_source"]
-        if d.get("status") not in ("passed", "failed"):
+        doc = h["_source"]
+        if doc.get(d.status) not in (d.PASSED, d.FAILED):
             continue
-        plan = series.setdefault(str(d.get("plan_id")), {"objectives": d.get("objectives") or {}, "drills": []})
-        plan["drills"].append({k: d.get(k) for k in ("started", "status", "rpo_seconds", "rto_seconds")})
+        plan = series.setdefault(str(doc.get(d.plan_id)), {"objectives": {"rpo_seconds": field(doc, d.rpo_objective),
+                                                                        "rto_seconds": field(doc, d.rto_objective)},
+                                                           "drills": []})
+        plan["drills"].append({"started": doc.get(d.started), "status": doc.get(d.status),
+                               "rpo_seconds": doc.get(d.rpo_seconds), "rto_seconds": doc.get(d.rto_seconds)})
     parts = []
     for plan_id, data in sorted(series.items()):
         obj, last = data["objectives"], data["drills"][-5:]

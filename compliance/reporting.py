@@ -8,10 +8,12 @@ from compliance.reports import data as report_data
 from compliance.reports import render
 from compliance.service import load_definitions
 from compliance.store import ComplianceIndices
+from compliance.systems import department_names
 from core.auditing import Actor
 from core.errors import InvalidInput, NotFound
 from core.es import Store
 from core.permissions import requires
+from core.scope import DISTRICT
 from core.settings import Settings
 
 
@@ -35,9 +37,10 @@ def report_model(store: Store, settings: Settings, run_id: str, lang: str) -> di
             previous_items = idx.results_of(previous["id"], "item")
         except NotFound:
             previous = None
+    org = (run.get("organization") or {}).get("id") or DISTRICT
     return report_data.build(run, cat, checks, [d for d in docs if d["kind"] == "item"],
                              [d for d in docs if d["kind"] == "check"], [d for d in docs if d["kind"] == "manual"],
-                             previous, previous_items, lang)
+                             previous, previous_items, lang, department_names(store, settings).get(org))
 
 
 @requires("compliance.read")
@@ -47,4 +50,5 @@ def build_report(store: Store, settings: Settings, actor: Actor, run_id: str, fm
     if fmt not in render.FORMATS:
         raise InvalidInput(f"Unknown report format {fmt!r}; use one of {', '.join(render.FORMATS)}.")
     model = report_model(store, settings, run_id, lang or settings.language)
-    return render.render(model, fmt), render.FORMATS[fmt], f"compliance-{run_id}.{fmt}"
+    system = f"{model['system']['id']}-" if model.get("system") else ""
+    return render.render(model, fmt), render.FORMATS[fmt], f"compliance-{system}{run_id}.{fmt}"

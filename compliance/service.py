@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance import catalog as catalogs
-from compliance import checkset, engine
+from compliance import checkset, engine, systems
 from compliance.models import (
     RESULT_KEYS,
     RESULTS,
@@ -36,11 +36,14 @@ from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
 from core.i18n import t
 from core.ids import stable_id
+from core.jobs import JobCancelled, JobHandle, JobRunner
 from core.permissions import requires
+from core.scope import DISTRICT, organization_of
 from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
 
 Progress = Callable[[str], None]
+JOB_KIND = "compliance.run"
 
 
 _DEFINITIONS: dict[tuple[Any, ...], tuple[dict[str, Catalog], dict[str, Check]]] = {}
@@ -155,18 +158,37 @@ def _score(cat: Catalog, item_docs: list[dict[str, Any]]) -> dict[str, Any]:
 def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Actor, *, level: int | None = None,
                    catalog_id: str | None = None, targets: list[str] | None = None, platform: bool = True,
                    key_file: str | None = None, known_hosts: str | None = None,
-                   progress: Progress | None = None) -> dict[str, Any]:
-    """Run every check of the catalog on the targets (and the platform), store and score the results."""
+                   progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+                   system_id: str | None = None) -> dict[str, Any]:
+    """Run every check of the catalog on the targets (and the platform), store and score the results.
+
+    ``cancelled`` is polled between targets and before the results are written; a cancelled
+    run is stored as ``cancelled`` without results. With ``system_id`` the graded system decides:
+    its level picks the catalog, its hosts are the targets, and the run and its results belong to
+    the system's department."""
     say = progress or (lambda _m: None)
+
+    def stop_if_cancelled() -> None:
+        if cancelled is not None and cancelled():
+            raise JobCancelled(f"Compliance run {run_id} was cancelled; nothing was scored.")
     cats, checks = load_definitions(settings)
+    system = systems.for_run(store, settings, system_id, level, catalog_id, targets)
+    if system is not None:
+        level, targets = int(system["level"]), list(system.get("hosts") or [])
     cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
-    specs = target_specs(settings, targets, key_file=key_file, known_hosts=known_hosts)
+    specs = ([] if system is not None and not targets
+             else target_specs(settings, targets, key_file=key_file, known_hosts=known_hosts))
     wanted = {cid for ids in engine.relevant_checks(cat, checks).values() for cid in ids}
     run_checks = [checks[c] for c in sorted(wanted)]
     started = utcnow()
-    run_id = "cr-" + started.strftime("%Y%m%dT%H%M%S") + "-" + stable_id(started.isoformat(), actor.name)[:8]
+    run_id = "cr-" + started.strftime("%Y%m%dT%H%M%S") + "-" + stable_id(started.isoformat(), actor.name,
+                                                                         system_id or "")[:8]
+    org = organization_of(system) if system is not None else (actor.organization or DISTRICT)
     run: dict[str, Any] = {"id": run_id, "catalog": cat.id, "level": cat.level, "targets": [s.name for s in specs],
-                           "status": "running", "started_at": iso(started), "actor": actor.name, "errors": []}
+                           "status": "running", "started_at": iso(started), "actor": actor.name, "errors": [],
+                           "organization": {"id": org or DISTRICT}}
+    if system is not None:
+        run["system"] = {"id": system["id"], "name": system["name"], "level": system["level"]}
     # Targets open first so their slow commands (package managers) run while the indices are prepared.
     opened: list[Target] = []
     for spec in specs:
@@ -189,12 +211,14 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
                 ctx = PlatformContext(store, settings, utcnow(), current_run=run_id)
                 platform_results = pool.submit(engine.run_platform_checks, ctx, run_checks)
             for target in opened:
+                stop_if_cancelled()
                 say(t("compliance.progress.host", settings.language, target=target.name,
                       count=sum(1 for c in run_checks if c.kind == "host")))
                 results.extend(engine.run_host_checks(target, run_checks))
             if platform_results is not None:
                 results.extend(platform_results.result())
-        previous = idx.previous_finished(cat.id, run["started_at"], run_id)
+        stop_if_cancelled()
+        previous = idx.previous_finished(cat.id, run["started_at"], run_id, system_id)
         manual = _carried_manual(idx, settings, cat, previous, started)
         rows = engine.item_results(cat, checks, results, manual)
         now = iso(utcnow())
@@ -202,7 +226,7 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
         item_docs = [_item_doc(run_id, row, cat, now) for row in rows]
         manual_docs = [{**_item_doc(run_id, m, cat, now), "kind": "manual", "carried_from": previous["id"] if previous else None}
                        for m in manual.values()]
-        idx.write_results(docs + item_docs + manual_docs)
+        idx.write_results([{**d, **systems.owner_fields(run)} for d in docs + item_docs + manual_docs])
         score = _score(cat, item_docs)
         seconds: dict[str, float] = {}
         for r in results:
@@ -213,7 +237,7 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
     except Exception as exc:
         for target in opened:
             target.close()
-        run.update(status="failed", finished_at=iso(utcnow()))
+        run.update(status="cancelled" if isinstance(exc, JobCancelled) else "failed", finished_at=iso(utcnow()))
         run["errors"].append(exc.message if isinstance(exc, SocError) else repr(exc))
         try:
             idx.put_run(run)
@@ -225,17 +249,58 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
         target.close()
     idx.put_run(run)
     auditor.record(actor, "compliance.run", run_id, "success",
-                   {"catalog": cat.id, "targets": run["targets"], "overall": run["overall"], "band": run["band"]})
+                   {"catalog": cat.id, "targets": run["targets"], "overall": run["overall"], "band": run["band"],
+                    "system": system_id, "organization": run["organization"]["id"]})
     say(t("compliance.progress.done", settings.language, run=run_id, score=run["overall"], band=run["band"],
           pending=score["pending"]))
     return run
 
 
+@requires("compliance.run")
+def submit_run(jobs: JobRunner, store: Store, settings: Settings, auditor: Auditor, actor: Actor, *,
+               level: int | None = None, catalog_id: str | None = None, targets: list[str] | None = None,
+               platform: bool = True, system_id: str | None = None) -> dict[str, Any]:
+    """Start ``run_assessment`` as a background job (follow it with ``get_job``). The catalog and
+    targets (or the graded system) are checked now (422, 404), a run of the same catalog on the
+    same targets (of the same system) already going or a full runner is a 409."""
+    cats, _checks = load_definitions(settings)
+    if system_id:
+        system = systems.for_run(store, settings, system_id, level, catalog_id, targets)
+        assert system is not None
+        key = f"system:{system_id}{':platform' if platform else ''}"
+    else:
+        cat = catalogs.pick(cats, level=level or settings.compliance.level, catalog_id=catalog_id)
+        specs = target_specs(settings, targets)
+        key = f"{cat.id}:{','.join(sorted(s.name for s in specs))}{':platform' if platform else ''}"
+
+    def work(job: JobHandle) -> dict[str, Any]:
+        chosen: dict[str, Any] = ({"system_id": system_id} if system_id
+                                  else {"catalog_id": cat.id, "targets": targets})
+        run = run_assessment(store, settings, auditor, actor, platform=platform, progress=job.say,
+                             cancelled=lambda: job.cancelled, **chosen)
+        return {"run_id": run["id"], "status": run["status"], "overall": run.get("overall"), "band": run.get("band")}
+
+    return jobs.submit(JOB_KIND, key, work, owner=actor.name)
+
+
 @requires("compliance.read")
-def list_runs(store: Store, settings: Settings, actor: Actor, *, limit: int = 20, catalog: str | None = None) -> list[dict[str, Any]]:
+def get_job(jobs: JobRunner, actor: Actor, job_id: str) -> dict[str, Any]:
+    return jobs.get(job_id, kinds=(JOB_KIND,))
+
+
+@requires("compliance.run")
+def cancel_job(jobs: JobRunner, auditor: Auditor, actor: Actor, job_id: str) -> dict[str, Any]:
+    job = jobs.cancel(job_id, kinds=(JOB_KIND,))
+    auditor.record(actor, "compliance.run.cancel", job_id, "success", {"key": job["key"], "status": job["status"]})
+    return job
+
+
+@requires("compliance.read")
+def list_runs(store: Store, settings: Settings, actor: Actor, *, limit: int = 20, catalog: str | None = None,
+              system: str | None = None) -> list[dict[str, Any]]:
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500.")
-    return ComplianceIndices(store, settings).list_runs(limit, catalog)
+    return ComplianceIndices(store, settings).list_runs(limit, catalog, system)
 
 
 @requires("compliance.read")
@@ -295,8 +360,8 @@ def record_manual(store: Store, settings: Settings, auditor: Auditor, actor: Act
                      actor.name, iso(now))
     doc = _item_doc(run_id, row, cat, iso(now))
     manual_id = stable_id("compliance-manual", run_id, item_id, row.asset, time.time_ns())
-    idx.add_manual({**doc, "kind": "manual", "note": note}, manual_id)
-    idx.write_results([doc])
+    idx.add_manual({**doc, **systems.owner_fields(run), "kind": "manual", "note": note}, manual_id)
+    idx.write_results([{**doc, **systems.owner_fields(run)}])
     item_docs = idx.results_of(run_id, "item")
     score = _score(cat, item_docs)
     run.update(score=score, counts=score["counts"], overall=score["overall"], band=score["band"])

@@ -18,13 +18,15 @@ RUNS_MAPPING = {"dynamic": False, "properties": {
     "id": _KW, "catalog": _KW, "level": {"type": "integer"}, "targets": _KW, "status": _KW, "actor": _KW,
     "started_at": _DATE, "finished_at": _DATE, "previous_run": _KW, "errors": {"type": "text"},
     "score": _OPAQUE, "counts": _OPAQUE, "check_seconds": _OPAQUE, "scorer": _KW,
-    "overall": {"type": "float"}, "band": _KW}}
+    "overall": {"type": "float"}, "band": _KW, "organization": {"properties": {"id": _KW}},
+    "system": {"properties": {"id": _KW, "level": {"type": "integer"}, "name": _OPAQUE}}}}
 
 RESULTS_MAPPING = {"dynamic": False, "properties": {
     "run_id": _KW, "kind": _KW, "item_id": _KW, "check_id": _KW, "checks": _KW, "asset": _KW, "family": _KW,
     "result": _KW, "source": _KW, "detail": {"type": "text"}, "evidence": _OPAQUE, "assessor": _KW,
     "assessed_at": _DATE, "time": _DATE, "seconds": {"type": "float"}, "error": {"type": "text"},
-    "carried_from": _KW, "note": {"type": "text"}}}
+    "carried_from": _KW, "note": {"type": "text"}, "organization": {"properties": {"id": _KW}},
+    "system_id": _KW}}
 
 
 class ComplianceIndices:
@@ -46,20 +48,42 @@ class ComplianceIndices:
             raise NotFound(f"No compliance run {run_id!r}; list runs with `soc compliance runs`.")
         return dict(doc["_source"])
 
-    def list_runs(self, limit: int = 20, catalog: str | None = None) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"term": {"catalog": catalog}} if catalog else {"match_all": {}}
+    def list_runs(self, limit: int = 20, catalog: str | None = None, system: str | None = None) -> list[dict[str, Any]]:
+        filters: list[dict[str, Any]] = [{"term": {"catalog": catalog}}] if catalog else []
+        if system:
+            filters.append({"term": {"system.id": system}})
+        query: dict[str, Any] = {"bool": {"filter": filters}}
         resp = self.store.search(self.runs, {"size": limit, "query": query,
                                              "sort": [{"started_at": {"order": "desc", "unmapped_type": "date"}}]})
         return [h["_source"] for h in resp["hits"]["hits"]]
 
-    def previous_finished(self, catalog: str, before: str, exclude: str) -> dict[str, Any] | None:
-        resp = self.store.search(self.runs, {"size": 1, "query": {"bool": {
-            "filter": [{"term": {"catalog": catalog}}, {"term": {"status": "finished"}},
-                       {"range": {"started_at": {"lt": before}}}],
-            "must_not": [{"term": {"id": exclude}}]}},
+    def previous_finished(self, catalog: str, before: str, exclude: str,
+                          system: str | None = None) -> dict[str, Any] | None:
+        """The run this one is compared with (and carries manual results from): the same
+        system's, or for a run without a system the latest other run without one."""
+        filters: list[dict[str, Any]] = [{"term": {"catalog": catalog}}, {"term": {"status": "finished"}},
+                                         {"range": {"started_at": {"lt": before}}}]
+        must_not: list[dict[str, Any]] = [{"term": {"id": exclude}}]
+        if system:
+            filters.append({"term": {"system.id": system}})
+        else:
+            must_not.append({"exists": {"field": "system.id"}})
+        resp = self.store.search(self.runs, {"size": 1, "query": {"bool": {"filter": filters, "must_not": must_not}},
             "sort": [{"started_at": {"order": "desc", "unmapped_type": "date"}}]})
         hits = resp["hits"]["hits"]
         return hits[0]["_source"] if hits else None
+
+    def latest_by_system(self, system_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The newest finished run of each system (one search, collapsed on the system id)."""
+        if not system_ids or not self.store.index_exists(self.runs):
+            return {}
+        resp = self.store.search(self.runs, {
+            "size": len(system_ids),
+            "query": {"bool": {"filter": [{"terms": {"system.id": system_ids}}, {"term": {"status": "finished"}}]}},
+            "collapse": {"field": "system.id"},
+            "sort": [{"started_at": {"order": "desc"}}],
+            "_source": {"excludes": ["check_seconds", "score.families"]}})
+        return {h["_source"]["system"]["id"]: dict(h["_source"]) for h in resp["hits"]["hits"]}
 
     @staticmethod
     def doc_id(run_id: str, kind: str, key: str, asset: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from core.errors import Conflict
 from core.es import Store
 from core.ids import stable_id
+from core.scope import DISTRICT, organization_of
 from core.timeutil import iso, utcnow
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
@@ -55,6 +56,7 @@ ALERTS_MAPPING: dict[str, Any] = {
                                 "type": _KW}},
         "threat": {"properties": {"technique": {"properties": {"id": _KW}},
                                   "tactic": {"properties": {"name": _KW}}}},
+        "organization": {"properties": {"id": _KW}},
         "host": {"properties": {"name": _KW, "ip": {"type": "ip"}}},
         "user": {"properties": {"name": _KW}},
         "source": {"properties": {"ip": {"type": "ip"}, "port": {"type": "long"}}},
@@ -75,11 +77,14 @@ def build_alert(*, rule_id: str, rule_name: str, level: str, reason: str, key: s
                 source: str = "detection", tags: list[str] | None = None,
                 entities: Mapping[str, Any] | None = None, event: Mapping[str, Any] | None = None,
                 event_ref: Mapping[str, Any] | None = None, timestamp: str | None = None,
-                audience: tuple[str, ...] | None = None, condition: str | None = None) -> tuple[str, dict[str, Any]]:
+                audience: tuple[str, ...] | None = None, condition: str | None = None,
+                organization: str | None = None) -> tuple[str, dict[str, Any]]:
     """Return ``(alert_id, document)``; the id is a hash of (rule id, key).
 
     ``audience`` defaults by ``source`` (see ``AUDIENCE_BY_SOURCE``); ``condition`` names what a
-    platform alert is about, for ``resolve_condition``."""
+    platform alert is about, for ``resolve_condition``. ``organization`` (``organization.id``)
+    defaults to the event's department, and to the district for alerts about no event (platform
+    alerts: backups, collectors, rule health)."""
     if level not in LEVELS:
         level = "medium"
     alert_id = stable_id("alert", rule_id, key)
@@ -94,9 +99,10 @@ def build_alert(*, rule_id: str, rule_name: str, level: str, reason: str, key: s
             "audience": list(audience or AUDIENCE_BY_SOURCE.get(source, ("analyst",))),
         },
         "rule": {"id": rule_id, "name": rule_name, "level": level, "tags": list(tags or [])},
+        "organization": {"id": organization or organization_of(event) or DISTRICT},
     }
     for k, v in (entities or {}).items():
-        if v is not None:
+        if v is not None and k != "organization":
             doc[k] = v
     if event is not None:
         doc["event_copy"] = dict(event)

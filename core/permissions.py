@@ -50,6 +50,9 @@ TABLE: dict[str, frozenset[str]] = {
     "notifications.manage": frozenset({"sysadmin"}),
     "cases.read": frozenset({"analyst", "auditor"}),
     "cases.manage": frozenset({"analyst"}),
+    # Sharing a case with users of another department (and revoking it): the owning
+    # department's analysts; the service also checks the case is theirs.
+    "cases.share": frozenset({"analyst"}),
     "events.read": frozenset({"analyst", "auditor"}),
     "rules.read": frozenset({"analyst", "auditor", "sysadmin"}),
     "rules.manage": frozenset({"analyst"}),
@@ -64,6 +67,8 @@ TABLE: dict[str, frozenset[str]] = {
     "compliance.read": frozenset({"auditor", "sysadmin", "analyst"}),
     "compliance.run": frozenset({"auditor"}),
     "compliance.assess": frozenset({"auditor"}),
+    # registering a department's graded systems (定级对象): its auditor or the district's
+    "compliance.systems": frozenset({"auditor"}),
     # personal information (个人信息保护): the inventory and policy are metadata every role may
     # read; unmasking is the security administrator's (``admin``: authorisation and security
     # policy under 三权分立), never the analyst's who sees the data daily, nor the auditor's who

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from core import yamlio
 from core.errors import InvalidInput
+from core.orgmap import check_host_patterns, check_subnets
 from core.urls import redact_url, split_urls
 
 PLACEHOLDER_SECRET = "CHANGE-ME"
@@ -141,6 +142,20 @@ class CollectSettings(_Section):
     give_up_seconds: float = Field(300.0, gt=0, description="one-shot imports: how long to retry an unreachable cluster")
     status_seconds: float = Field(2.0, gt=0, description="how often the daemon writes its status file")
     spool_fsync: bool = Field(False, description="fsync every spool append (survives power loss, slower)")
+    org_hosts: dict[str, str] = Field(default_factory=dict, description="host-name glob -> department id "
+                                      "(organization.id), first match in order, e.g. {\"jw-*\": \"jiaowei\"}")
+    org_subnets: dict[str, str] = Field(default_factory=dict, description="CIDR -> department id, matched on "
+                                        "host.ip, then source.ip, then destination.ip; longest prefix wins")
+
+    @field_validator("org_hosts")
+    @classmethod
+    def _org_hosts(cls, v: dict[str, str]) -> dict[str, str]:
+        return check_host_patterns(v)
+
+    @field_validator("org_subnets")
+    @classmethod
+    def _org_subnets(cls, v: dict[str, str]) -> dict[str, str]:
+        return check_subnets(v)
 
 
 class DetectSettings(_Section):

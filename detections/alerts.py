@@ -4,6 +4,11 @@ Alert ids are ``stable_id("alert", rule id, key)`` where key is the event id, or
 rules ``group values|window start``, or for correlations ``group values|first event time``, so
 a rerun over the same window creates nothing new.
 
+Departments: an alert is its event's department (``organization.id``), and an alert that stands
+for several events (suppressed, grouped past the cap, correlations) never mixes departments: the
+department is part of every group. It joins the key only when it is not the district's, so the
+ids of alerts raised before departments existed (all the district's) stay the same.
+
 Fields added to ``build_alert``'s document (read by the triage API):
 ``rule.version``/``rule.type``, ``threat.technique.id``/``threat.tactic.name`` (ATT&CK from the
 rule tags), ``alert.group_key``, ``alert.suppressed_count``/``first_seen``/``last_seen`` (set
@@ -19,6 +24,7 @@ from core.alerting import alerts_index, build_alert
 from core.errors import Conflict
 from core.es import Store
 from core.schema import get_field
+from core.scope import DISTRICT, ORG_FIELD, organization_of
 from core.timeutil import iso, parse_iso, utcnow
 from detections.models import CompiledRule
 
@@ -39,6 +45,17 @@ def entities(event: Mapping[str, Any]) -> dict[str, Any]:
         top, _, leaf = dotted.partition(".")
         out.setdefault(top, {})[leaf] = value
     return out
+
+
+def org_of(src: Mapping[str, Any] | None) -> str:
+    """An event's (or alert's) department; none named is the district's."""
+    return organization_of(src) or DISTRICT
+
+
+def org_key(org: str, grouped_by: tuple[str, ...] | list[str] = ()) -> str:
+    """The part of a group key that keeps departments apart (empty for the district, and when the
+    rule groups by ``organization.id`` itself)."""
+    return "" if org == DISTRICT or ORG_FIELD in grouped_by else f"|org={org}"
 
 
 def _threat(rule: CompiledRule) -> dict[str, Any]:
@@ -95,7 +112,8 @@ def suppressed_alerts(store: Store, prefix: str, rule: CompiledRule, hits: list[
         except ValueError:
             epoch = 0
         bucket = epoch - epoch % window
-        groups.setdefault("|".join(values) + f"|{bucket}", []).append(hit)
+        org = org_key(org_of(src), rule.suppression.fields)
+        groups.setdefault("|".join(values) + org + f"|{bucket}", []).append(hit)
     created = 0
     index = alerts_index(prefix)
     for key, group in groups.items():
@@ -145,18 +163,44 @@ def _upsert_group(store: Store, index: str, rule: CompiledRule, key: str, group:
     return 0
 
 
+def merge_district_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups whose keys differ only in naming the district or no department at all are one
+    group (both are the district's, and both give the same alert key)."""
+    merged: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+    for g in groups:
+        key = dict(g.get("key") or {})
+        if ORG_FIELD in key and key[ORG_FIELD] in (None, DISTRICT):
+            key[ORG_FIELD] = DISTRICT
+        ident = tuple(sorted((k, str(v)) for k, v in key.items()))
+        seen = merged.get(ident)
+        if seen is None:
+            merged[ident] = {**g, "key": key}
+            continue
+        seen["count"] = int(seen["count"]) + int(g["count"])
+        firsts = [t for t in (seen.get("first"), g.get("first")) if t]
+        lasts = [t for t in (seen.get("last"), g.get("last")) if t]
+        seen["first"] = min(firsts) if firsts else None
+        seen["last"] = max(lasts) if lasts else None
+        seen["sample"] = seen.get("sample") or g.get("sample")
+    return list(merged.values())
+
+
 def group_alert(rule: CompiledRule, group: Mapping[str, Any], *, window_start: str, cap: int
                 ) -> tuple[str, dict[str, Any]]:
-    """One alert for a group of matches beyond the per-run cap (same rule, same entity): the
-    analyst sees how many events matched and when, instead of losing them."""
-    key_values = {k: v for k, v in (group.get("key") or {}).items() if v is not None}
+    """One alert for a group of matches beyond the per-run cap (same rule, same entity, same
+    department): the analyst sees how many events matched and when, instead of losing them."""
+    raw = group.get("key") or {}
+    sample = group.get("sample") or {}
+    org = str(raw.get(ORG_FIELD) or org_of(sample.get("_source")))
+    key_values = {k: v for k, v in raw.items() if v is not None and k != ORG_FIELD}
     label = ", ".join(f"{k}={v}" for k, v in sorted(key_values.items())) or "no entity fields"
     count = int(group["count"])
-    key = "group|" + "|".join(f"{k}={v}" for k, v in sorted(key_values.items())) + f"|{window_start}"
-    sample = group.get("sample") or {}
+    key = ("group|" + "|".join(f"{k}={v}" for k, v in sorted(key_values.items())) + org_key(org)
+           + f"|{window_start}")
     reason = (f"{rule.title}: {count} matching events for {label} (more than the per-run limit of {cap} "
               "alerts; grouped)")
     alert_id, doc = event_alert(rule, sample, key=key, reason=reason)
+    doc["organization"] = {"id": org}
     first, last = group.get("first"), group.get("last")
     doc["alert"].update({"group_key": key, "grouped": True, "event_count": count, "suppressed_count": count - 1,
                          **({"first_seen": first} if first else {}), **({"last_seen": last} if last else {})})

@@ -13,6 +13,11 @@ a brute force from the same source"): the referenced correlation's alerts are it
 Windows slide from event to event, so a burst straddling two clock-aligned buckets still fires.
 The alert key is (group, first event time of the window): rerunning, or seeing more of the
 same burst in a later run, finds the same window start and creates nothing new.
+
+Groups never mix departments: events (or, chained, alerts) of different ``organization.id`` are
+different groups, and each alert is its group's department. ``alert.group_key`` stays the
+``group-by`` values; the department joins the alert id's key unless it is the district's (ids of
+alerts raised before departments existed stay the same).
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from core.alerting import alerts_index, build_alert
 from core.errors import Conflict, NotFound, SocError
 from core.es import Store
 from core.schema import get_field
+from core.scope import DISTRICT, ORG_FIELD
 from core.timeutil import iso, parse_iso, utcnow
 from detections import repository as repo
-from detections.alerts import entities
+from detections.alerts import entities, org_key, org_of
 from detections.models import CompiledRule, Correlation, RuleRunResult
 
 MAX_EVENTS = 10000
@@ -36,6 +42,14 @@ MAX_EVENTS = 10000
 def _group_key(corr: Correlation, rule_id: str, src: dict[str, Any]) -> str:
     aliases = corr.aliases.get(rule_id, {})
     return "|".join(str(get_field(src, aliases.get(f, f))) for f in corr.group_by)
+
+
+def _org_filter(org: str) -> dict[str, Any]:
+    if org != DISTRICT:
+        return {"term": {ORG_FIELD: org}}
+    return {"bool": {"should": [{"term": {ORG_FIELD: DISTRICT}},
+                                {"bool": {"must_not": {"exists": {"field": ORG_FIELD}}}}],
+                     "minimum_should_match": 1}}
 
 
 def _holds(condition: dict[str, int], value: int) -> bool:
@@ -152,7 +166,7 @@ def _extend(doc: dict[str, Any], window: dict[str, Any]) -> None:
 
 
 def _merge_into_open(store: Store, prefix: str, rule_id: str, key: str, doc: dict[str, Any],
-                     realert_seconds: int) -> bool:
+                     realert_seconds: int, org: str = DISTRICT) -> bool:
     """One open alert per (rule, group) episode: when an open alert of this rule and group was last
     seen within ``realert_seconds`` of this episode's start, the new windows update it (count, last
     seen) instead of raising another alert (ElastAlert's ``realert``, Elastic's alert suppression).
@@ -162,7 +176,7 @@ def _merge_into_open(store: Store, prefix: str, rule_id: str, key: str, doc: dic
     index = alerts_index(prefix)
     since = iso(parse_iso(doc["alert"]["first_seen"]) - timedelta(seconds=realert_seconds))
     query = {"size": 1, "seq_no_primary_term": True, "query": {"bool": {"filter": [
-        {"term": {"rule.id": rule_id}}, {"term": {"alert.group_key": key}},
+        {"term": {"rule.id": rule_id}}, {"term": {"alert.group_key": key}}, _org_filter(org),
         {"range": {"alert.last_seen": {"gte": since}}}], "must_not": [{"term": {"alert.status": "closed"}}]}},
         "sort": [{"alert.last_seen": "desc"}], "_source": {"excludes": ["event_copy"]}}
     for _attempt in range(5):
@@ -210,7 +224,7 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
         span = corr.timespan_seconds
         lo_ts = iso(min(stamps).fromtimestamp(min(stamps).timestamp() - span, tz=min(stamps).tzinfo))
         hi_ts = iso(max(stamps).fromtimestamp(max(stamps).timestamp() + span, tz=max(stamps).tzinfo))
-        groups: dict[str, list[tuple[float, int, Any, bool, dict[str, Any]]]] = {}
+        groups: dict[tuple[str, str], list[tuple[float, int, Any, bool, dict[str, Any]]]] = {}
         for idx, r in enumerate(refs):
             for h in _search(store, prefix, r, ingested={"lte": hi}, around={"gte": lo_ts, "lte": hi_ts}):
                 src = h["_source"]
@@ -218,12 +232,13 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
                 value = get_field(src, corr.value_field) if corr.value_field else None
                 if isinstance(value, list):
                     value = tuple(value)
-                groups.setdefault(_group_key(corr, r.id, src), []).append((ts, idx, value, h["_id"] in new_ids, h))
+                groups.setdefault((org_of(src), _group_key(corr, r.id, src)), []).append(
+                    (ts, idx, value, h["_id"] in new_ids, h))
     except (SocError, KeyError, ValueError) as exc:
         message = exc.message if isinstance(exc, SocError) else repr(exc)
         return RuleRunResult(rule.id, lo, hi, 0, 0, 0, int((time.monotonic() - began) * 1000), message)
-    episodes: dict[str, tuple[str, dict[str, Any]]] = {}
-    for key, events in groups.items():
+    episodes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    for (org, key), events in groups.items():
         events.sort(key=lambda e: (e[0], e[4]["_id"]))
         plain = [(t, r, v, n) for t, r, v, n, _h in events]
         for i, j in find_windows(corr, plain):
@@ -231,11 +246,12 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
             window_start = iso(parse_iso(str(first[4]["_source"]["@timestamp"])))
             src = last[4]["_source"]
             window = {"start": window_start, "end": src["@timestamp"], "events": j - i + 1}
-            if key in episodes:  # a later window of the same episode in this run
-                _extend(episodes[key][1], window)
+            if (org, key) in episodes:  # a later window of the same episode in this run
+                _extend(episodes[(org, key)][1], window)
                 continue
             alert_id, doc = build_alert(
-                rule_id=rule.id, rule_name=rule.title, level=rule.level, key=f"{key}|{window_start}",
+                rule_id=rule.id, rule_name=rule.title, level=rule.level,
+                key=f"{key}{org_key(org, corr.group_by)}|{window_start}", organization=org,
                 reason=f"{rule.title}: {corr.type} over {j - i + 1} events within {span}s for {key}",
                 tags=list(rule.tags), entities=entities(src), event=src,
                 event_ref={"id": last[4]["_id"], "index": last[4]["_index"],
@@ -246,12 +262,12 @@ def run_correlation(store: Store, prefix: str, rule: CompiledRule, lo: str, hi: 
             doc["alert"].update({"group_key": key, "suppressed_count": j - i,
                                  "first_seen": first[4]["_source"]["@timestamp"],
                                  "last_seen": src["@timestamp"], "windows": [window], "event_count": j - i + 1})
-            episodes[key] = (alert_id, doc)
+            episodes[(org, key)] = (alert_id, doc)
     created = 0
     fresh: list[tuple[str, dict[str, Any]]] = []
     try:
-        for key, (alert_id, doc) in episodes.items():
-            if not _merge_into_open(store, prefix, rule.id, key, doc, realert_seconds):
+        for (org, key), (alert_id, doc) in episodes.items():
+            if not _merge_into_open(store, prefix, rule.id, key, doc, realert_seconds, org):
                 fresh.append((alert_id, doc))
     except SocError as exc:
         return RuleRunResult(rule.id, lo, hi, len(new_hits), 0, 0, int((time.monotonic() - began) * 1000),

@@ -30,10 +30,12 @@ from typing import Any
 from core.errors import SocError
 from core.es import Store
 from core.schema import get_field
+from core.scope import DISTRICT, ORG_FIELD, organization_of
 from detections.fieldref import residual_matches
 from detections.models import CompiledRule
 
 GROUP_FIELDS = ("host.name", "user.name", "source.ip")
+ORG_BUCKETS = 500
 _LEAF_KEYS = {"term", "prefix", "wildcard", "regexp", "range", "exists", "match_phrase", "query_string",
               "match_none", "match_all", "ids", "fuzzy", "match"}
 # Lucene rewrites a terms query of up to 16 values into that many boolean clauses.
@@ -141,8 +143,7 @@ class GroupRun:
     def __init__(self, store: Store, indices: str, lo: str, hi: str, limits: Limits,
                  group_fields: Callable[[CompiledRule], tuple[str, ...]] | None = None) -> None:
         self.store, self.indices, self.lo, self.hi, self.limits = store, indices, lo, hi, limits
-        self.group_fields = group_fields or (lambda rule: rule.suppression.fields if rule.suppression
-                                             and rule.suppression.fields else GROUP_FIELDS)
+        self.group_fields = group_fields or _group_fields
         self.out: dict[str, Outcome] = {}
         self.searches = 0
 
@@ -286,10 +287,7 @@ class GroupRun:
             groups = [{"key": b["key"], "count": int(b["doc_count"]), "first": b["first"].get("value_as_string"),
                        "last": b["last"].get("value_as_string"), "sample": b["sample"]["hits"]["hits"][0]}
                       for b in agg["buckets"]]
-            rest = total - sum(g["count"] for g in groups)
-            if rest > 0:
-                groups.append({"key": {"other": "more entities"}, "count": rest, "first": None, "last": None,
-                               "sample": hits[-1] if hits else None})
+            groups += _rest_per_org(resp, groups, total, hits)
             self.out[w.rule.id] = Outcome(total=total, groups=groups, took_ms=took)
 
     def _own_body(self, w: Work) -> dict[str, Any]:
@@ -301,7 +299,9 @@ class GroupRun:
                 "composite": {"size": max(1, min(self.limits.cap, 10000)),
                               "sources": [{f: {"terms": {"field": f, "missing_bucket": True}}} for f in fields]},
                 "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}},
-                         "sample": {"top_hits": {"size": 1, "sort": _SORT}}}}},
+                         "sample": {"top_hits": {"size": 1, "sort": _SORT}}}},
+                # per department: what the composite page leaves out is grouped per department too
+                "orgs": {"terms": {"field": ORG_FIELD, "missing": DISTRICT, "size": ORG_BUCKETS}}},
         }
 
     def _residual_scan(self, w: Work) -> None:
@@ -325,6 +325,40 @@ class GroupRun:
             return
         self.searches += 1
         self.out[w.rule.id] = self._capped(w, hits, int((time.monotonic() - began) * 1000))
+
+
+def _group_fields(rule: CompiledRule) -> tuple[str, ...]:
+    """The entity a grouped alert stands for, always within one department."""
+    fields = tuple(rule.suppression.fields) if rule.suppression and rule.suppression.fields else GROUP_FIELDS
+    return fields if ORG_FIELD in fields else (*fields, ORG_FIELD)
+
+
+def _rest_per_org(resp: dict[str, Any], groups: list[dict[str, Any]], total: int, hits: list[dict[str, Any]]
+                  ) -> list[dict[str, Any]]:
+    """Matches beyond the composite page, one group per department (so the catch-all alert never
+    mixes departments); its sample is a hit of that department when one is at hand."""
+    rest = total - sum(g["count"] for g in groups)
+    if rest <= 0:
+        return []
+    seen: dict[str, int] = {}
+    for g in groups:
+        org = str(g["key"].get(ORG_FIELD) or DISTRICT)
+        seen[org] = seen.get(org, 0) + int(g["count"])
+    out: list[dict[str, Any]] = []
+    buckets = ((resp.get("aggregations") or {}).get("orgs") or {}).get("buckets") or []
+    for b in buckets:
+        left = int(b["doc_count"]) - seen.get(str(b["key"]), 0)
+        if left <= 0:
+            continue
+        sample = next((h for h in reversed(hits)
+                       if (organization_of(h.get("_source")) or DISTRICT) == str(b["key"])), None)
+        out.append({"key": {"other": "more entities", ORG_FIELD: str(b["key"])}, "count": left, "first": None,
+                    "last": None, "sample": sample})
+    counted = sum(g["count"] for g in out)
+    if counted < rest:  # more departments than the terms bucket size: keep the count, never drop
+        out.append({"key": {"other": "more entities"}, "count": rest - counted, "first": None, "last": None,
+                    "sample": hits[-1] if hits else None})
+    return out
 
 
 def _residual_fields(logic: Any) -> set[str]:

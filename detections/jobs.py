@@ -9,7 +9,8 @@ Wiring for the composition root (``soc up``)::
 or simply ``register_detection_jobs(scheduler, settings, store, auditor)`` on an APScheduler
 ``BackgroundScheduler``. Several processes may run these jobs against one cluster: partitions
 of the rule set are leased (see ``detections.runner``), so they share the work and take over a
-dead peer's partitions once its lease expires (``detect.lease_seconds``).
+dead peer's partitions once its lease expires (``detect.lease_seconds``). A second job records
+``case.share.expired`` in the audit trail once for each case share grant whose time has passed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from core.auditing import Actor, Auditor
 from core.es import Store
 from detections.models import CycleResult
 from detections.runner import RunnerConfig, run_cycle
+from detections.triage.sharing import audit_expired
+
+SHARE_EXPIRY_SECONDS = 60
 
 SYSTEM_ACTOR = Actor.system("detections")
 
@@ -52,7 +56,14 @@ def build_detection_jobs(settings: Any, store: Store, auditor: Auditor | None = 
         return detection_cycle(settings, store, auditor, worker_id=worker)
 
     tick.__name__ = "detections_cycle"
-    return [(tick, int(settings.detect.tick_seconds))]
+    jobs: list[tuple[Callable[[], Any], int]] = [(tick, int(settings.detect.tick_seconds))]
+    if auditor is not None:
+        def share_expiry() -> int:
+            return audit_expired(settings, store, auditor)
+
+        share_expiry.__name__ = "case_shares_expiry"
+        jobs.append((share_expiry, SHARE_EXPIRY_SECONDS))
+    return jobs
 
 
 def register_detection_jobs(scheduler: Any, settings: Any, store: Store, auditor: Auditor | None = None) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.contracts import AlertDoc as AlertDoc  # published rule and alert documents
+from core.contracts import RuleDoc as RuleDoc
+
 LINT_CATEGORIES = (
     "yaml_error", "sigma_error", "unsupported_modifier", "unsupported_regex", "unsupported_condition",
     "unmapped_logsource", "unmapped_field", "unresolved_placeholder", "invalid_query", "duplicate_id",

@@ -153,7 +153,9 @@ def _run_group(store: Store, index: str, rules: Sequence[HuntRule], id_chunks: l
             failures = resp["_shards"].get("failures") or [{}]
             return str((failures[0].get("reason") or {}).get("reason", "shard failure"))[:500]
     for resp in responses:
-        for rid, bucket in resp["aggregations"]["rules"]["buckets"].items():
+        # No index behind the route (e.g. Linux rules over an EVTX-only import): ES answers
+        # without aggregations; nothing matched.
+        for rid, bucket in (((resp.get("aggregations") or {}).get("rules") or {}).get("buckets") or {}).items():
             _merge(rows[rid], bucket)
     return None
 

@@ -30,7 +30,7 @@ from core.ingest_watermark import window_end
 from core.timeutil import iso, parse_iso, utcnow
 from detections import health
 from detections import repository as repo
-from detections.alerts import event_alert, group_alert, suppressed_alerts
+from detections.alerts import event_alert, group_alert, merge_district_groups, suppressed_alerts
 from detections.correlation import run_correlation
 from detections.exceptions import compile_all
 from detections.fanout import GroupRun, Limits, Outcome, Work
@@ -164,7 +164,7 @@ def _alert_outcomes(store: Store, cfg: RunnerConfig, works: list[Work], outcomes
         results[rule.id] = RuleRunResult(rule.id, w.lo, w.hi, out.total, 0, 0, out.took_ms, grouped=grouped)
         if out.groups:
             pending[rule.id] = [group_alert(rule, g, window_start=w.lo, cap=cfg.max_alerts_per_run)
-                                for g in out.groups]
+                                for g in merge_district_groups(out.groups)]
         elif out.hits and rule.suppression is not None and rule.suppression.fields:
             try:
                 created = suppressed_alerts(store, cfg.prefix, rule, out.hits)

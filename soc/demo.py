@@ -5,6 +5,14 @@ ends in a successful login, a TCP port scan, DNS tunnelling (long random subdoma
 domain), and personal information (a citizen portal, a bulk export, a clear-text leak). Events are shaped as the collectors emit them (Filebeat-style ECS for logs, ECS + Zeek
 fields for network data) so the platform's own detection rules fire on them. Ids are
 deterministic per (seed, position), so loading twice adds nothing.
+
+Departments: the network is shared by three departments under the district (``DEPARTMENTS``),
+each with its server and office subnet. The demo does not stamp ``organization.id`` itself: its
+events go through the collectors with the maps of ``DEMO_ORG_HOSTS`` / ``DEMO_ORG_SUBNETS``
+(``with_demo_departments``), as a deployment's would. So the SSH brute force is the education
+commission's (web01), the port scan the health commission's (db01 is its server), the citizen
+portal and its bulk export the civil affairs bureau's (app01), and the DNS tunnel and the
+clear-text leak come from shared district addresses no map covers (unassigned, on the health card).
 """
 
 from __future__ import annotations
@@ -17,12 +25,27 @@ from typing import Any
 
 from collectors.models import Event
 from core.ids import stable_id
+from core.settings import Settings
 from core.timeutil import iso, utcnow
 from soc.demo_pii import pii_events
 
-HOSTS = {"web01": "10.10.1.5", "db01": "10.10.1.6", "app01": "10.10.1.7", "dns01": "10.10.1.53"}
+
+def with_demo_departments(settings: Settings) -> Settings:
+    """The demo network's department maps, unless the operator configured maps of their own."""
+    collect = settings.collect
+    if collect.org_hosts or collect.org_subnets:
+        return settings
+    return settings.model_copy(update={"collect": collect.model_copy(
+        update={"org_hosts": dict(DEMO_ORG_HOSTS), "org_subnets": dict(DEMO_ORG_SUBNETS)})})
+
+HOSTS = {"web01": "10.1.1.5", "db01": "10.2.1.6", "app01": "10.3.1.7", "dns01": "10.10.1.53"}
 STAFF = ["zhangwei", "liuyang", "wangfang", "deploy", "backup"]
-OFFICE = [f"10.10.20.{i}" for i in range(10, 40)]
+OFFICE = [f"10.{dept}.20.{i}" for dept in (1, 2, 3) for i in range(10, 20)]
+# id -> (zh-CN name, English name); the root of all is the district (全区).
+DEPARTMENTS = {"jiaowei": ("教委", "Education Commission"), "weijianwei": ("卫健委", "Health Commission"),
+               "minzhengju": ("民政局", "Civil Affairs Bureau")}
+DEMO_ORG_HOSTS = {"web*": "jiaowei", "db*": "weijianwei", "app*": "minzhengju"}
+DEMO_ORG_SUBNETS = {"10.1.0.0/16": "jiaowei", "10.2.0.0/16": "weijianwei", "10.3.0.0/16": "minzhengju"}
 ATTACKER_SSH = "203.0.113.50"
 ATTACKER_SCAN = "198.51.100.23"
 TUNNEL_CLIENT = "10.10.20.77"

@@ -20,15 +20,17 @@ PhaseProgress = Callable[[str, int, int | None], None]
 
 
 def hunt_evtx(settings: Settings, store: Store, paths: Sequence[Path], *, actor: Actor, auditor: Auditor | None,
-              rule_paths: Sequence[Path] | None = None, progress: PhaseProgress | None = None) -> dict[str, Any]:
+              rule_paths: Sequence[Path] | None = None, progress: PhaseProgress | None = None,
+              organization: str | None = None) -> dict[str, Any]:
     """Import EVTX files (directories recursively) and run the loaded rules, or those in
     ``rule_paths``, over the events of these files only. Bad paths and rule files are refused
-    before anything is imported."""
+    before anything is imported. ``organization`` (``--org``) is the imported events' department."""
     prefix = settings.index_prefix
     files = collect.evtx_files(paths)
     rules, rules_source = detect.rules_for_hunt(store, prefix, list(rule_paths or ()), actor=actor)
     ids: list[str] = []
     summary = collect.import_evtx(settings, store, files, actor=actor, auditor=auditor, ids=ids,
+                                  organization=organization,
                                   progress=(lambda n: progress("import", n, None)) if progress else None)
     store.refresh(events_pattern(prefix))
     total = sum(1 for r in rules if r.rule.query is not None)

@@ -14,7 +14,7 @@ from collectors.service import ship_events
 from core.es import Store
 from core.i18n import t
 from core.settings import Settings
-from soc.demo import demo_events
+from soc.demo import demo_events, with_demo_departments
 from soc.runtime import Log, build_scheduler, check_port_free, load_rules, prepare_settings, start_backend
 
 
@@ -23,7 +23,8 @@ def load_demo_data(settings: Settings, store: Store, log: Log) -> int:
     marker = settings.data_dir / "demo-loaded"
     if marker.exists():
         return 0
-    summary = ship_events(settings, store, demo_events(), source="demo")
+    # The demo network's hosts and subnets map to its three departments (soc.demo.DEPARTMENTS).
+    summary = ship_events(with_demo_departments(settings), store, demo_events(), source="demo")
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(str(summary.to_dict()))
     log(f"Demo data: {summary.shipped} events shipped ({summary.duplicates} already present).")
@@ -52,6 +53,8 @@ def _show_credentials(settings: Settings, boot: Bootstrap, log: Log, credentials
 
 def serve(settings: Settings, log: Log, credentials_file: Path | None = None) -> None:
     settings = prepare_settings(settings)
+    if settings.demo:
+        settings = with_demo_departments(settings)
     check_port_free(settings.api.host, settings.api.port, "API server", "SOC_API_PORT")
     backend = start_backend(settings, log)
     scheduler = None

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from api.deps import current_actor, get_auditor, get_lang, get_settings, get_store, uses
+from api.jobs import get_jobs, job_answer
 from backup_orchestrator import report, service
 from backup_orchestrator import restore as restore_mod
-from backup_orchestrator.progress import JobBoard
 from core.auditing import Actor, Auditor
 from core.es import Store
+from core.jobs import JobRunner
 from core.settings import Settings
 
 router = APIRouter(prefix="/backups", tags=["backups"])
 
-_board_lock = threading.Lock()
-
-
-def get_board(request: Request) -> JobBoard:
-    with _board_lock:
-        board = getattr(request.app.state, "backup_jobs", None)
-        if board is None:
-            board = JobBoard()
-            request.app.state.backup_jobs = board
-    return board
+JOBS = "/api/v1/backups/jobs"
 
 
 def _ctx(settings: Settings = Depends(get_settings), store: Store = Depends(get_store)) -> Any:
@@ -77,14 +68,15 @@ def delete_plan(plan_id: str, actor: Actor = Depends(current_actor), settings: S
 
 @router.post("/plans/{plan_id}/runs", status_code=202, **uses(service.trigger_backup))
 def trigger_backup(plan_id: str, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx),
-                   auditor: Auditor = Depends(get_auditor), board: JobBoard = Depends(get_board)) -> dict[str, Any]:
-    return service.trigger_backup(ctx, actor, auditor, board, plan_id)
+                   auditor: Auditor = Depends(get_auditor), jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
+    return job_answer(service.trigger_backup(ctx, actor, auditor, jobs, plan_id), JOBS)
 
 
 @router.post("/plans/{plan_id}/drills", status_code=202, **uses(service.trigger_drill))
 def trigger_drill(plan_id: str, body: DrillBody, actor: Actor = Depends(current_actor), ctx: Any = Depends(_ctx),
-                  auditor: Auditor = Depends(get_auditor), board: JobBoard = Depends(get_board)) -> dict[str, Any]:
-    return service.trigger_drill(ctx, actor, auditor, board, plan_id, point=body.point, source=body.source)
+                  auditor: Auditor = Depends(get_auditor), jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
+    return job_answer(service.trigger_drill(ctx, actor, auditor, jobs, plan_id, point=body.point,
+                                            source=body.source), JOBS)
 
 
 @router.post("/plans/{plan_id}/restore", **uses(service.run_restore))
@@ -114,8 +106,14 @@ def offsite(plan_id: str, actor: Actor = Depends(current_actor), ctx: Any = Depe
 
 
 @router.get("/jobs/{job_id}", **uses(service.get_job))
-def job(job_id: str, actor: Actor = Depends(current_actor), board: JobBoard = Depends(get_board)) -> dict[str, Any]:
-    return service.get_job(board, actor, job_id)
+def job(job_id: str, actor: Actor = Depends(current_actor), jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
+    return job_answer(service.get_job(jobs, actor, job_id), JOBS)
+
+
+@router.post("/jobs/{job_id}/cancel", **uses(service.cancel_job))
+def cancel_job(job_id: str, actor: Actor = Depends(current_actor), auditor: Auditor = Depends(get_auditor),
+               jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
+    return job_answer(service.cancel_job(jobs, actor, auditor, job_id), JOBS)
 
 
 @router.get("/runs", **uses(service.list_runs))

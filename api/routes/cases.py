@@ -1,10 +1,13 @@
-"""Cases: create from alerts, add/remove alerts, merge, status, assignee, severity, notes."""
+"""Cases: create from alerts, add/remove alerts, merge, status, assignee, severity, notes; share with
+users of another department for a limited time (grant, list, revoke)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import current_actor, get_auditor, get_settings, get_store, uses
@@ -12,6 +15,7 @@ from core.auditing import Actor, Auditor
 from core.es import Store
 from core.settings import Settings
 from detections.triage import cases as svc
+from detections.triage import sharing
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -118,3 +122,37 @@ def add_note(case_id: str, body: NoteBody, actor: Actor = Depends(current_actor)
 def merge(case_id: str, body: MergeBody, actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
           settings: Settings = Depends(get_settings), auditor: Auditor = Depends(get_auditor)) -> Any:
     return svc.merge_cases(store, settings, auditor, case_id, body.source_ids, actor=actor)
+
+
+class ShareBody(BaseModel):
+    grantees: list[str] = Field(..., min_length=1, max_length=20,
+                                description="User names of another department")
+    expires: str = Field(..., min_length=1, max_length=64,
+                         description="ISO 8601 time or a duration (12h, 7d); at most 30 days ahead")
+    reason: str = Field("", max_length=2000)
+
+
+def _now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+@router.post("/{case_id}/shares", response_model=dict[str, Any], status_code=201, **uses(sharing.share_case))
+def share_case(case_id: str, body: ShareBody, actor: Actor = Depends(current_actor),
+               store: Store = Depends(get_store), settings: Settings = Depends(get_settings),
+               auditor: Auditor = Depends(get_auditor), now: datetime = Depends(_now)) -> Any:
+    return sharing.share_case(store, settings, auditor, case_id, actor=actor, grantees=body.grantees,
+                              expires=body.expires, reason=body.reason, now=now)
+
+
+@router.get("/{case_id}/shares", response_model=dict[str, Any], **uses(sharing.list_shares))
+def list_shares(case_id: str, actor: Actor = Depends(current_actor), store: Store = Depends(get_store),
+                settings: Settings = Depends(get_settings), now: datetime = Depends(_now)) -> Any:
+    return sharing.list_shares(store, settings, case_id, actor=actor, now=now)
+
+
+@router.delete("/{case_id}/shares/{share_id}", response_model=dict[str, Any], **uses(sharing.revoke_share))
+def revoke_share(case_id: str, share_id: str, actor: Actor = Depends(current_actor),
+                 store: Store = Depends(get_store), settings: Settings = Depends(get_settings),
+                 auditor: Auditor = Depends(get_auditor), now: datetime = Depends(_now)) -> Any:
+    return sharing.revoke_share(store, settings, auditor, case_id, share_id, actor=actor, now=now)

@@ -3,26 +3,23 @@ assessments with evidence upload, catalogs and report downloads."""
 
 from __future__ import annotations
 
-import threading
-import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import current_actor, get_auditor, get_lang, get_settings, get_store, uses
+from api.jobs import get_jobs, job_answer
 from compliance import reporting, service
 from core.auditing import Actor, Auditor
-from core.errors import InvalidInput, NotFound, SocError
 from core.es import Store
+from core.jobs import JobRunner
 from core.settings import Settings
-from core.timeutil import iso, utcnow
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
 
-MAX_JOBS = 50
-_jobs_lock = threading.Lock()
+JOBS = "/api/v1/compliance/jobs"
 
 
 class RunBody(BaseModel):
@@ -30,60 +27,36 @@ class RunBody(BaseModel):
     catalog: str | None = Field(None, max_length=100)
     targets: list[str] | None = Field(None, max_length=50, description="local, root:/path, ssh://user@host[:port]")
     platform: bool = True
+    system: str | None = Field(None, max_length=63, description="graded system id: its level and hosts decide")
 
 
-def _jobs(request: Request) -> dict[str, dict[str, Any]]:
-    with _jobs_lock:
-        jobs = getattr(request.app.state, "compliance_jobs", None)
-        if jobs is None:
-            jobs = {}
-            request.app.state.compliance_jobs = jobs
-    return jobs
+@router.post("/runs", status_code=202, **uses(service.submit_run))
+def start_run(body: RunBody, actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+              store: Store = Depends(get_store), auditor: Auditor = Depends(get_auditor),
+              jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
+    """Start a run in the background (409 while the same run or two others are going)."""
+    return job_answer(service.submit_run(jobs, store, settings, auditor, actor, level=body.level,
+                                         catalog_id=body.catalog, targets=body.targets, platform=body.platform,
+                                         system_id=body.system), JOBS)
 
 
-@router.post("/runs", status_code=202, **uses(service.run_assessment))
-def start_run(body: RunBody, request: Request, actor: Actor = Depends(current_actor),
-              settings: Settings = Depends(get_settings), store: Store = Depends(get_store),
-              auditor: Auditor = Depends(get_auditor)) -> dict[str, Any]:
-    jobs = _jobs(request)
-    job_id = uuid.uuid4().hex
-    job: dict[str, Any] = {"id": job_id, "status": "running", "started_at": iso(utcnow()), "messages": [],
-                           "run": None, "error": None}
-    with _jobs_lock:
-        if sum(1 for j in jobs.values() if j["status"] == "running") >= 2:
-            raise InvalidInput("Two compliance runs are already going; wait for one to finish (GET /compliance/jobs/{id}).")
-        for old in sorted(jobs, key=lambda k: jobs[k]["started_at"])[:max(0, len(jobs) - MAX_JOBS + 1)]:
-            jobs.pop(old, None)
-        jobs[job_id] = job
-
-    def work() -> None:
-        try:
-            run = service.run_assessment(store, settings, auditor, actor, level=body.level, catalog_id=body.catalog,
-                                         targets=body.targets, platform=body.platform,
-                                         progress=lambda m: job["messages"].append(m))
-            job.update(status="finished", run=run["id"])
-        except SocError as exc:
-            job.update(status="failed", error=exc.message)
-        except Exception as exc:  # reported through the job, never lost in a thread
-            job.update(status="failed", error=repr(exc))
-
-    threading.Thread(target=work, name=f"compliance-run-{job_id[:8]}", daemon=True).start()
-    return {"job": job_id, "status": "running", "poll": f"/api/v1/compliance/jobs/{job_id}"}
+@router.get("/jobs/{job_id}", **uses(service.get_job))
+def get_job(job_id: str, actor: Actor = Depends(current_actor), jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
+    return job_answer(service.get_job(jobs, actor, job_id), JOBS)
 
 
-@router.get("/jobs/{job_id}", **uses(service.get_run))
-def get_job(job_id: str, request: Request, actor: Actor = Depends(current_actor)) -> dict[str, Any]:
-    job = _jobs(request).get(job_id)
-    if job is None:
-        raise NotFound(f"No compliance job {job_id}; jobs are kept in memory by the API process that started them.")
-    return dict(job)
+@router.post("/jobs/{job_id}/cancel", **uses(service.cancel_job))
+def cancel_job(job_id: str, actor: Actor = Depends(current_actor), auditor: Auditor = Depends(get_auditor),
+               jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
+    return job_answer(service.cancel_job(jobs, auditor, actor, job_id), JOBS)
 
 
 @router.get("/runs", **uses(service.list_runs))
 def list_runs(limit: int = Query(20, ge=1, le=500), catalog: str | None = Query(None, max_length=100),
+              system: str | None = Query(None, max_length=63),
               actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
               store: Store = Depends(get_store)) -> dict[str, Any]:
-    return {"items": service.list_runs(store, settings, actor, limit=limit, catalog=catalog)}
+    return {"items": service.list_runs(store, settings, actor, limit=limit, catalog=catalog, system=system)}
 
 
 @router.get("/runs/{run_id}", **uses(service.get_run))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from api.deps import current_actor, get_settings, get_store, uses
-from api.platform import collectors_probe, platform_health, scheduler_probe
+from api.platform import collectors_probe, organizations_probe, platform_health, scheduler_probe
 from core.auditing import Actor
 from core.es import Store
 from core.settings import Settings
@@ -29,5 +29,6 @@ def health(request: Request, actor: Actor = Depends(current_actor), store: Store
     if "scheduler" not in probes and services.get("scheduler") is not None:
         probes["scheduler"] = scheduler_probe(services["scheduler"])
     probes.setdefault("collectors", collectors_probe(settings))
+    probes.setdefault("organizations", organizations_probe(store, settings))
     probes.setdefault("audit", request.app.state.audit_failures.probe)
     return platform_health(store, probes, actor=actor, settings=settings)

@@ -40,11 +40,12 @@ class PcapImportSummary:
     failed: int = 0
     seconds: float = 0.0
     error: str | None = None
+    unassigned: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.capture.to_dict(), "shipped": self.shipped, "duplicates": self.duplicates,
                 "dead_lettered": self.dead_lettered, "failed": self.failed, "seconds": self.seconds,
-                "error": self.error}
+                "error": self.error, "unassigned": self.unassigned}
 
 
 @dataclass

@@ -181,17 +181,21 @@ def iter_capture_events(paths: Sequence[Path], reader: CaptureReader) -> Iterato
 
 
 def import_pcaps(settings: Settings, store: Store, paths: Sequence[Path], *, config: FlowConfig | None = None,
-                 progress: Callable[[int], None] | None = None) -> PcapImportSummary:
+                 progress: Callable[[int], None] | None = None, organization: str | None = None
+                 ) -> PcapImportSummary:
     """Read pcap/pcapng files (or rotated-capture directories) and ship their events.
 
-    ``progress(n)`` receives bytes of capture read since the previous call.
+    ``progress(n)`` receives bytes of capture read since the previous call; ``organization``
+    (``--org``) is the department of every event (else the collect settings' maps decide).
     """
+    from collectors.organization import fixed_org
     from collectors.service import ship_events
 
+    organization = fixed_org(organization)
     groups = capture_groups(paths)
     reader = CaptureReader(config or FlowConfig(), progress=progress)
     shipped = ship_events(settings, store, reader.read(groups), source="pcap",
-                          parse_failures=lambda: reader.parse_errors)
+                          parse_failures=lambda: reader.parse_errors, organization=organization)
     return PcapImportSummary(capture=reader.summary(), shipped=shipped.shipped, duplicates=shipped.duplicates,
                              dead_lettered=shipped.dead_lettered, failed=shipped.failed, seconds=shipped.seconds,
-                             error=shipped.error)
+                             error=shipped.error, unassigned=shipped.unassigned)

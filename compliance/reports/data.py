@@ -37,9 +37,22 @@ def result_label(result: str, lang: str) -> str:
     return result if lang != "en" else t(f"compliance.result.{RESULT_KEYS.get(result, 'pending')}", "en")
 
 
+def owner(run: dict[str, Any], department: dict[str, str] | None, lang: str) -> dict[str, Any]:
+    """The graded system a run assessed and the department it belongs to, as the report names them."""
+    org = (run.get("organization") or {}).get("id") or "district"
+    dept = department or {}
+    system = run.get("system")
+    return {
+        "organization": {"id": org, "name": dept.get("en" if lang == "en" else "zh") or org},
+        "system": None if not system else {
+            "id": system.get("id"), "level": system.get("level"),
+            "name": (system.get("name") or {}).get("en" if lang == "en" else "zh") or system.get("id")},
+    }
+
+
 def build(run: dict[str, Any], cat: Catalog, checks: dict[str, Check], item_docs: list[dict[str, Any]],
           check_docs: list[dict[str, Any]], manual_docs: list[dict[str, Any]], previous: dict[str, Any] | None,
-          previous_items: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+          previous_items: list[dict[str, Any]], lang: str, department: dict[str, str] | None = None) -> dict[str, Any]:
     score = run.get("score") or {}
     rows = [ItemResult(d["item_id"], d["asset"], d["result"], d.get("source", "check")) for d in item_docs]
     overall = engine.overall_by_item(cat, rows)
@@ -104,6 +117,7 @@ def build(run: dict[str, Any], cat: Catalog, checks: dict[str, Check], item_docs
     prev_score = (previous or {}).get("overall")
     return {
         "lang": lang,
+        **owner(run, department, lang),
         "run": {k: run.get(k) for k in ("id", "catalog", "level", "targets", "started_at", "finished_at", "actor",
                                         "errors", "status")},
         "catalog": {"id": cat.id, "title": cat.title.get(lang), "framework": cat.framework, "level": cat.level},

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from core import scope as scopes
 from core.alerting import alerts_index
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, NotFound, SocError
@@ -15,7 +16,14 @@ from core.permissions import requires
 from core.settings import Settings
 from core.timeutil import iso, utcnow
 from detections.triage.alerts import resolve_alert_id
-from detections.triage.common import decode_cursor, encode_cursor, optimistic_update, page_size
+from detections.triage.common import (
+    check_writable,
+    decode_cursor,
+    encode_cursor,
+    optimistic_update,
+    page_size,
+)
+from detections.triage.share_records import refresh_case_shares
 
 CASE_STATUSES = ("open", "in_progress", "closed", "merged")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -87,6 +95,17 @@ def _link_alerts(store: Store, settings: Settings, alert_ids: list[str], case_id
     return results
 
 
+def _department(store: Store, settings: Settings, alert_ids: list[str]) -> str:
+    """The department a new case belongs to: the creator's; for a district-wide creator, the
+    department of its alerts when they all have the same one (else the district's)."""
+    scope = scopes.current()
+    if scope is not None and scope.restricted:
+        return scope.home
+    orgs = {scopes.organization_of((d or {}).get("_source")) or scopes.DISTRICT
+            for d in (store.mget(alerts_index(settings.index_prefix), alert_ids) if alert_ids else [])}
+    return orgs.pop() if len(orgs) == 1 else scopes.DISTRICT
+
+
 @requires("cases.manage")
 def create_case(store: Store, settings: Settings, auditor: Auditor, title: str, *, actor: Actor,
                 alert_ids: list[str] | None = None, severity: str = "medium", description: str = "",
@@ -101,7 +120,7 @@ def create_case(store: Store, settings: Settings, auditor: Auditor, title: str, 
     linked = _link_alerts(store, settings, ids, case_id, actor, now)
     good = [r["id"] for r in linked if r["ok"]]
     doc = {
-        "case_id": case_id, "title": label, "description": description[:20_000], "status": "open",
+        "organization": {"id": _department(store, settings, good)}, "case_id": case_id, "title": label, "description": description[:20_000], "status": "open",
         "severity": _check_severity(severity), "assignee": assignee, "alert_ids": good, "notes": [],
         "timeline": [_event(actor, "created", now, alerts=good)], "created": now, "updated": now,
         "created_by": actor.name, "merged_into": None,
@@ -171,6 +190,14 @@ def _update(store: Store, settings: Settings, auditor: Auditor, actor: Actor, ca
     return result
 
 
+def _writable_case(store: Store, settings: Settings, case_id: str, actor: Actor) -> dict[str, Any]:
+    """The case, when the caller may change it: not merged, and not one only shared with them."""
+    case = get_case(store, settings, case_id, actor=actor)
+    check_writable(cases_index(settings), case, "case", case_id)
+    _not_merged(case)
+    return case
+
+
 def _not_merged(case: dict[str, Any]) -> None:
     if case.get("status") == "merged":
         raise Conflict(f"Case {case['case_id']} was merged into {case.get('merged_into')}; work on that case.")
@@ -233,8 +260,7 @@ def add_note(store: Store, settings: Settings, auditor: Auditor, case_id: str, t
 def add_alerts(store: Store, settings: Settings, auditor: Auditor, case_id: str, alert_ids: list[str], *,
                actor: Actor) -> dict[str, Any]:
     ids = _check_ids(alert_ids, allow_empty=False)
-    case = get_case(store, settings, case_id, actor=actor)
-    _not_merged(case)
+    _writable_case(store, settings, case_id, actor)
     now = iso(utcnow())
     results = _link_alerts(store, settings, ids, case_id, actor, now)
     good = [r["id"] for r in results if r["ok"]]
@@ -248,6 +274,7 @@ def add_alerts(store: Store, settings: Settings, auditor: Auditor, case_id: str,
         return {"alert_ids": existing + new, "timeline": timeline, "updated": now}
 
     updated = _update(store, settings, auditor, actor, case_id, "add_alerts", change, {"alerts": good})
+    refresh_case_shares(store, settings, updated, utcnow())
     return {"case": updated, "results": results}
 
 
@@ -255,8 +282,7 @@ def add_alerts(store: Store, settings: Settings, auditor: Auditor, case_id: str,
 def remove_alerts(store: Store, settings: Settings, auditor: Auditor, case_id: str, alert_ids: list[str], *,
                   actor: Actor) -> dict[str, Any]:
     ids = _check_ids(alert_ids, allow_empty=False)
-    case = get_case(store, settings, case_id, actor=actor)
-    _not_merged(case)
+    case = _writable_case(store, settings, case_id, actor)
     members = set(case.get("alert_ids") or [])
     now = iso(utcnow())
     results = [{"id": a, "ok": False, "error": f"alert {a} is not in case {case_id}"} for a in ids if a not in members]
@@ -271,6 +297,7 @@ def remove_alerts(store: Store, settings: Settings, auditor: Auditor, case_id: s
                 "timeline": timeline, "updated": now}
 
     updated = _update(store, settings, auditor, actor, case_id, "remove_alerts", change, {"alerts": removed})
+    refresh_case_shares(store, settings, updated, utcnow())
     return {"case": updated, "results": results}
 
 
@@ -281,14 +308,12 @@ def merge_cases(store: Store, settings: Settings, auditor: Auditor, target_id: s
     sources = [s for s in dict.fromkeys(source_ids) if s and s != target_id]
     if not sources or len(sources) > 50:
         raise InvalidInput("Give 1-50 other case ids to merge.", detail=[{"field": "source_ids", "message": "count"}])
-    target = get_case(store, settings, target_id, actor=actor)
-    _not_merged(target)
+    _writable_case(store, settings, target_id, actor)
     now = iso(utcnow())
     results: list[dict[str, Any]] = []
     for source_id in sources:
         try:
-            src = get_case(store, settings, source_id, actor=actor)
-            _not_merged(src)
+            src = _writable_case(store, settings, source_id, actor)
             moved = list(src.get("alert_ids") or [])
             _link_alerts(store, settings, moved, target_id, actor, now)
 
@@ -312,4 +337,6 @@ def merge_cases(store: Store, settings: Settings, auditor: Auditor, target_id: s
         except SocError as exc:
             results.append({"id": source_id, "ok": False, "error": exc.message})
     auditor.record(actor, "cases.merge", target_id, detail={"sources": [r["id"] for r in results if r["ok"]]})
-    return {"case": get_case(store, settings, target_id, actor=actor), "results": results}
+    merged = get_case(store, settings, target_id, actor=actor)
+    refresh_case_shares(store, settings, merged, utcnow())
+    return {"case": merged, "results": results}

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 from cryptography.fernet import Fernet, InvalidToken
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core import scope as scopes
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.es import Store
 from core.timeutil import iso, parse_iso, utcnow
 
@@ -122,6 +123,19 @@ def page_size(size: int) -> int:
     return size
 
 
+def check_writable(index: str, source: dict[str, Any], what: str, doc_id: str) -> None:
+    """Refuse a change to a document the caller reads only through a share grant (another
+    department's case, alert or event), with a message saying so; the store refuses such a write
+    too, but this one happens before anything else of the request was changed."""
+    scope = scopes.active_for(index)
+    if scope is None:
+        return
+    org = scopes.organization_of(source)
+    if not scope.allows(org):
+        raise PermissionDenied(f"The {what} {doc_id!r} belongs to department {org or scopes.DISTRICT!r} and is "
+                               "shared with you read-only; ask that department to change it.")
+
+
 def optimistic_update(store: Store, index: str, doc_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None],
                       what: str, *, refresh: bool = True) -> dict[str, Any]:
     """Read, compute the partial update from the current source, write with ``if_seq_no``;
@@ -133,6 +147,7 @@ def optimistic_update(store: Store, index: str, doc_id: str, change: Callable[[d
         if doc is None:
             raise NotFound(f"No {what} {doc_id!r}; check the id (list them first).")
         source = doc["_source"]
+        check_writable(index, source, what, doc_id)
         partial = change(source)
         if partial is None:
             return dict(source)

@@ -20,17 +20,16 @@ from detections.triage.context import rule_context
 MAX_OFFSET = 10_000
 
 
-@requires("alerts.read")
-def alert_events(store: Store, settings: Settings, alert_id: str, *, actor: Actor, size: int = 50,
-                 after: str | None = None) -> dict[str, Any]:
-    """The events that made a correlation alert fire (all its windows), oldest first, paged with
-    ``next``; for a single-event alert, that event."""
-    detail = get_alert(store, settings, alert_id, actor=actor)  # also enforces who may see it
-    alert = detail["alert"]
-    corr = (rule_context(store, settings, alert["rule"]["id"], [])["rule"] or {}).get("correlation")
+def episode_query(store: Store, settings: Settings, alert: dict[str, Any]
+                  ) -> tuple[str, dict[str, Any], list[str]] | None:
+    """For a correlation alert: the event indices, the query finding its events (all windows) and
+    the ids of chained correlation rules; None for a single-event alert. Also used to list the
+    events a shared case covers."""
+    corr = (rule_context(store, settings, str((alert.get("rule") or {}).get("id") or ""), [])["rule"] or {}
+            ).get("correlation")
     al = alert.get("alert", {})
     if not corr or not al.get("group_key"):
-        return {"total": len(detail["events"]), "items": detail["events"], "next": None}
+        return None
     keys = str(al["group_key"]).split("|")
     group_by = list(corr.get("group_by") or [])
     should: list[dict[str, Any]] = []
@@ -48,10 +47,34 @@ def alert_events(store: Store, settings: Settings, alert_id: str, *, actor: Acto
         group = [{"term": {aliases.get(f, f): v}} for f, v in zip(group_by, keys, strict=False) if v != "None"]
         should.append({"bool": {"filter": [ref.query, *group]}})
         indices.update(ref.indices(settings.index_prefix).split(","))
+    query: dict[str, Any] = {"bool": {
+        "filter": [{"range": {"@timestamp": {"gte": al["first_seen"], "lte": al["last_seen"]}}}],
+        "should": should, "minimum_should_match": 1}}
+    return ",".join(sorted(indices)), (query if should else {}), related
+
+
+def related_alerts_query(alert: dict[str, Any], related: list[str]) -> dict[str, Any]:
+    """The alerts of chained correlation rules that fed ``alert``."""
+    al = alert.get("alert", {})
+    return {"bool": {"filter": [{"terms": {"rule.id": related}}, {"term": {"alert.group_key": al["group_key"]}},
+                                {"range": {"alert.first_seen": {"lte": al["last_seen"]}}}]}}
+
+
+@requires("alerts.read")
+def alert_events(store: Store, settings: Settings, alert_id: str, *, actor: Actor, size: int = 50,
+                 after: str | None = None) -> dict[str, Any]:
+    """The events that made a correlation alert fire (all its windows), oldest first, paged with
+    ``next``; for a single-event alert, that event."""
+    detail = get_alert(store, settings, alert_id, actor=actor)  # also enforces who may see it
+    alert = detail["alert"]
+    episode = episode_query(store, settings, alert)
+    if episode is None:
+        return {"total": len(detail["events"]), "items": detail["events"], "next": None}
+    indices, query, related = episode
     items: list[dict[str, Any]] = []
     total = 0
     nxt = None
-    if should:
+    if query:
         cursor = decode_cursor(after)
         offset = max(0, int(cursor[0])) if cursor and isinstance(cursor[0], int) else 0
         size = page_size(size)
@@ -59,13 +82,10 @@ def alert_events(store: Store, settings: Settings, alert_id: str, *, actor: Acto
             raise InvalidInput(f"Only the first {MAX_OFFSET} events of an alert can be paged; hunt for the rest.",
                                detail=[{"field": "after", "message": "too deep"}])
         # from/size, not search_after: sorting on _id is not allowed, and an episode is bounded.
-        body: dict[str, Any] = {
-            "size": size, "from": offset, "track_total_hits": True,
-            "query": {"bool": {"filter": [{"range": {"@timestamp": {"gte": al["first_seen"], "lte": al["last_seen"]}}}],
-                               "should": should, "minimum_should_match": 1}},
-            "sort": [{"@timestamp": "asc"}, {"event.ingested": "asc"}]}
+        body: dict[str, Any] = {"size": size, "from": offset, "track_total_hits": True, "query": query,
+                                "sort": [{"@timestamp": "asc"}, {"event.ingested": "asc"}]}
         try:
-            resp = store.search(",".join(sorted(indices)), body)
+            resp = store.search(indices, body)
         except NotFound:
             resp = {"hits": {"total": {"value": 0}, "hits": []}}
         hits = resp["hits"]["hits"]
@@ -73,9 +93,7 @@ def alert_events(store: Store, settings: Settings, alert_id: str, *, actor: Acto
         items = [mask_for_display({"_id": h["_id"], "_index": h["_index"], **h["_source"]}) for h in hits]
         nxt = encode_cursor([offset + len(hits)]) if offset + len(hits) < min(total, MAX_OFFSET) else None
     if related and after is None:
-        resp = store.search(alerts_index(settings.index_prefix), {"size": 20, "query": {"bool": {"filter": [
-            {"terms": {"rule.id": related}}, {"term": {"alert.group_key": al["group_key"]}},
-            {"range": {"alert.first_seen": {"lte": al["last_seen"]}}}]}},
+        resp = store.search(alerts_index(settings.index_prefix), {"size": 20, "query": related_alerts_query(alert, related),
             "_source": {"excludes": ["event_copy", "alert.history", "alert.comments"]}})
         return {"total": total, "items": items, "next": nxt,
                 "related_alerts": [h["_source"] for h in resp["hits"]["hits"]]}

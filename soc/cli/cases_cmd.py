@@ -1,4 +1,5 @@
-"""`soc cases` commands: list, show, create, add alerts, note and close cases from the terminal."""
+"""`soc cases` commands: list, show, create, add alerts, note and close cases from the terminal; share
+a case with users of another department, list and revoke its grants."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import click
 
 from core.i18n import t
 from detections.triage import cases as svc
+from detections.triage import sharing
 from detections.triage.cases import CASE_STATUSES, SEVERITIES
 from soc.cli.context import CliContext, json_option, pass_ctx
 from soc.cli.table import render
@@ -104,6 +106,53 @@ def note(ctx: CliContext, case_id: str, text: str) -> None:
 def set_status(ctx: CliContext, case_id: str, status: str) -> None:
     out = svc.update_case(ctx.store(), ctx.settings, ctx.auditor, case_id, actor=ctx.actor, status=status)
     ctx.emit(out, t("cli.cases.updated", ctx.settings.language, case=case_id, status=status))
+
+
+@cases.command("share")
+@click.argument("case_id")
+@click.option("--to", "grantees", multiple=True, required=True, help="user name of another department (repeatable)")
+@click.option("--expires", required=True, help="ISO 8601 time or a duration (12h, 7d); at most 30 days")
+@click.option("--reason", default="")
+@json_option
+@pass_ctx
+def share(ctx: CliContext, case_id: str, grantees: tuple[str, ...], expires: str, reason: str) -> None:
+    """Share a case, its alerts and the events they cite with users of another department."""
+    out = sharing.share_case(ctx.store(), ctx.settings, ctx.auditor, case_id, actor=ctx.actor,
+                             grantees=list(grantees), expires=expires, reason=reason)
+    lang = ctx.settings.language
+    text = t("cli.cases.shared", lang, case=case_id, grantees=", ".join(out["grantees"]), expires=out["expires"],
+             share=out["share_id"], documents=out["covered"])
+    if out.get("truncated"):
+        text += "\n" + t("cli.cases.share_truncated", lang, documents=out["covered"])
+    ctx.emit(out, text)
+
+
+@cases.command("shares")
+@click.argument("case_id")
+@json_option
+@pass_ctx
+def shares(ctx: CliContext, case_id: str) -> None:
+    """The case's share grants (active, expired, revoked)."""
+    out = sharing.list_shares(ctx.store(), ctx.settings, case_id, actor=ctx.actor)
+    lang = ctx.settings.language
+    if not out["items"]:
+        ctx.emit(out, t("cli.cases.no_shares", lang, case=case_id))
+        return
+    cols = ("share", "grantees", "expires", "state", "by")
+    rows = [(s["share_id"], ", ".join(s.get("grantees") or []), str(s.get("expires", ""))[:19].replace("T", " "),
+             s["state"], s.get("created_by")) for s in out["items"]]
+    ctx.emit(out, render([t(f"cli.cases.col.{c}", lang) for c in cols], rows))
+
+
+@cases.command("revoke")
+@click.argument("case_id")
+@click.argument("share_id")
+@json_option
+@pass_ctx
+def revoke(ctx: CliContext, case_id: str, share_id: str) -> None:
+    """End a share grant now."""
+    out = sharing.revoke_share(ctx.store(), ctx.settings, ctx.auditor, case_id, share_id, actor=ctx.actor)
+    ctx.emit(out, t("cli.cases.revoked", ctx.settings.language, case=case_id, share=share_id))
 
 
 COMMANDS: list[click.Command] = [cases]

@@ -13,6 +13,7 @@ from collectors import service
 from core.auditing import Auditor, MemoryAuditor
 from core.i18n import t
 from soc.cli import collect_pcap_cmd
+from soc.cli.collect_pcap_cmd import org_option
 from soc.cli.context import CliContext, counting_progress, json_option, pass_ctx
 
 
@@ -31,6 +32,8 @@ def _emit_summary(c: CliContext, summary: service.ShipSummary) -> None:
     human = t("collect.summary", lang, read=summary.read, shipped=summary.shipped,
               duplicates=summary.duplicates, dead_lettered=summary.dead_lettered, failed=summary.failed,
               parse_failures=summary.parse_failures, seconds=summary.seconds)
+    if summary.unassigned:
+        human += "\n" + t("collect.unassigned", lang, n=summary.unassigned)
     for warning in summary.warnings:
         human += "\n  " + warning
     if summary.error:
@@ -50,10 +53,11 @@ def _emit_summary(c: CliContext, summary: service.ShipSummary) -> None:
               help="zone for timestamps that carry none (IANA name, 'local' or ±HH:MM)")
 @click.option("--host", default=None, help="host.name of every event (files whose lines name no host, "
                                              "e.g. RHEL's secure log); default: the host each line names")
+@org_option
 @json_option
 @pass_ctx
 def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str, timezone: str,
-             host: str | None) -> None:
+             host: str | None, org: str | None) -> None:
     """Import log files once (progress bar, then a summary).
 
     A file the parser cannot read at all (a JSON export, a binary) is refused before anything is
@@ -62,22 +66,23 @@ def file_cmd(c: CliContext, paths: tuple[Path, ...], parser: str, encoding: str,
     with counting_progress(t("collect.importing", c.settings.language), enabled=not c.as_json) as progress:
         summary = service.import_files(c.settings, store, list(paths), actor=c.actor, auditor=_auditor(c),
                                        parser=parser, encoding=encoding, timezone=timezone, progress=progress,
-                                       host=host)
+                                       host=host, organization=org)
     _emit_summary(c, summary)
 
 
 @collect.command("evtx")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@org_option
 @json_option
 @pass_ctx
-def evtx_cmd(c: CliContext, paths: tuple[Path, ...]) -> None:
+def evtx_cmd(c: CliContext, paths: tuple[Path, ...], org: str | None) -> None:
     """Import Windows EVTX files once (progress bar, then a summary).
 
     A directory is searched recursively for *.evtx (e.g. a collected C:\\Windows\\System32\\winevt\\Logs)."""
     store = c.store()
     with counting_progress(t("collect.importing", c.settings.language), enabled=not c.as_json) as progress:
         summary = service.import_evtx(c.settings, store, list(paths), actor=c.actor, auditor=_auditor(c),
-                                      progress=progress)
+                                      progress=progress, organization=org)
     _emit_summary(c, summary)
 
 
@@ -119,7 +124,10 @@ def status_cmd(c: CliContext) -> None:
     for name, row in sorted((status.get("inputs") or {}).items()):
         lines.append(f"  {name} ({row.get('type', '?')}): " + ", ".join(
             f"{k}={row.get(k, 0)}" for k in ("read", "parsed", "parse_failures", "shipped", "duplicates",
-                                              "dead_lettered", "dropped", "failed")))
+                                              "dead_lettered", "dropped", "failed", "unassigned")))
+    unassigned = sum(int(row.get("unassigned", 0) or 0) for row in (status.get("inputs") or {}).values())
+    if unassigned:
+        lines.append(t("collect.status_unassigned", lang, n=unassigned))
     c.emit(status, "\n".join(lines))
 
 

@@ -10,6 +10,7 @@ import click
 
 from core.auditing import Auditor
 from core.i18n import t
+from soc.cli import compliance_systems_cmd
 from soc.cli.context import CliContext, json_option, pass_ctx, progress_enabled
 from soc.cli.table import render
 
@@ -31,17 +32,19 @@ def compliance() -> None:
 @click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False), help="SSH private key.")
 @click.option("--known-hosts", type=click.Path(exists=True, dir_okay=False), help="known_hosts file for SSH targets.")
 @click.option("--no-platform", is_flag=True, help="Skip the checks of the platform's own data.")
+@click.option("--system", "system_id", default=None,
+              help="Graded system (定级对象): its level picks the catalog, its hosts are the targets.")
 @json_option
 @pass_ctx
 def run_cmd(ctx: CliContext, level: int | None, catalog_id: str | None, targets: tuple[str, ...],
-            key_file: str | None, known_hosts: str | None, no_platform: bool) -> None:
+            key_file: str | None, known_hosts: str | None, no_platform: bool, system_id: str | None) -> None:
     """Run every automated check of the catalog and score the result."""
     from compliance.service import run_assessment
 
     progress = (lambda m: click.echo(m, err=True)) if progress_enabled() and not ctx.as_json else None
     run = run_assessment(ctx.store(), ctx.settings, _auditor(ctx), ctx.actor, level=level, catalog_id=catalog_id,
                          targets=list(targets) or None, platform=not no_platform, key_file=key_file,
-                         known_hosts=known_hosts, progress=progress)
+                         known_hosts=known_hosts, progress=progress, system_id=system_id)
     risks = run["score"]["risks"]
     ctx.emit(run, t("compliance.cli.run_done", ctx.settings.language, run=run["id"], score=run["overall"],
                     band=run["band"], high=risks["high"], medium=risks["medium"], low=risks["low"],
@@ -61,13 +64,14 @@ def run_scheduled_cmd(ctx: CliContext) -> None:
 
 @compliance.command("runs")
 @click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--system", default=None, help="Only this graded system's runs.")
 @json_option
 @pass_ctx
-def runs_cmd(ctx: CliContext, limit: int) -> None:
+def runs_cmd(ctx: CliContext, limit: int, system: str | None) -> None:
     """List recent runs."""
     from compliance.service import list_runs
 
-    runs = list_runs(ctx.store(), ctx.settings, ctx.actor, limit=limit)
+    runs = list_runs(ctx.store(), ctx.settings, ctx.actor, limit=limit, system=system)
     lines = [f"{r['id']}  {r.get('catalog')}  {r.get('status')}  {r.get('overall', '—')}  {r.get('band', '')}  "
              f"{','.join(r.get('targets') or [])}" for r in runs]
     ctx.emit(runs, "\n".join(lines) or "no runs yet")
@@ -171,5 +175,8 @@ def checks_cmd(ctx: CliContext) -> None:
             for c in checks.values()]
     ctx.emit(data, "\n".join(f"{d['id']:28} {d['kind']:8} {' '.join(d['items'])}" for d in data))
 
+
+compliance.add_command(compliance_systems_cmd.systems)
+compliance.add_command(compliance_systems_cmd.rollup_cmd)
 
 COMMANDS: list[click.Command] = [compliance]

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from core.i18n import t
+from soc.cli.collect_pcap_cmd import org_option
 from soc.cli.context import CliContext, PhaseBars, json_option, pass_ctx
 from soc.cli.table import render
 
@@ -63,9 +64,11 @@ def _human(result: dict[str, Any], lang: str) -> str:
               help="Sigma rule files or directories to run (repeatable; linted, not stored). "
                    "Default: the enabled loaded rules.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the hits as CSV (one row per rule).")
+@org_option
 @json_option
 @pass_ctx
-def evtx_cmd(c: CliContext, paths: tuple[Path, ...], rule_paths: tuple[Path, ...], as_csv: bool) -> None:
+def evtx_cmd(c: CliContext, paths: tuple[Path, ...], rule_paths: tuple[Path, ...], as_csv: bool,
+             org: str | None) -> None:
     """Import EVTX files (directories recursively) and run rules over exactly their events.
 
     Prints the rules that matched by level with their hit counts, first/last event time and hosts;
@@ -78,7 +81,7 @@ def evtx_cmd(c: CliContext, paths: tuple[Path, ...], rule_paths: tuple[Path, ...
     labels = {"import": t("forensic.importing", lang), "rules": t("forensic.running", lang)}
     with PhaseBars(labels, enabled=not (c.as_json or as_csv)) as bars:
         result = hunt_evtx(c.settings, c.store(), list(paths), actor=c.actor, auditor=c.auditor,
-                           rule_paths=list(rule_paths), progress=bars)
+                           rule_paths=list(rule_paths), progress=bars, organization=org)
     if as_csv:
         click.echo(_csv(result["hits"]))
     else:

@@ -4,9 +4,14 @@ of a technique; both pages in Chinese and English without script errors."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
+from collectors.models import Event
+from collectors.service import ship_events
 from core.auditing import Actor, MemoryAuditor
+from core.timeutil import iso, utcnow
 from detections.service import import_own_rules
 from tests.e2e.conftest import Console, login, open_page, shot, wait_ready
 from tests.e2e.seed import seed_alerts, seed_events
@@ -22,6 +27,9 @@ def test_overview_and_attack_matrix(page: Page, console: Console) -> None:
     import_own_rules(console.store, console.prefix, actor=Actor("cli:e2e", "cli"), auditor=MemoryAuditor())
     seed_events(console.store, console.prefix, host="web-09", user="root", address="198.51.100.99")
     seed_alerts(console.store, console.prefix, RULE, 3, host="web-09", address="198.51.100.99")
+    # Through the collectors, from a host no department map covers.
+    ship_events(console.settings, console.store, [Event("e2e-unassigned-1", "system.syslog", {
+        "@timestamp": iso(utcnow()), "host": {"name": "unmapped-host"}, "message": "hello"})], source="e2e")
 
     login(page, console, "ana", expect="overview")
     total = int(page.get_by_test_id("kpi-total").locator(".kpi-value").inner_text())
@@ -31,10 +39,14 @@ def test_overview_and_attack_matrix(page: Page, console: Console) -> None:
     assert size and size["width"] > 200 and size["height"] > 100
     expect(page.get_by_test_id("top-hosts")).to_contain_text("web-09")
     expect(page.get_by_test_id("overview-health")).to_be_visible()
+    # Events the collectors could not assign to a department: a card with the count.
+    expect(page.get_by_test_id("health-unassigned")).to_contain_text("未归属部门的事件")
+    expect(page.get_by_test_id("health-unassigned").locator(".kpi-value")).to_have_text(re.compile(r"^[1-9]\d*$"))
     shot(page, "20-overview-zh")
     page.get_by_test_id("lang-switch").select_option("en")
     wait_ready(page, "overview")
     expect(page.get_by_test_id("overview")).to_contain_text("Alerts over time by level")
+    expect(page.get_by_test_id("health-unassigned")).to_contain_text("Events without a department")
     shot(page, "21-overview-en")
 
     # A top host opens the alert queue filtered to it.

@@ -1,18 +1,52 @@
-"""Platform data as the other parts write it: events, rules, the audit chain, backup runs and drills."""
+"""Platform data written by the parts that really write it: events through the event layout,
+rules imported and run by the detection engine, records appended (and verified, and tampered
+with) by the audit trail, backups and drills run by the backup orchestrator on a real restic
+repository. Nothing here is a hand-made copy of another domain's documents."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from audit.chain import record_id
+from audit.trail import AuditTrail
+from backup_orchestrator import service as backups
+from core import yamlio
+from core.auditing import Actor, MemoryAuditor
 from core.es import Store
 from core.event_layout import EventWriter, events_alias
 from core.schema import install_templates
+from core.settings import Settings
 from core.timeutil import iso
+from detections.runner import RunnerConfig, run_cycle
+from detections.service import import_rules
+
+ACTOR = Actor("cli:seed", "cli")
+AUDITOR = Actor("ann", "auditor")
+RULE = """
+title: Seeded SSH login
+id: 7d0c4b1e-1f5e-4c43-9d43-4a3a0e6b1a01
+status: test
+level: low
+logsource: {product: linux, service: auth}
+detection:
+  selection: {event.action: ssh_login}
+  condition: selection
+"""
 
 
-def seed_platform(store: Store, prefix: str, now: datetime, *, healthy: bool) -> None:
+def seed_platform(settings: Settings, store: Store, now: datetime, tmp: Path, *, healthy: bool) -> Settings:
+    """Returns the settings with the seeded backup plan."""
+    prefix = settings.index_prefix
+    install_templates(store, prefix)
+    seed_events(store, prefix, now, healthy=healthy)
+    _rules(store, prefix, now, tmp, healthy)
+    _audit(settings, store, healthy)
+    return _backups(settings, store, now, tmp, healthy)
+
+
+def seed_events(store: Store, prefix: str, now: datetime, *, healthy: bool) -> None:
     install_templates(store, prefix)
     docs: list[tuple[str, str, dict[str, Any]]] = []
     hosts = {"web-01": now - timedelta(minutes=5), "db-01": now - timedelta(minutes=30)}
@@ -26,38 +60,54 @@ def seed_platform(store: Store, prefix: str, now: datetime, *, healthy: bool) ->
             docs.append((events_alias(prefix, "system.auth"), f"e{n}{k}", doc))
     assert EventWriter(store).create(docs, refresh=True).all_stored
 
-    store.ensure_index(f"{prefix}-rules", mappings={"properties": {"enabled": {"type": "boolean"},
-                                                                    "last_run_at": {"type": "date"}}})
-    last_run = now - timedelta(minutes=2 if healthy else 600)
-    store.put(f"{prefix}-rules", "r1", {"id": "r1", "enabled": healthy, "last_run_at": iso(last_run)}, refresh=True)
-    store.put(f"{prefix}-rules", "r2", {"id": "r2", "enabled": True, "last_run_at": iso(last_run)}, refresh=True)
 
-    store.ensure_index(f"{prefix}-audit", mappings={"properties": {"seq": {"type": "long"}, "time": {"type": "date"},
-                                                                    "action": {"type": "keyword"},
-                                                                    "outcome": {"type": "keyword"}}})
-    prev = "0" * 64
-    for seq in range(1, 6):
-        if not healthy and seq == 3:
-            continue  # a deleted record breaks the chain
-        h = hashlib.sha256(f"{seq}{prev}".encode()).hexdigest()
-        action = "audit.verify" if seq == 4 else "login"
-        store.put(f"{prefix}-audit", str(seq), {"seq": seq, "time": iso(now - timedelta(hours=6 - seq)),
-                                                 "prev_hash": prev, "hash": h, "action": action,
-                                                 "outcome": "success" if healthy else "failure"}, refresh=True)
-        prev = h
+def _rules(store: Store, prefix: str, now: datetime, tmp: Path, healthy: bool) -> None:
+    path = tmp / "seed-rule.yml"
+    path.write_text(RULE, "utf-8")
+    report = import_rules(store, prefix, [path], actor=ACTOR, auditor=MemoryAuditor())
+    assert report["summary"]["stored"]["created"] == 1, report
+    # The engine's own cycle stamps the rule's last run: just now, or ten hours ago (idle engine).
+    ran = now if healthy else now - timedelta(hours=10)
+    cfg = RunnerConfig(prefix=prefix, worker_id="seed", settle_seconds=0, partitions=1, initial_lookback_seconds=3600)
+    run_cycle(store, cfg, clock=lambda: ran, force=True)
+    store.refresh(f"{prefix}-rules")
 
-    # Field names as the backup orchestrator writes them (flat: status, started, ended).
-    date = {"type": "date"}
-    kw = {"type": "keyword"}
-    store.ensure_index(f"{prefix}-backups-runs", mappings={"properties": {
-        "@timestamp": date, "started": date, "ended": date, "status": kw, "offsite": {"properties": {"status": kw}}}})
-    store.put(f"{prefix}-backups-runs", "b1", {"status": "success", "ended": iso(now - timedelta(hours=70)),
-                                               "@timestamp": iso(now - timedelta(hours=71))}, refresh=True)
-    store.put(f"{prefix}-backups-runs", "b2", {"status": "success" if healthy else "failed",
-                                               "offsite": {"status": "success" if healthy else "failed"},
-                                               "ended": iso(now - timedelta(hours=3)),
-                                               "@timestamp": iso(now - timedelta(hours=4))}, refresh=True)
-    store.ensure_index(f"{prefix}-backups-drills", mappings={"properties": {"@timestamp": date, "ended": date,
-                                                                            "status": kw}})
-    store.put(f"{prefix}-backups-drills", "d1", {"status": "passed" if healthy else "failed",
-                                                 "ended": iso(now - timedelta(days=20))}, refresh=True)
+
+def _audit(settings: Settings, store: Store, healthy: bool) -> None:
+    trail = AuditTrail(settings, store)
+    for n in range(3):
+        trail.append(ACTOR, "login", f"user-{n}")
+    if not healthy:
+        # Someone deletes a record from the Elasticsearch copy; the next verification notices.
+        store.delete(trail.index, record_id(2), refresh=True)
+    trail.verify(actor=AUDITOR)
+    trail.append(ACTOR, "login", "user-3")
+    store.refresh(trail.index)
+
+
+def _backups(settings: Settings, store: Store, now: datetime, tmp: Path, healthy: bool) -> Settings:
+    src = tmp / "seed-files"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "a.txt").write_text("清朗 seed\n", "utf-8")
+    plan: dict[str, Any] = {"id": "seed", "assets": {"paths": [str(src)]},
+                            "primary": {"restic": str(tmp / "seed-repo")}}
+    if healthy:
+        plan["offsite"] = {"restic": str(tmp / "seed-offsite")}
+    else:
+        plan["objectives"] = {"rpo": "1h", "rto": "10m"}
+    plans = tmp / "seed-plans.yaml"
+    plans.write_text(yamlio.dumps({"plans": [plan]}))
+    pw = tmp / "seed-restic.pw"
+    pw.write_text("correct horse battery staple\n")
+    pw.chmod(0o600)
+    s = settings.model_copy(update={"backup": settings.backup.model_copy(update={
+        "default_plan": False, "plans_file": plans, "restic_password_file": pw})})
+    audit = MemoryAuditor()
+    # Unhealthy: the newest backup is 70 hours old, so a drill now misses its 1 h RPO and fails.
+    ran = now if healthy else now - timedelta(hours=70)
+    run = backups.run_backup(backups.context(s, store, clock=lambda: ran), ACTOR, audit, "seed")
+    assert run["status"] == "success", run.get("error")
+    drill = backups.run_drill(backups.context(s, store), ACTOR, audit, "seed")
+    assert drill["status"] == ("passed" if healthy else "failed"), drill.get("checks")
+    store.refresh(f"{settings.index_prefix}-backups-*")
+    return s

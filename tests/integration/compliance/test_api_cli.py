@@ -36,10 +36,10 @@ def test_api_run_results_assessment_and_report(api: Api, tmp_path: Path) -> None
     resp = api.client.post("/api/v1/compliance/runs", json={"level": 3, "targets": [f"root:{tree}"], "platform": False},
                            headers=auditor)
     assert resp.status_code == 202, resp.text
-    job = _wait(api, auditor, resp.json()["job"])
+    job = _wait(api, auditor, resp.json()["job_id"])
     assert job["status"] == "finished", job
     assert any("主机检查" in m for m in job["messages"])
-    run_id = job["run"]
+    run_id = job["result"]["run_id"]
 
     runs = api.client.get("/api/v1/compliance/runs", headers=analyst).json()["items"]
     assert runs[0]["id"] == run_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from compliance.checkset import builtin_dir, load_checks
 from compliance.engine import run_platform_checks
 from compliance.models import COMPLIANT, NON_COMPLIANT
@@ -9,7 +11,7 @@ from compliance.platform import PlatformContext
 from core.es import Store
 from core.settings import Settings
 from core.timeutil import utcnow
-from tests.integration.compliance.seed import seed_platform
+from tests.integration.compliance.seed import seed_events, seed_platform
 
 CHECKS = load_checks([builtin_dir()])
 PLATFORM = [c for c in CHECKS.values() if c.kind == "platform"]
@@ -19,9 +21,9 @@ def _with(settings: Settings, **compliance: object) -> Settings:
     return settings.model_copy(update={"compliance": settings.compliance.model_copy(update=compliance)})
 
 
-def test_platform_checks_pass_on_healthy_data(settings: Settings, store: Store, prefix: str) -> None:
+def test_platform_checks_pass_on_healthy_data(settings: Settings, store: Store, prefix: str, tmp_path: Path) -> None:
     now = utcnow()
-    seed_platform(store, prefix, now, healthy=True)
+    seed_platform(settings, store, now, tmp_path, healthy=True)
     store.ensure_index(f"{prefix}-compliance-runs")
     store.put(f"{prefix}-compliance-runs", "old", {"id": "old", "status": "finished",
                                                    "finished_at": now.isoformat()}, refresh=True)
@@ -33,9 +35,9 @@ def test_platform_checks_pass_on_healthy_data(settings: Settings, store: Store, 
         assert r.evidence and r.evidence[0].sha256 and r.evidence[0].source.startswith(("index:", "settings:"))
 
 
-def test_platform_checks_fail_on_unhealthy_data(settings: Settings, store: Store, prefix: str) -> None:
+def test_platform_checks_fail_on_unhealthy_data(settings: Settings, store: Store, prefix: str, tmp_path: Path) -> None:
     now = utcnow()
-    seed_platform(store, prefix, now, healthy=False)
+    seed_platform(settings, store, now, tmp_path, healthy=False)
     s = _with(settings, assets=["web-01", "db-01"])
     s = s.model_copy(update={"api": s.api.model_copy(update={"lockout_threshold": 10, "idle_timeout_minutes": 120})})
     results = {r.check_id: r for r in run_platform_checks(PlatformContext(store, s, now), PLATFORM)}
@@ -47,9 +49,9 @@ def test_platform_checks_fail_on_unhealthy_data(settings: Settings, store: Store
     assert "last verification" in results["plat-audit-trail"].detail and "found problems" in results["plat-audit-trail"].detail
 
 
-def test_retention_setting_can_guarantee_185_days(settings: Settings, store: Store, prefix: str) -> None:
+def test_retention_setting_can_guarantee_185_days(settings: Settings, store: Store, prefix: str, tmp_path: Path) -> None:
     now = utcnow()
-    seed_platform(store, prefix, now, healthy=False)  # oldest event 20 days
+    seed_events(store, prefix, now, healthy=False)  # oldest event 20 days
     s = _with(settings, event_retention_days=190)
     check = CHECKS["plat-event-retention"]
     (r,) = run_platform_checks(PlatformContext(store, s, now), [check])

@@ -31,7 +31,7 @@ def _settings(settings: Settings) -> Settings:
 
 def test_run_assess_rerun_and_reports(settings: Settings, store: Store, prefix: str, tmp_path: Path) -> None:
     s = _settings(settings)
-    seed_platform(store, prefix, utcnow(), healthy=True)
+    seed_platform(s, store, utcnow(), tmp_path, healthy=True)
     good = build_compliant(tmp_path / "good")
     bad = build_noncompliant(tmp_path / "bad")
     audit = MemoryAuditor()

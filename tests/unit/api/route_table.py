@@ -13,6 +13,7 @@ ROUTES: dict[tuple[str, str], str] = {
     # compliance
     ("POST", "/api/v1/compliance/runs"): "compliance.run",
     ("GET", "/api/v1/compliance/jobs/{job_id}"): "compliance.read",
+    ("POST", "/api/v1/compliance/jobs/{job_id}/cancel"): "compliance.run",
     ("GET", "/api/v1/compliance/runs"): "compliance.read",
     ("GET", "/api/v1/compliance/runs/{run_id}"): "compliance.read",
     ("GET", "/api/v1/compliance/runs/{run_id}/results"): "compliance.read",
@@ -20,6 +21,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/compliance/runs/{run_id}/report"): "compliance.read",
     ("GET", "/api/v1/compliance/catalogs"): "compliance.read",
     ("GET", "/api/v1/compliance/evidence/{digest}"): "compliance.read",
+    ("GET", "/api/v1/compliance/systems"): "compliance.read",
+    ("POST", "/api/v1/compliance/systems"): "compliance.systems",
+    ("GET", "/api/v1/compliance/systems/{system_id}"): "compliance.read",
+    ("PATCH", "/api/v1/compliance/systems/{system_id}"): "compliance.systems",
+    ("DELETE", "/api/v1/compliance/systems/{system_id}"): "compliance.systems",
+    ("GET", "/api/v1/compliance/rollup"): "compliance.read",
     # backups and drills
     ("GET", "/api/v1/backups/plans"): "backups.read",
     ("PUT", "/api/v1/backups/plans/{plan_id}"): "backups.run",
@@ -29,6 +36,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/backups/plans/{plan_id}/prune"): "backups.run",
     ("GET", "/api/v1/backups/plans/{plan_id}/offsite"): "backups.read",
     ("GET", "/api/v1/backups/jobs/{job_id}"): "backups.read",
+    ("POST", "/api/v1/backups/jobs/{job_id}/cancel"): "backups.run",
     ("GET", "/api/v1/backups/runs"): "backups.read",
     ("GET", "/api/v1/backups/runs/{run_id}"): "backups.read",
     ("GET", "/api/v1/backups/drills"): "backups.read",
@@ -103,6 +111,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/cases/{case_id}/alerts/remove"): "cases.manage",
     ("POST", "/api/v1/cases/{case_id}/notes"): "cases.manage",
     ("POST", "/api/v1/cases/{case_id}/merge"): "cases.manage",
+    ("POST", "/api/v1/cases/{case_id}/shares"): "cases.share",
+    ("GET", "/api/v1/cases/{case_id}/shares"): "cases.read",
+    ("DELETE", "/api/v1/cases/{case_id}/shares/{share_id}"): "cases.share",
+    ("GET", "/api/v1/shared-with-me"): "cases.read",
     # platform
     ("GET", "/api/v1/platform/health"): "platform.health",
     # events

@@ -1,20 +1,26 @@
-// Case detail with timeline, linked alerts, notes, status/assignee/severity.
-import { errorText, get, patch, post } from '../lib/api.js';
+// Case detail with timeline, linked alerts, notes, status/assignee/severity; sharing with users
+// of another department (grant, list, revoke), read-only when the case is shared with the caller.
+import { del, errorText, get, patch, post } from '../lib/api.js';
 import { fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
 import { t, tv } from '../lib/i18n.js';
-import { listItems, sevBadge, statusBadge } from '../lib/ui.js';
+import { askDialog, listItems, sevBadge, statusBadge } from '../lib/ui.js';
 
 const SEVERITIES = ['low', 'medium', 'high', 'critical'];
+const SHARE_FOR = ['8h', '1d', '3d', '7d', '14d', '30d'];
 
 export default async function render(main, params, ctx) {
-  let c; let alerts = [];
+  let c; let alerts = []; let shares = []; let sharedWithMe = null;
   try {
-    const [data, linked] = await Promise.all([
+    const [data, linked, mine, grants] = await Promise.all([
       get(`/cases/${encodeURIComponent(params.id)}`),
       get('/alerts', { case_id: params.id, size: 100 }).catch(() => ({ items: [] })),
+      ctx.can('cases.read') ? get('/shared-with-me').catch(() => ({ items: [] })) : { items: [] },
+      ctx.can('cases.read') ? get(`/cases/${encodeURIComponent(params.id)}/shares`).catch(() => ({ items: [] })) : { items: [] },
     ]);
     c = data.case || data;
     alerts = listItems(linked);
+    sharedWithMe = listItems(mine).find((s) => s.case_id === (c.case_id || params.id)) || null;
+    shares = listItems(grants);
   } catch (err) {
     main.append(h('section', { class: 'page' }, h('p', { class: 'form-error' }, errorText(err))));
     markReady('case');
@@ -22,7 +28,39 @@ export default async function render(main, params, ctx) {
   }
   const id = c.case_id || params.id;
   const notes = Object.fromEntries((c.notes || []).map((n) => [n.id, n]));
-  const canManage = ctx.can('cases.manage') && c.status !== 'merged';
+  // A case another department shares with the caller is read-only (the API refuses changes too).
+  const canManage = ctx.can('cases.manage') && c.status !== 'merged' && !sharedWithMe;
+  const canShare = ctx.can('cases.share') && c.status !== 'merged' && !sharedWithMe;
+
+  async function share() {
+    const values = await askDialog(t('share.title'), [
+      { name: 'grantees', label: t('share.grantees'), required: true },
+      { name: 'expires', label: t('share.expires'), options: SHARE_FOR.map((d) => [d, t(`share.for.${d}`)]) },
+      { name: 'reason', label: t('share.reason'), multiline: true },
+    ], t('share.ok'), 'case-share');
+    if (!values) return;
+    const grantees = values.grantees.split(/[\s,，;；]+/).map((g) => g.trim()).filter(Boolean);
+    try {
+      await post(`/cases/${encodeURIComponent(id)}/shares`, { grantees, expires: values.expires, reason: values.reason });
+      ctx.flash(t('share.done', { users: grantees.join(', ') }));
+      ctx.refresh();
+    } catch (err) { ctx.flash(errorText(err), 'error'); }
+  }
+
+  async function revoke(s) {
+    if (!window.confirm(t('share.revokeConfirm', { users: (s.grantees || []).join(', ') }))) return;
+    try { await del(`/cases/${encodeURIComponent(id)}/shares/${encodeURIComponent(s.share_id)}`); ctx.refresh(); } catch (err) { ctx.flash(errorText(err), 'error'); }
+  }
+
+  const sharesCard = shares.length || canShare ? h('div', { class: 'card', 'data-testid': 'case-shares' },
+    h('div', { class: 'row' }, h('h2', {}, t('share.heading')), h('span', { class: 'spacer' }),
+      canShare ? h('button', { type: 'button', onclick: share, 'data-testid': 'case-share-open' }, t('share.open')) : null),
+    shares.length ? h('table', {}, h('thead', {}, h('tr', {}, ['grantees', 'expires', 'state', 'by', 'reason', ''].map((k) => h('th', {}, k ? t(`share.col.${k}`) : '')))),
+      h('tbody', {}, shares.map((s) => h('tr', { 'data-testid': 'case-share-row', 'data-state': s.state },
+        h('td', {}, (s.grantees || []).join(', ')), h('td', {}, fmtTime(s.expires)), h('td', {}, t(`share.state.${s.state}`)),
+        h('td', {}, s.created_by || ''), h('td', {}, s.reason || ''),
+        h('td', {}, canShare && s.state === 'active' ? h('button', { type: 'button', class: 'link', onclick: () => revoke(s), 'data-testid': 'case-share-revoke' }, t('share.revoke')) : null)))))
+      : h('p', { class: 'muted' }, t('share.none'))) : null;
 
   async function update(change) {
     try { await patch(`/cases/${encodeURIComponent(id)}`, change); ctx.refresh(); } catch (err) { ctx.flash(errorText(err), 'error'); }
@@ -53,6 +91,7 @@ export default async function render(main, params, ctx) {
     h('p', {}, h('a', { href: '#/cases' }, `← ${t('nav.cases')}`)),
     h('div', { class: 'row' }, sevBadge(c.severity), h('h1', { 'data-testid': 'case-title' }, c.title || id), statusBadge(c.status)),
     c.merged_into ? h('p', { class: 'notice' }, t('case.mergedInto'), ' ', h('a', { href: `#/cases/${encodeURIComponent(c.merged_into)}` }, c.merged_into)) : null,
+    sharedWithMe ? h('p', { class: 'notice', 'data-testid': 'case-shared-notice' }, t('share.readOnly', { org: pick(sharedWithMe, 'organization.id') || '', by: sharedWithMe.created_by || '', until: fmtTime(sharedWithMe.expires) })) : null,
     canManage ? h('div', { class: 'toolbar' }, h('label', {}, t('cases.col.status'), status), h('label', {}, t('cases.col.severity'), severity), h('label', {}, t('cases.col.assignee'), assignee)) : null,
     c.description ? h('p', {}, c.description) : null,
     h('div', { class: 'grid' },
@@ -77,6 +116,7 @@ export default async function render(main, params, ctx) {
             if (!note.value.trim()) return;
             try { await post(`/cases/${encodeURIComponent(id)}/notes`, { text: note.value.trim() }); ctx.refresh(); } catch (err) { ctx.flash(errorText(err), 'error'); }
           },
-        }, note, h('button', { type: 'submit', 'data-testid': 'case-note-submit' }, t('case.addNote'))) : null))));
+        }, note, h('button', { type: 'submit', 'data-testid': 'case-note-submit' }, t('case.addNote'))) : null)),
+    sharesCard));
   markReady('case');
 }

@@ -1,4 +1,4 @@
-// Cases list.
+// Cases list, and the cases other departments share with the caller.
 import { errorText, get, post } from '../lib/api.js';
 import { add, clear, fill, fmtTime, h, markReady } from '../lib/dom.js';
 import { t, tv } from '../lib/i18n.js';
@@ -37,10 +37,26 @@ export default async function render(main, params, ctx) {
     } catch (err) { ctx.flash(errorText(err), 'error'); }
   }
 
+  const sharedRows = h('tbody', { 'data-testid': 'shared-rows' });
+  async function loadShared() {
+    try {
+      const items = listItems(await get('/shared-with-me'));
+      clear(sharedRows);
+      if (!items.length) add(sharedRows, emptyRow(4, t('shared.none')));
+      for (const s of items) {
+        add(sharedRows, h('tr', { 'data-testid': 'shared-row' },
+          h('td', {}, h('a', { href: `#/cases/${encodeURIComponent(s.case_id)}` }, s.case_title || s.case_id)),
+          h('td', {}, (s.organization || {}).id || ''), h('td', {}, s.created_by || ''), h('td', {}, fmtTime(s.expires))));
+      }
+    } catch (err) { fill(sharedRows, emptyRow(4, errorText(err))); }
+  }
+
   statusSel.addEventListener('change', load);
   main.append(h('section', { class: 'page page-cases' },
     h('div', { class: 'row' }, h('h1', {}, t('nav.cases')), total, h('span', { class: 'spacer' }), statusSel,
       ctx.can('cases.manage') ? h('button', { type: 'button', class: 'primary', onclick: create, 'data-testid': 'case-new' }, t('cases.new')) : null),
-    h('table', {}, h('thead', {}, h('tr', {}, ['title', 'severity', 'status', 'assignee', 'alerts', 'updated'].map((c) => h('th', {}, t(`cases.col.${c}`))))), rows)));
-  await load();
+    h('table', {}, h('thead', {}, h('tr', {}, ['title', 'severity', 'status', 'assignee', 'alerts', 'updated'].map((c) => h('th', {}, t(`cases.col.${c}`))))), rows),
+    h('h2', {}, t('shared.heading')),
+    h('table', { 'data-testid': 'shared-with-me' }, h('thead', {}, h('tr', {}, ['case', 'owner', 'by', 'expires'].map((c) => h('th', {}, t(`shared.col.${c}`))))), sharedRows)));
+  await Promise.all([load(), loadShared()]);
 }

@@ -76,14 +76,14 @@ export default async function render(main, params, ctx) {
       // The run continues in the background; follow its job until it is done.
       for (let i = 0; i < 1200 && job.status === 'running'; i++) {
         await new Promise((r) => setTimeout(r, 500));
-        job = await get(`/compliance/jobs/${encodeURIComponent(started.job)}`);
+        job = await get(`/compliance/jobs/${encodeURIComponent(started.job_id)}`);
         const messages = job.messages || [];
         if (messages.length) progress.textContent = `${t('compliance.running')} ${messages[messages.length - 1]}`;
       }
       if (job.status !== 'finished') throw new Error(job.error || job.status);
       progress.textContent = t('compliance.done');
       ctx.flash(t('compliance.done'), 'success');
-      await load(job.run);
+      await load(job.result.run_id);
     } catch (err) {
       progress.textContent = '';
       ctx.flash(errorText(err), 'error');

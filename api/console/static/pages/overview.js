@@ -88,7 +88,10 @@ export default async function render(main, _params, ctx) {
     try {
       const hp = await get('/platform/health');
       const comps = Object.entries(hp.components || hp || {}).filter(([, v]) => v && typeof v === 'object');
-      fill(health, h('h3', {}, t('overview.health')), h('ul', { class: 'health' }, comps.map(([name, v]) =>
+      // Events without a department get their own card: a count an operator acts on (map the host).
+      const orgs = comps.find(([name]) => name === 'organizations');
+      const unassigned = orgs ? card(t('overview.health.unassigned'), String(orgs[1].unassigned_events ?? 0), 'health-unassigned') : null;
+      fill(health, h('h3', {}, t('overview.health')), unassigned, h('ul', { class: 'health' }, comps.filter(([name]) => name !== 'organizations').map(([name, v]) =>
         h('li', { 'data-testid': `health-${name}`, class: `health-${v.status || 'unknown'}` }, `${name}: ${v.status || '—'}`, v.detail ? ` — ${typeof v.detail === 'string' ? v.detail : ''}` : ''))));
     } catch (err) { fill(health, h('h3', {}, t('overview.health')), h('p', { class: 'muted' }, errorText(err))); }
     markReady('overview');

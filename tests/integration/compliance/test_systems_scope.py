@@ -1,0 +1,62 @@
+"""A department auditor (under the store's department scope) sees, runs and registers only
+their own department's graded systems; the district sees all of them in the roll-up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance import reporting, rollup, service, systems
+from core.auditing import Actor, MemoryAuditor
+from core.errors import Conflict, NotFound, PermissionDenied
+from core.es import Store
+from core.scope import Scope, acting
+from core.settings import Settings
+from tests.integration.compliance.test_systems import DISTRICT_AUDITOR, register
+
+JW_AUDITOR = Actor("jin", "auditor", organization="jiaowei")
+
+
+def _jiaowei() -> Any:
+    return acting(Scope(organizations=frozenset({"jiaowei"}), home="jiaowei", user="jin"))
+
+
+def test_department_auditor_sees_and_runs_only_own_systems(settings: Settings, store: Store, tmp_path: Path) -> None:
+    audit = MemoryAuditor()
+    register(store, settings, audit, tmp_path)
+    district_run = service.run_assessment(store, settings, audit, DISTRICT_AUDITOR, system_id="wj-his", platform=False)
+    with _jiaowei():
+        run = service.run_assessment(store, settings, audit, JW_AUDITOR, system_id="jw-portal", platform=False)
+        assert run["organization"] == {"id": "jiaowei"}
+        data = rollup.rollup(store, settings, JW_AUDITOR, lang="zh-CN")
+        assert {r["system"]["id"] for r in data["rows"]} == {"jw-portal", "jw-xueji"}
+        assert {r["organization"]["id"] for r in data["rows"]} == {"jiaowei"}
+        assert [d["organization"]["id"] for d in data["departments"]] == ["jiaowei"]
+        assert {s["id"] for s in systems.list_systems(store, settings, JW_AUDITOR)} == {"jw-portal", "jw-xueji"}
+        # another department's system, run and report are unknown here
+        with pytest.raises(NotFound):
+            systems.get_system(store, settings, JW_AUDITOR, "wj-his")
+        with pytest.raises(NotFound):
+            service.run_assessment(store, settings, audit, JW_AUDITOR, system_id="wj-his", platform=False)
+        with pytest.raises(NotFound):
+            reporting.build_report(store, settings, JW_AUDITOR, district_run["id"], "json")
+        with pytest.raises(NotFound):
+            systems.update_system(store, settings, audit, JW_AUDITOR, "wj-his", {"level": 2})
+        # registering: the own department by default, never another's, and no id taken elsewhere
+        own = systems.register_system(store, settings, audit, JW_AUDITOR, {"id": "jw-oa", "name": "办公", "level": 2})
+        assert own["organization"] == {"id": "jiaowei"}
+        with pytest.raises(PermissionDenied):
+            systems.register_system(store, settings, audit, JW_AUDITOR,
+                                    {"id": "jw-x", "name": "x", "level": 2, "organization": "weijianwei"})
+        with pytest.raises(Conflict):
+            systems.register_system(store, settings, audit, JW_AUDITOR, {"id": "wj-his", "name": "x", "level": 2})
+        with pytest.raises(PermissionDenied):
+            systems.update_system(store, settings, audit, JW_AUDITOR, "jw-oa", {"organization": "weijianwei"})
+    # the other department's system was not touched
+    assert systems.get_system(store, settings, DISTRICT_AUDITOR, "wj-his")["level"] == 3
+    district = rollup.rollup(store, settings, DISTRICT_AUDITOR)
+    assert {r["system"]["id"] for r in district["rows"]} == {"jw-oa", "jw-portal", "jw-xueji", "wj-his", "wj-never"}
+    assert json.dumps(district, ensure_ascii=False)
