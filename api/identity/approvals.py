@@ -33,7 +33,7 @@ class PrivilegedAlerts:
             rule_id="platform.privileged-account-change", rule_name="Privileged account changed", level="high",
             reason=f"{actor.name} ({actor.role}) {action} on the {role} account {username!r}: {detail}",
             key=uuid.uuid4().hex, source="identity", tags=["identity", "separation-of-duties"],
-            entities={"user": {"name": username}, "organization": {"id": organization}}, audience=("auditor",))
+            entities={"user": {"name": username}}, audience=("auditor",), organization=organization)
         raise_alert(self.records.store, self.records.settings.index_prefix, alert_id, doc)
 
 

@@ -38,7 +38,7 @@ def seed_alerts(api: Api) -> dict[str, str]:
     docs, out = [], {}
     for org in ("district", "jiaowei", "weijianwei", "minzhengju"):
         alert_id, doc = build_alert(rule_id="r1", rule_name="Brute force", level="high", reason=f"in {org}",
-                                    key=org, entities={"organization": {"id": org}}, timestamp=iso(utcnow()))
+                                    key=org, organization=org, timestamp=iso(utcnow()))
         docs.append((alerts_index(prefix), alert_id, doc))
         out[org] = alert_id
     assert store.bulk_create(docs, refresh=True).all_stored
