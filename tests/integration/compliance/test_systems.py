@@ -150,3 +150,19 @@ def test_runs_per_system_and_district_rollup(settings: Settings, store: Store, t
     with pytest.raises(NotFound):
         systems.get_system(store, settings, DISTRICT_AUDITOR, "wj-never")
     assert service.get_run(store, settings, DISTRICT_AUDITOR, runs["wj-his"]["id"])["system"]["id"] == "wj-his"
+
+
+def test_scheduled_runs_assess_every_registered_system(settings: Settings, store: Store, tmp_path: Path) -> None:
+    from compliance.jobs import scheduled_system_runs
+
+    audit = MemoryAuditor()
+    register(store, settings, audit, tmp_path)
+    out = {r["system"]: r for r in scheduled_system_runs(store, settings, audit)}
+    assert set(out) == {"jw-xueji", "jw-portal", "wj-his", "wj-never"}
+    assert all(r["status"] == "finished" for r in out.values()), out
+    rows = {r["system"]["id"]: r for r in rollup.rollup(store, settings, DISTRICT_AUDITOR)["rows"]}
+    assert {sid: row["run"]["id"] for sid, row in rows.items()} == {sid: r["run_id"] for sid, r in out.items()}
+    # the system without hosts is assessed on the platform's own data only
+    never = service.get_run(store, settings, DISTRICT_AUDITOR, out["wj-never"]["run_id"])
+    assert never["targets"] == [] and never["catalog"] == "mlps-2.0-l2"
+    assert {r["actor"] for r in audit.records if r["action"] == "compliance.run"} == {"system:compliance"}
