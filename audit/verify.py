@@ -4,17 +4,40 @@ trail."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
 
-from audit.anchor import append_only
+from audit.anchor import HeadAnchor, append_only
 from audit.chain import check_chain, record_id
 from audit.models import AnchorReport, Head
 from core.auditing import Actor
 from core.errors import SocError
 from core.timeutil import iso
 
-if TYPE_CHECKING:
-    from audit.trail import AuditTrail
+
+class Trail(Protocol):
+    """What verification needs of ``audit.trail.AuditTrail`` (which calls it from ``verify``)."""
+
+    index: str
+    mirror_path: Path
+    anchor: HeadAnchor
+    clock: Callable[[], datetime]
+
+    @property
+    def secret(self) -> bytes: ...
+
+    def ensure(self) -> None: ...
+
+    def store_records(self) -> tuple[list[dict[str, Any]], list[str]]: ...
+
+    def mirror_records(self) -> list[dict[str, Any]]: ...
+
+    def purge_anchor(self, records: list[dict[str, Any]]) -> tuple[int, str]: ...
+
+    def record(self, actor: Actor, action: str, target: str, outcome: str = "success",
+               detail: dict[str, Any] | None = None) -> None: ...
 
 
 def _last_seq(records: list[dict[str, Any]]) -> int:
@@ -41,7 +64,7 @@ def _against_sealed(source: str, records: list[dict[str, Any]], sealed: Head) ->
     return None
 
 
-def verify_trail(trail: AuditTrail, actor: Actor) -> dict[str, Any]:
+def verify_trail(trail: Trail, actor: Actor) -> dict[str, Any]:
     trail.ensure()
     secret = trail.secret
     es_records, es_ids = trail.store_records()

@@ -37,7 +37,7 @@ def looks_like(head: bytes) -> str:
 
 def check_parsable(paths: list[Path], *, parser: str, encoding: str, timezone: str) -> None:
     """Raise ``InvalidInput`` for the first file whose sample yields no parsed event."""
-    from collectors.inputs.files import iter_file_events
+    from collectors.inputs.filereader import iter_file_events
 
     if parser == "plain":
         return

@@ -170,7 +170,7 @@ def import_files(settings: Settings, store: Store, paths: Sequence[Path], *, act
     overrides the lines' own); otherwise ``host.name`` is the line's host name, as in Filebeat.
     """
     from collectors.config import check_encoding
-    from collectors.inputs.files import iter_file_events
+    from collectors.inputs.filereader import iter_file_events
     from collectors.probe import check_host, check_parsable
 
     try:

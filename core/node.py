@@ -9,27 +9,22 @@ an unprivileged user when we are root (Elasticsearch refuses to run as root).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import Conflict, InvalidInput, Unavailable
+from core import node_dist, node_os
+from core.errors import Unavailable
 from core.settings import Settings
-
-GROUP = "org.elasticsearch.distribution.integ-test-zip"
-ARTIFACT = "elasticsearch"
 
 
 @dataclass(frozen=True)
@@ -53,10 +48,6 @@ class NodeStatus:
     detail: str
 
 
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
 class ManagedNode:
     """Install, start, stop and inspect the managed node described by ``settings``."""
 
@@ -77,90 +68,16 @@ class ManagedNode:
     # -- install ---------------------------------------------------------------------------
 
     def installed(self) -> bool:
-        return (self.home / ".installed").exists()
+        return node_dist.installed(self.home)
 
     def install(self, *, log: Callable[[str], None] = print) -> Path:
-        """Fetch through Maven, verify the SHA-1 Maven recorded, unpack. Idempotent."""
-        if self.installed():
-            return self.home
-        mvn = shutil.which(self.s.es.maven)
-        if not mvn:
-            raise Unavailable(
-                "Maven (`mvn`) is needed to fetch the Elasticsearch distribution and is not on PATH. "
-                "Install it (`apt-get install maven`) or set SOC_ES_URL to an existing cluster."
-            )
-        coords = f"{GROUP}:{ARTIFACT}:{self.version}:zip"
-        log(f"Fetching Elasticsearch {self.version} through Maven ({coords}) …")
-        proc = subprocess.run(
-            [mvn, "-q", "-B", "--strict-checksums",
-             "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:get",
-             f"-Dartifact={coords}", "-Dtransitive=false"],
-            capture_output=True, text=True, check=False,
-        )
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:])
-            raise Unavailable(
-                f"Maven could not fetch {coords} (exit {proc.returncode}). Check network access to "
-                f"Maven Central and the version (SOC_ES_VERSION).\n{tail}"
-            )
-        zip_path = self._m2_path()
-        self._verify(zip_path)
-        self.home.parent.mkdir(parents=True, exist_ok=True)
-        staging = self.home.parent / f".unpack-{self.version}-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        with zipfile.ZipFile(zip_path) as zf:
-            for info in zf.infolist():
-                target = zf.extract(info, staging)
-                mode = (info.external_attr >> 16) & 0o777
-                if mode:
-                    os.chmod(target, mode)
-        inner = staging / f"elasticsearch-{self.version}"
-        shutil.rmtree(self.home, ignore_errors=True)
-        inner.rename(self.home)
-        shutil.rmtree(staging, ignore_errors=True)
-        _make_world_readable(self.home)
-        (self.home / ".installed").write_text(json.dumps({"version": self.version, "zip": str(zip_path)}))
-        log(f"Installed Elasticsearch {self.version} in {self.home}")
-        return self.home
-
-    def _m2_path(self) -> Path:
-        repo = Path(os.environ.get("SOC_M2_REPO", Path.home() / ".m2" / "repository"))
-        return repo / GROUP.replace(".", "/") / ARTIFACT / self.version / f"{ARTIFACT}-{self.version}.zip"
-
-    @staticmethod
-    def _verify(zip_path: Path) -> None:
-        sha_file = zip_path.with_name(zip_path.name + ".sha1")
-        if not zip_path.exists():
-            raise Unavailable(f"Maven reported success but {zip_path} is missing; clear ~/.m2 and retry.")
-        if sha_file.exists():
-            expected = sha_file.read_text().split()[0].strip().lower()
-            h = hashlib.sha1()  # noqa: S324 - Maven Central publishes SHA-1 checksums
-            with zip_path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            if h.hexdigest() != expected:
-                zip_path.unlink(missing_ok=True)
-                raise Unavailable(f"Checksum mismatch for {zip_path.name}; the download was removed, retry.")
-        with zipfile.ZipFile(zip_path) as zf:
-            bad = zf.testzip()
-            if bad:
-                raise Unavailable(f"{zip_path.name} is corrupt ({bad}); remove it from ~/.m2 and retry.")
+        """Fetch through Maven, verify, unpack (``core.node_dist``). Idempotent."""
+        return node_dist.install(self.s, self.version, self.home, log=log)
 
     # -- java ------------------------------------------------------------------------------
 
     def java_home(self) -> Path:
-        configured = self.s.java_home_dir or (Path(os.environ["JAVA_HOME"]) if os.environ.get("JAVA_HOME") else None)
-        candidates = [configured] if configured else []
-        java = shutil.which("java")
-        if java:
-            candidates.append(Path(os.path.realpath(java)).parent.parent)
-        for home in candidates:
-            if home and (home / "bin" / "java").exists():
-                return home
-        raise Unavailable(
-            "No Java runtime found for Elasticsearch 8.19 (needs Java >= 17). Install "
-            "openjdk-17-jre-headless or set SOC_JAVA_HOME."
-        )
+        return node_dist.java_home(self.s)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -199,16 +116,16 @@ class ManagedNode:
             return self.status()
         self.install(log=log)
         java_home = self.java_home()
-        self._check_port(self.port)
-        self._check_port(self.transport_port)
+        node_os.check_port(self.s.es.host, self.port)
+        node_os.check_port(self.s.es.host, self.transport_port)
         conf = self._write_config(self.transport_port)
-        uid, gid = self._run_as()
+        uid, gid = node_os.run_as(self.s.es.run_as_user)
         for sub in ("data", "logs", "repo", "tmp"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         if uid is not None:
-            _chown_tree(self.dir, uid, gid)
-            _ensure_traversable(self.dir)
-            _ensure_traversable(self.home)
+            node_os.chown_tree(self.dir, uid, gid)
+            node_os.ensure_traversable(self.dir)
+            node_os.ensure_traversable(self.home)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "ES_JAVA_HOME": str(java_home),
@@ -257,7 +174,7 @@ class ManagedNode:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not node_os.alive(pid):
                 break
             time.sleep(0.2)
         else:
@@ -275,7 +192,7 @@ class ManagedNode:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while node_os.alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         self.pid_file.unlink(missing_ok=True)
         return pid
@@ -310,18 +227,6 @@ class ManagedNode:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _check_port(self, port: int) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((self.s.es.host, port))
-            except OSError as exc:
-                raise Conflict(
-                    f"Port {port} on {self.s.es.host} is already in use ({exc.strerror}), so the managed "
-                    "Elasticsearch node cannot start. Stop whatever holds it, choose another port with "
-                    "SOC_ES_PORT (transport: SOC_ES_TRANSPORT_PORT), or point SOC_ES_URL at a running cluster."
-                ) from exc
-
     def _write_config(self, transport_port: int) -> Path:
         conf = self.dir / "config"
         conf.mkdir(parents=True, exist_ok=True)
@@ -350,69 +255,3 @@ class ManagedNode:
             + "".join(f"{k}: {json.dumps(v)}\n" for k, v in settings.items())
         )
         return conf
-
-    def _run_as(self) -> tuple[int | None, int | None]:
-        if not _is_root():
-            return None, None
-        import pwd
-
-        name = self.s.es.run_as_user
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            proc = subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                capture_output=True, text=True, check=False,
-            )
-            if proc.returncode not in (0, 9):
-                raise InvalidInput(
-                    f"Elasticsearch refuses to run as root and the user {name!r} could not be created "
-                    f"({proc.stderr.strip()}). Create it yourself or run `soc` as an ordinary user."
-                ) from None
-            entry = pwd.getpwnam(name)
-        return entry.pw_uid, entry.pw_gid
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as gone.
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return False
-
-
-def _chown_tree(root: Path, uid: int, gid: int | None) -> None:
-    os.chown(root, uid, gid if gid is not None else -1)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            with contextlib.suppress(FileNotFoundError):
-                os.chown(os.path.join(dirpath, name), uid, gid if gid is not None else -1, follow_symlinks=False)
-
-
-def _ensure_traversable(path: Path) -> None:
-    """Give others +x on every parent so the unprivileged user can reach ``path``."""
-    for parent in [path, *path.parents]:
-        with contextlib.suppress(OSError):
-            mode = parent.stat().st_mode
-            if not mode & 0o001:
-                os.chmod(parent, mode | 0o001)
-
-
-def _make_world_readable(root: Path) -> None:
-    for dirpath, _dirnames, filenames in os.walk(root):
-        os.chmod(dirpath, 0o755)
-        for name in filenames:
-            p = os.path.join(dirpath, name)
-            mode = os.stat(p).st_mode
-            os.chmod(p, mode | 0o444 | (0o111 if mode & 0o100 else 0))

@@ -5,17 +5,25 @@ number in clear text over HTTP and a mobile number inside a DNS query to the int
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from stdnum import luhn
 from stdnum.cn import ric
 
 from collectors.models import Event
 
-if TYPE_CHECKING:
-    from soc.demo import _Gen
+
+class _Gen(Protocol):
+    """What these events need of the demo's generator (``soc.demo._Gen``, which calls them)."""
+
+    rnd: random.Random
+
+    def ts(self, minutes_ago: float) -> str: ...
+
+    def event(self, dataset: str, doc: dict[str, Any]) -> Event: ...
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英"]

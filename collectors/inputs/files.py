@@ -21,157 +21,23 @@ produce the same ids, which Elasticsearch answers with 409 (no duplicates).
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO
-
-import orjson
+from typing import Any
 
 from collectors.config import FileInputConfig, validate_input
-from collectors.counters import Counters
-from collectors.inputs.lines import build_event, decode, file_event_id, split_lines
+from collectors.inputs import checkpoints
+from collectors.inputs.checkpoints import Tracked
+from collectors.inputs.filereader import READ_CHUNK, FileReader, fingerprint
 from collectors.models import Event
-from collectors.parsers import Assembler, LineParser, get_parser
+from collectors.parsers import get_parser
 from collectors.registry import InputContext
-from core.timeutil import iso, utcnow
 
-FINGERPRINT_BYTES = 1024
-READ_CHUNK = 1024 * 1024
 EMIT_CHUNK = 2000
 CLOSE_INACTIVE = 5.0
 DEFER_TWIN_SECONDS = 10.0
 ORPHAN_SECONDS = 600.0
-
-
-def fingerprint(fh: BinaryIO) -> str | None:
-    """Hash of the first line (or first 1024 bytes); None until that much is written."""
-    # pread: no seek and no read buffer, so a file truncated under us is never seen stale.
-    head = os.pread(fh.fileno(), FINGERPRINT_BYTES, 0)
-    nl = head.find(b"\n")
-    if nl >= 0:
-        head = head[:nl + 1]
-    elif len(head) < FINGERPRINT_BYTES:
-        return None
-    return hashlib.blake2b(head, digest_size=8).hexdigest()
-
-
-def iter_file_events(path: Path, *, parser: str = "auto", encoding: str = "utf-8", timezone: str = "UTC",
-                     counters: Counters | None = None, input_name: str = "file",
-                     max_line_bytes: int = 16 * 1024 * 1024, multiline: bool = True) -> Iterator[Event]:
-    """Every event of a file, from the start (the last line need not end with a newline)."""
-    counters = counters or Counters()
-    line_parser = get_parser(parser, timezone, path=str(path))
-    with path.open("rb") as fh:
-        st = os.fstat(fh.fileno())
-        fp = fingerprint(fh) or hashlib.blake2b(os.pread(fh.fileno(), FINGERPRINT_BYTES, 0),
-                                                digest_size=8).hexdigest()
-        base = f"{st.st_dev}:{st.st_ino}:{fp}"
-        reader = _Reader(line_parser, base, str(path), encoding, max_line_bytes, multiline, counters, input_name)
-        fh.seek(0)
-        offset = 0
-        carry = b""
-        while True:
-            chunk = fh.read(READ_CHUNK)
-            if not chunk:
-                break
-            buf = carry + chunk if carry else chunk
-            events = reader.feed(buf, offset, final=False)
-            carry = reader.carry
-            offset += len(buf) - len(carry)
-            yield from events
-        if carry:
-            yield from reader.feed(carry, offset, final=True)
-        yield from reader.finish()
-
-
-class _Reader:
-    """Turns chunks of one file into events, remembering the assembler's held-back lines."""
-
-    def __init__(self, parser: LineParser, id_base: str, path: str, encoding: str, max_line: int,
-                 multiline: bool, counters: Counters, input_name: str) -> None:
-        self.parser = parser
-        self.id_base = id_base
-        self.path = path
-        self.encoding = encoding
-        self.max_line = max_line
-        self.assembler = Assembler(parser, multiline=multiline)
-        self.counters = counters
-        self.input_name = input_name
-        self.carry = b""
-        self.notes: dict[int, str] = {}
-        self._parsed = self._failed = 0
-
-    def feed(self, chunk: bytes, base: int, *, final: bool) -> list[Event]:
-        lines, used = split_lines(chunk, base, self.max_line)
-        if final and used < len(chunk):
-            lines.append((base + used, base + len(chunk), chunk[used:]))
-            used = len(chunk)
-        self.carry = chunk[used:]
-        created = iso(utcnow())
-        out: list[Event] = []
-        self.counters.add(self.input_name, "read", len(lines))
-        push = self.assembler.push
-        for offset, end, raw in lines:
-            text, note = decode(raw, self.encoding)
-            if note:
-                self.notes[offset] = note
-            for ev_offset, _ev_end, texts in push(offset, end, text):
-                out.append(self._event(ev_offset, texts, created))
-        self._count()
-        return out
-
-    def finish(self) -> list[Event]:
-        created = iso(utcnow())
-        out = [self._event(off, texts, created) for off, _end, texts in self.assembler.flush()]
-        self._count()
-        return out
-
-    def _count(self) -> None:
-        # Counters take a lock: add once per chunk, not once per event.
-        self.counters.add(self.input_name, "parsed", self._parsed)
-        self.counters.add(self.input_name, "parse_failures", self._failed)
-        self._parsed = self._failed = 0
-
-    def _event(self, offset: int, texts: list[str], created: str) -> Event:
-        note = self.notes.pop(offset, None) if self.notes else None
-        event, ok = build_event(
-            self.parser, texts, event_id=file_event_id(self.id_base, offset), created=created,
-            extra={"log": {"file": {"path": self.path}, "offset": offset}, "input": {"type": "log"}},
-            notes=[note] if note else None)
-        if ok:
-            self._parsed += 1
-        else:
-            self._failed += 1
-        if len(self.notes) > 10000:
-            self.notes.clear()
-        return event
-
-
-@dataclass
-class _Tracked:
-    dev: int
-    ino: int
-    path: str
-    fp: str | None
-    id_base: str | None
-    offset: int
-    reader: _Reader | None = None
-    fh: BinaryIO | None = None
-    last_growth: float = field(default_factory=time.monotonic)
-    in_glob: bool = True
-
-    def state(self) -> dict[str, Any]:
-        return {"dev": self.dev, "ino": self.ino, "path": self.path, "fp": self.fp, "id_base": self.id_base,
-                "offset": self.checkpoint()}
-
-    def checkpoint(self) -> int:
-        held = self.reader.assembler.pending_offset if self.reader else None
-        return min(self.offset, held) if held is not None else self.offset
 
 
 class FileInput:
@@ -184,7 +50,7 @@ class FileInput:
         self.ctx = ctx
         self.name = config.name
         self.state_path = ctx.state_dir / "files.json"
-        self.files: dict[tuple[int, int], _Tracked] = {}
+        self.files: dict[tuple[int, int], Tracked] = {}
         self._first_scan = True
         self._deferred: dict[tuple[int, int], float] = {}
         self._orphans: list[tuple[str | None, str | None, int, float, tuple[int, int]]] = []
@@ -193,24 +59,13 @@ class FileInput:
     # -- state ----------------------------------------------------------------------------
 
     def _load(self) -> None:
-        try:
-            data = orjson.loads(self.state_path.read_bytes())
-        except (OSError, ValueError):
-            return
-        self._first_scan = False
-        for row in data.get("files", []):
-            try:
-                t = _Tracked(int(row["dev"]), int(row["ino"]), str(row["path"]), row.get("fp"), row.get("id_base"),
-                             int(row["offset"]), in_glob=False)
-            except (KeyError, TypeError, ValueError):
-                continue
-            self.files[(t.dev, t.ino)] = t
+        known = checkpoints.load(self.state_path)
+        if known is not None:
+            self._first_scan = False
+            self.files.update(known)
 
     def _save(self) -> None:
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps({"files": [t.state() for t in self.files.values()]}))
-        os.replace(tmp, self.state_path)
+        checkpoints.save(self.state_path, self.files)
 
     # -- loop -----------------------------------------------------------------------------
 
@@ -268,10 +123,10 @@ class FileInput:
                 self._drain_partial(t)
                 t.fh.close()
                 t.fh = None
-            if not t.in_glob and t.fh is None and not _exists(t):
+            if not t.in_glob and t.fh is None and not checkpoints.exists(t):
                 del self.files[key]
 
-    def _open(self, t: _Tracked) -> None:
+    def _open(self, t: Tracked) -> None:
         try:
             t.fh = open(t.path, "rb", buffering=0)  # noqa: SIM115 - kept open across polls to follow renames
         except OSError:
@@ -283,7 +138,7 @@ class FileInput:
             t.fh = None
 
     def _add(self, key: tuple[int, int], path: str) -> None:
-        t = _Tracked(key[0], key[1], path, None, None, 0)
+        t = Tracked(key[0], key[1], path, None, None, 0)
         self._open(t)
         if t.fh is None:
             return
@@ -311,14 +166,14 @@ class FileInput:
     def _twin_alive(self, fp: str, key: tuple[int, int]) -> bool:
         return any(o.fp == fp and (o.dev, o.ino) != key and o.fh is not None for o in self.files.values())
 
-    def _truncated_original(self, fp: str, key: tuple[int, int] | None = None) -> _Tracked | None:
+    def _truncated_original(self, fp: str, key: tuple[int, int] | None = None) -> Tracked | None:
         """The file a copy with fingerprint ``fp`` was made from (then truncated), if any."""
         now = time.monotonic()
         self._orphans = [o for o in self._orphans if now - o[3] < ORPHAN_SECONDS]
         for i, (ofp, id_base, offset, _when, okey) in enumerate(self._orphans):
             if ofp == fp and id_base is not None and okey != key:
                 del self._orphans[i]
-                return _Tracked(0, 0, "", ofp, id_base, offset)
+                return Tracked(0, 0, "", ofp, id_base, offset)
         for other in self.files.values():
             if other.fp != fp or other.fh is None:
                 continue
@@ -331,7 +186,7 @@ class FileInput:
                 return other
         return None
 
-    def _read(self, t: _Tracked, stop: threading.Event) -> bool:
+    def _read(self, t: Tracked, stop: threading.Event) -> bool:
         assert t.fh is not None
         size = os.fstat(t.fh.fileno()).st_size
         if t.fp is None or t.id_base is None:
@@ -353,7 +208,7 @@ class FileInput:
         if t.reader is None:
             assert t.id_base is not None
             parser = get_parser(self.cfg.parser, self.cfg.timezone, path=t.path)
-            t.reader = _Reader(parser, t.id_base, t.path, self.cfg.encoding, self.cfg.max_line_bytes,
+            t.reader = FileReader(parser, t.id_base, t.path, self.cfg.encoding, self.cfg.max_line_bytes,
                                self.cfg.multiline, self.ctx.counters, self.name)
             t.reader.carry = b""
         read_any = False
@@ -383,7 +238,7 @@ class FileInput:
             self._save()
         return read_any
 
-    def _drain_partial(self, t: _Tracked) -> None:
+    def _drain_partial(self, t: Tracked) -> None:
         """A file leaving for good: its unterminated last line and held lines become events."""
         if t.fh is None or t.reader is None:
             return
@@ -401,14 +256,6 @@ class FileInput:
             if not self.ctx.emit(events[i:i + EMIT_CHUNK], block=True):
                 return False
         return True
-
-
-def _exists(t: _Tracked) -> bool:
-    try:
-        st = os.stat(t.path)
-    except OSError:
-        return False
-    return (st.st_dev, st.st_ino) == (t.dev, t.ino)
 
 
 def create_input(config: dict[str, Any], ctx: InputContext) -> FileInput:

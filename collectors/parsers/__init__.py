@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from collectors.parsers import auditd, auth, web
-from collectors.parsers.common import Clock, add_related, zone, zone_label
+from collectors.parsers.base import LineParser as LineParser
+from collectors.parsers.common import add_related
 from collectors.parsers.syslog import AUTH_PROGRAMS, base_doc, parse_header
 from core.errors import InvalidInput
 
@@ -24,31 +25,6 @@ _IPTABLES_KV = re.compile(r"([A-Z]+)=(\S*)")
 _IPTABLES_PREFIX = re.compile(r"(?:\[\s*\d+\.\d+\]\s*)?(.*?)(?=IN=)")
 _NGINX_ERROR_START = re.compile(r"\d{4}/\d{2}/\d{2} ")
 MAX_GROUP_LINES = 1000
-
-
-class LineParser:
-    """Parses the lines of one event (usually one line) into ``(dataset, doc, ok)``."""
-
-    name = "plain"
-    module = "log"
-    dataset = "log"
-
-    def __init__(self, timezone: str = "UTC") -> None:
-        self.tz = zone(timezone)
-        self.tz_label = zone_label(self.tz)
-        self.clock = Clock(self.tz)
-
-    def continues(self, text: str) -> bool:
-        """True if ``text`` continues the previous event (multi-line)."""
-        return False
-
-    def group_key(self, text: str) -> str | None:
-        return None
-
-    def parse(self, lines: list[str]) -> tuple[str, dict[str, Any], bool]:
-        text = "\n".join(lines)
-        return self.dataset, {"message": text, "event": {"kind": "event", "dataset": self.dataset,
-                                                          "module": self.module, "original": text}}, True
 
 
 class SyslogParser(LineParser):

@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from collectors.parsers import LineParser, auth
+from collectors.parsers import auth
+from collectors.parsers.base import LineParser
 from collectors.parsers.common import add_related
 from collectors.parsers.syslog import AUTH_PROGRAMS, FACILITIES, SEVERITIES
 

@@ -259,7 +259,7 @@ def read_event_files(paths: list[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
                         raise InvalidInput(f"{path}:{lineno}: expected a JSON object.")
                     yield stable_id("jsonl", str(path.resolve()), lineno), doc
         else:
-            from collectors.inputs.files import iter_file_events
+            from collectors.inputs.filereader import iter_file_events
 
             for ev in iter_file_events(path):
                 yield ev.id, ev.doc

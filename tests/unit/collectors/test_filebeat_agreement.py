@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from collectors.inputs.files import iter_file_events
+from collectors.inputs.filereader import iter_file_events
 from core.schema import get_field
 
 FIELDS = ("@timestamp", "event.category", "event.outcome", "user.name", "source.ip", "process.name")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from collectors.config import load_inputs
-from collectors.inputs.files import iter_file_events
+from collectors.inputs.filereader import iter_file_events
 from collectors.inputs.lines import split_lines
 from collectors.inputs.syslog_server import Framer
 from collectors.parsers import Assembler, get_parser

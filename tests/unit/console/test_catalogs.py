@@ -31,6 +31,8 @@ DYNAMIC = {
     "status.": ["new", "acknowledged", "in_progress", "closed"],
     "close_reason.": ["true_positive", "false_positive", "benign", "duplicate", "resolved"],
     "compliance.band.": ["优", "良", "中", "差"],
+    "systems.col.": ["department", "system", "level", "latest", "score", "band", "high", "systems", "assessed",
+                     "average", "lowest", "worst"],
     "share.for.": ["8h", "1d", "3d", "7d", "14d", "30d"],
     "share.state.": ["active", "expired", "revoked"],
     "share.col.": ["grantees", "expires", "state", "by", "reason"],

@@ -4,6 +4,7 @@ import { download, errorText, get, post, request } from '../lib/api.js';
 import { add, clear, fill, fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
 import { lang, t, tv } from '../lib/i18n.js';
 import { emptyRow, listItems } from '../lib/ui.js';
+import { systemsSection } from './compliance_systems.js';
 
 const MANUAL_RESULTS = ['符合', '部分符合', '不符合', '不适用'];
 const FAILED = new Set(['不符合', '部分符合']);
@@ -177,6 +178,7 @@ export default async function render(main, params, ctx) {
         ['pdf', 'html'].map((fmt) => h('button', { type: 'button', 'data-testid': `download-${fmt}`, onclick: () => download(`/compliance/runs/${encodeURIComponent(runId(run))}/report`, { format: fmt, lang: lang() }, `compliance-${runId(run)}.${fmt}`).catch((err) => ctx.flash(errorText(err), 'error')) }, t(`compliance.download.${fmt}`)))),
       h('dl', { class: 'kv' },
         h('dt', {}, t('compliance.run')), h('dd', { 'data-testid': 'compliance-run-id' }, runId(run)),
+        run.system ? [h('dt', {}, t('systems.col.system')), h('dd', { 'data-testid': 'compliance-run-system' }, `${pick(run.system, `name.${lang() === 'en' ? 'en' : 'zh'}`) || run.system.id} (${run.system.id})`)] : null,
         h('dt', {}, t('compliance.when')), h('dd', {}, `${fmtTime(run.finished_at || run.started_at)} · ${t('compliance.levelN', { n: run.level })} · ${(run.targets || []).join(', ')}`),
         h('dt', {}, t('compliance.risks')), h('dd', {}, ['high', 'medium', 'low'].map((k) => `${t(`risk.${k}`)} ${risks[k] ?? 0}`).join(' · ')),
         h('dt', {}, t('compliance.counts')), h('dd', {}, Object.entries(counts).map(([k, v]) => `${tv('compliance.result', k)} ${v}`).join(' · '))),
@@ -228,15 +230,17 @@ export default async function render(main, params, ctx) {
     return catalogNames;
   }
 
+  const systemsBox = systemsSection(ctx, { onOpen: (id) => load(id) });
   const runButton = h('button', { type: 'button', class: 'primary', 'data-testid': 'compliance-run' }, t('compliance.runNow'));
   runButton.addEventListener('click', () => runNow(runButton));
   main.append(h('section', { class: 'page page-compliance' },
     h('div', { class: 'row' }, h('h1', {}, t('nav.compliance')), h('span', { class: 'spacer' }), canRun ? [levelSel, runButton, progress] : null),
+    systemsBox.element,
     summary,
     h('div', { class: 'grid' },
       h('div', { class: 'card' }, h('h2', {}, t('compliance.families')), h('table', { 'data-testid': 'compliance-family-table' }, families)),
       h('div', {}, trendBox, h('div', { class: 'card' }, h('h2', {}, t('compliance.runs')), h('table', {}, runsBody)))),
     h('div', { class: 'row' }, h('h2', {}, t('compliance.items')), itemFilter, itemSearch, pager),
     h('table', {}, h('thead', {}, h('tr', {}, ['item', 'asset', 'result', 'detail', 'evidence', ''].map((c) => h('th', {}, c ? t(`compliance.col.${c}`) : '')))), failedBody)));
-  await load(params.query.run);
+  await Promise.all([load(params.query.run), systemsBox.load()]);
 }
