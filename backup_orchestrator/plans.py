@@ -24,6 +24,7 @@ from backup_orchestrator.models import (
 )
 from core import yamlio
 from core.errors import InvalidInput
+from core.orgmap import ORG_ID_PATTERN
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PLAN_KEYS = {"id", "description", "assets", "schedule", "retention", "primary", "offsite", "objectives", "drill",
@@ -173,7 +174,7 @@ def parse_plan(data: Any, *, source: str = "file") -> Plan:
     )
     description = data.get("description") or ""
     organization = data.get("organization", DISTRICT)
-    if not isinstance(organization, str) or not re.fullmatch(PLAN_ID_PATTERN, organization):
+    if not isinstance(organization, str) or not re.fullmatch(ORG_ID_PATTERN, organization):
         raise InvalidInput(f"{where}.organization: a department id such as {DISTRICT} or jiaowei, got {organization!r}.")
     return Plan(id=plan_id, description=str(description), es_indices=indices, paths=paths, postgres=postgres,
                 schedule=schedule, retention=retention, primary=primary, offsite=offsite,

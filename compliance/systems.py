@@ -17,6 +17,7 @@ from core.auditing import Actor, Auditor
 from core.errors import Conflict, InvalidInput, NotFound
 from core.es import Store
 from core.i18n import t
+from core.orgmap import ORG_ID_PATTERN
 from core.permissions import requires
 from core.scope import DISTRICT, organization_of
 from core.settings import Settings
@@ -89,7 +90,7 @@ def _hosts(value: Any) -> list[str]:
 
 
 def organization_id(value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(ID_PATTERN, value):
+    if not isinstance(value, str) or not re.fullmatch(ORG_ID_PATTERN, value):
         raise InvalidInput(f"organization: a department id such as jiaowei or {DISTRICT}, got {value!r}.")
     return value
 
@@ -187,6 +188,15 @@ def owner_fields(run: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _known_department(store: Store, settings: Settings, org: str) -> None:
+    """Refuse a department the department list does not name (once there is a list)."""
+    if not store.index_exists(settings.index("departments")):
+        return
+    names = department_names(store, settings)
+    if org not in names:
+        raise InvalidInput(f"organization: no department {org!r}; known: {', '.join(sorted(names))}.")
+
+
 # -- operations ------------------------------------------------------------------------------------
 
 def _home(actor: Actor) -> str:
@@ -208,6 +218,7 @@ def get_system(store: Store, settings: Settings, actor: Actor, system_id: str) -
 def register_system(store: Store, settings: Settings, auditor: Auditor, actor: Actor,
                     data: Mapping[str, Any]) -> dict[str, Any]:
     doc = parse_system(data, default_org=_home(actor))
+    _known_department(store, settings, doc["organization"]["id"])
     now = iso(utcnow())
     doc.update(created_at=now, updated_at=now, actor=actor.name)
     idx = SystemIndex(store, settings)
@@ -228,6 +239,8 @@ def update_system(store: Store, settings: Settings, auditor: Auditor, actor: Act
     idx = SystemIndex(store, settings)
     previous = idx.get(system_id)
     doc = parse_system(changes, previous=previous)
+    if doc["organization"] != previous.get("organization"):
+        _known_department(store, settings, doc["organization"]["id"])
     doc.update(created_at=previous.get("created_at"), updated_at=iso(utcnow()), actor=actor.name)
     store.put(idx.index, system_id, doc, refresh=True)
     changed = sorted(k for k in ("name", "level", "hosts", "organization", "description", "contact")

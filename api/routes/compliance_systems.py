@@ -11,6 +11,7 @@ from api.deps import current_actor, get_auditor, get_lang, get_settings, get_sto
 from compliance import rollup, systems
 from core.auditing import Actor, Auditor
 from core.es import Store
+from core.orgmap import ORG_ID_PATTERN
 from core.settings import Settings
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
@@ -31,7 +32,7 @@ class SystemChange(BaseModel):
     level: int | None = Field(None, ge=2, le=3, description="MLPS level: 2 or 3")
     hosts: list[str] | None = Field(None, max_length=systems.MAX_HOSTS,
                                     description="targets: local, root:/path, ssh://user@host[:port]")
-    organization: str | None = Field(None, pattern=_ID, description="department id (default: your own)")
+    organization: str | None = Field(None, pattern=ORG_ID_PATTERN, description="department id (default: your own)")
     description: str | None = Field(None, max_length=2000)
     contact: str | None = Field(None, max_length=200)
 
@@ -45,7 +46,7 @@ class SystemBody(SystemChange):
 
 
 @router.get("/systems", **uses(systems.list_systems))
-def list_systems(organization: str | None = Query(None, pattern=_ID), actor: Actor = Depends(current_actor),
+def list_systems(organization: str | None = Query(None, pattern=ORG_ID_PATTERN), actor: Actor = Depends(current_actor),
                  settings: Settings = Depends(get_settings), store: Store = Depends(get_store)) -> dict[str, Any]:
     return {"items": systems.list_systems(store, settings, actor, organization=organization)}
 

@@ -105,6 +105,19 @@ def remove_cmd(ctx: CliContext, system_id: str) -> None:
     ctx.emit(doc, t("compliance.systems.cli.removed", ctx.settings.language, id=system_id))
 
 
+@systems.command("run-all")
+@json_option
+@pass_ctx
+def run_all_cmd(ctx: CliContext) -> None:
+    """Run every registered system once (what the schedule does after its own run)."""
+    from compliance.jobs import scheduled_system_runs
+
+    out = scheduled_system_runs(ctx.store(), ctx.settings, ctx.auditor)
+    lines = [f"{r['system']}  {r['run_id'] or '-'}  {r['status']}  {r.get('overall', '—')}  {r.get('band') or ''}"
+             + "".join(f"\n  ! {e}" for e in r["errors"]) for r in out]
+    ctx.emit(out, "\n".join(lines) or t("compliance.systems.cli.none", ctx.settings.language))
+
+
 @click.command("rollup")
 @json_option
 @pass_ctx

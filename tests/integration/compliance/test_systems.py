@@ -44,6 +44,13 @@ def register(store: Store, settings: Settings, audit: MemoryAuditor, tmp: Path) 
 
 def test_runs_per_system_and_district_rollup(settings: Settings, store: Store, tmp_path: Path) -> None:
     audit = MemoryAuditor()
+    # the department list as core.departments keeps it: names for the roll-up, ids checked
+    for dept, zh, en in (("jiaowei", "教委", "Education Commission"), ("weijianwei", "卫健委", "Health Commission")):
+        store.put(settings.index("departments"), dept, {"id": dept, "name_zh": zh, "name_en": en, "parent": "district"},
+                  refresh=True)
+    with pytest.raises(InvalidInput, match="no department 'nosuch'"):
+        systems.register_system(store, settings, audit, DISTRICT_AUDITOR,
+                                {"id": "x", "name": "x", "level": 2, "organization": "nosuch"})
     register(store, settings, audit, tmp_path)
     assert audit.records[-1]["action"] == "compliance.systems.register"
     with pytest.raises(Conflict):
@@ -104,7 +111,7 @@ def test_runs_per_system_and_district_rollup(settings: Settings, store: Store, t
         assert row["system"]["level"] == run["level"] and not row["level_changed"]
     # the bad host alone fails high-importance items; beside a good host they are only partly met
     assert rows["wj-his"]["high_risks"] > 0 and rows["jw-xueji"]["high_risks"] == 0 < rows["jw-xueji"]["medium_risks"]
-    assert rows["jw-xueji"]["system"]["name"] == "学籍管理系统"
+    assert rows["jw-xueji"]["system"]["name"] == "学籍管理系统" and rows["jw-xueji"]["organization"]["name"] == "教委"
     assert rows["wj-never"]["run"] is None and rows["wj-never"]["score"] is None
     summary = {d["organization"]["id"]: d for d in data["departments"]}
     jw = summary["jiaowei"]
@@ -117,7 +124,9 @@ def test_runs_per_system_and_district_rollup(settings: Settings, store: Store, t
     assert wj["high_risks"] == rows["wj-his"]["high_risks"] and wj["systems_with_high_risks"] == 1
     assert data["total"] == {"systems": 4, "assessed": 3, "departments": 2,
                              "high_risks": jw["high_risks"] + wj["high_risks"]}
-    assert rollup.rollup(store, settings, DISTRICT_AUDITOR, lang="en")["rows"][0]["system"]["name"] == "教委门户网站"
+    english = rollup.rollup(store, settings, DISTRICT_AUDITOR, lang="en")
+    assert english["rows"][0]["system"]["name"] == "教委门户网站"
+    assert english["departments"][0]["organization"]["name"] == "Education Commission"
 
     # regrading a system flags its latest score as measured against the other level
     systems.update_system(store, settings, audit, DISTRICT_AUDITOR, "jw-portal", {"level": 3, "name_en": "Portal"})
@@ -128,15 +137,32 @@ def test_runs_per_system_and_district_rollup(settings: Settings, store: Store, t
     # the report names the system, its department and its level, in both languages
     model = reporting.report_model(store, settings, runs["jw-xueji"]["id"], "zh-CN")
     assert model["system"] == {"id": "jw-xueji", "name": "学籍管理系统", "level": 3}
-    assert model["organization"]["id"] == "jiaowei"
+    assert model["organization"] == {"id": "jiaowei", "name": "教委"}
     html = reporting.build_report(store, settings, DISTRICT_AUDITOR, runs["jw-xueji"]["id"], "html", "zh-CN")[0].decode()
     assert "定级对象" in html and "学籍管理系统" in html and "第三级" in html and "所属部门" in html
     body, _media, name = reporting.build_report(store, settings, DISTRICT_AUDITOR, runs["wj-his"]["id"], "html", "en")
     assert name.startswith("compliance-wj-his-")
     assert "Hospital information system" in body.decode() and "Level 3" in body.decode()
+    assert "Health Commission" in body.decode()
 
     # removing a registration keeps its runs
     systems.remove_system(store, settings, audit, DISTRICT_AUDITOR, "wj-never")
     with pytest.raises(NotFound):
         systems.get_system(store, settings, DISTRICT_AUDITOR, "wj-never")
     assert service.get_run(store, settings, DISTRICT_AUDITOR, runs["wj-his"]["id"])["system"]["id"] == "wj-his"
+
+
+def test_scheduled_runs_assess_every_registered_system(settings: Settings, store: Store, tmp_path: Path) -> None:
+    from compliance.jobs import scheduled_system_runs
+
+    audit = MemoryAuditor()
+    register(store, settings, audit, tmp_path)
+    out = {r["system"]: r for r in scheduled_system_runs(store, settings, audit)}
+    assert set(out) == {"jw-xueji", "jw-portal", "wj-his", "wj-never"}
+    assert all(r["status"] == "finished" for r in out.values()), out
+    rows = {r["system"]["id"]: r for r in rollup.rollup(store, settings, DISTRICT_AUDITOR)["rows"]}
+    assert {sid: row["run"]["id"] for sid, row in rows.items()} == {sid: r["run_id"] for sid, r in out.items()}
+    # the system without hosts is assessed on the platform's own data only
+    never = service.get_run(store, settings, DISTRICT_AUDITOR, out["wj-never"]["run_id"])
+    assert never["targets"] == [] and never["catalog"] == "mlps-2.0-l2"
+    assert {r["actor"] for r in audit.records if r["action"] == "compliance.run"} == {"system:compliance"}

@@ -125,7 +125,7 @@ def test_parse_target() -> None:
 def test_scheduled_job_is_registered_from_settings(offline_settings) -> None:  # type: ignore[no-untyped-def]
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from compliance.jobs import schedule, scheduled_run
+    from compliance.jobs import schedule, scheduled_run, scheduled_system_runs
 
     scheduler = BackgroundScheduler(timezone="UTC")
     assert schedule(scheduler, None, offline_settings, None) is False  # type: ignore[arg-type]
@@ -133,6 +133,8 @@ def test_scheduled_job_is_registered_from_settings(offline_settings) -> None:  #
     assert schedule(scheduler, None, offline_settings.model_copy(update={"compliance": cfg}), None) is True  # type: ignore[arg-type]
     job = scheduler.get_job("compliance.scheduled_run")
     assert job is not None and job.func is scheduled_run
+    systems_job = scheduler.get_job("compliance.scheduled_system_runs")
+    assert systems_job is not None and systems_job.func is scheduled_system_runs
 
 
 def test_checks_for_other_platforms_are_not_run_on_linux(tmp_path) -> None:  # type: ignore[no-untyped-def]
