@@ -129,7 +129,8 @@ class IdentityService:
         self._audit_login(name, address, "success", None, user.role, user.organization)
         return LoginResult(token=token, expires=iso(session.expires), username=name, role=user.role,
                            must_change_password=user.must_change_password,
-                           idle_timeout_minutes=self.settings.api.idle_timeout_minutes)
+                           idle_timeout_minutes=self.settings.api.idle_timeout_minutes,
+                           organization=user.organization)
 
     def _audit_login(self, name: str, address: str | None, outcome: str, why: str | None,
                      role: str = "unknown", organization: str | None = None) -> None:
