@@ -15,12 +15,14 @@ from api.console import mount_console
 from api.deps import PermissionProbePassed
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.identity.service import IdentityService
-from api.middleware import Metrics, ObserveRequests, RequestSizeLimit
+from api.middleware import Metrics, ObserveRequests, RequestSizeLimit, ScopeCell
 from api.platform import AuditWriteFailures
 from api.routes import discover_routers
 from api.security import AnonymousFailures, SafeJSONResponse, SecurityHeaders
 from collectors.counters import register_metrics as register_collector_metrics
+from core import scope as scoping
 from core.auditing import Auditor
+from core.departments import Departments
 from core.es import Store
 from core.jobs import JobRunner
 from core.settings import Settings, load_settings
@@ -67,7 +69,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
     # The scope hook of case sharing (grants a user reads through; audit of each such read).
     services.setdefault("sharing", ShareScope(settings, store, auditor, clock=clock))
     app.state.services = services
-    app.state.identity = IdentityService(settings, store, auditor, clock=clock)
+    app.state.departments = Departments(settings, store)
+    app.state.identity = IdentityService(settings, store, auditor, clock=clock, departments=app.state.departments)
     app.state.bootstrap = bootstrap_users(app) if bootstrap else None
     app.state.audit_failures = AuditWriteFailures()
     # Long operations (compliance runs, backups, drills): at most two compliance runs at once,
@@ -90,17 +93,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None, *,
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, Any]:
-        es_ok = store.ping()
+        with scoping.system():
+            es_ok = store.ping()
         return {"status": "ok" if es_ok else "degraded", "elasticsearch": {"reachable": es_ok, "url": store.url}}
 
     @app.get("/metrics", tags=["health"], response_class=Response)
     def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        with scoping.system():  # platform-wide counters, not department data
+            return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     for _name, router in discover_routers():
         app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     mount_console(app, settings)
 
+    # Every request's department scope starts pending just before the app runs (innermost).
+    app.add_middleware(ScopeCell)
     # Outermost first: the size limit refuses before anything is observed or parsed.
     app.add_middleware(ObserveRequests, metrics=metrics, state=app.state)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.api.max_request_bytes)

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Depends, Request
 
 from api.errors import localized
 from api.validation import guard_request
+from core import scope as scoping
 from core.auditing import Actor, Auditor
-from core.errors import PermissionDenied, Unauthenticated
+from core.departments import Departments
+from core.errors import InvalidInput, PermissionDenied, Unauthenticated
 from core.es import Store
 from core.i18n import negotiate
 from core.permissions import allowed, permission_of
@@ -20,6 +22,16 @@ from core.settings import Settings
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 PERMISSION_KEY = "x-permission"
+ORGANIZATION_HEADER = "x-organization"
+
+
+class SharingService(Protocol):
+    """What authentication needs from case sharing (``create_app(..., sharing=obj)``): the
+    documents shared with a user now, and a hook that audits every access through a grant."""
+
+    def visible_ids(self, username: str) -> frozenset[str]: ...
+
+    def note_access(self, actor: Actor, doc_ids: list[str]) -> None: ...
 
 
 def get_settings(request: Request) -> Settings:
@@ -39,6 +51,11 @@ def get_auditor(request: Request) -> Auditor:
 
 def get_identity(request: Request) -> Any:
     return request.app.state.identity
+
+
+def get_departments(request: Request) -> Departments:
+    departments: Departments = request.app.state.departments
+    return departments
 
 
 def get_service(name: str) -> Callable[[Request], Any]:
@@ -80,16 +97,50 @@ def current_session(request: Request) -> Any:
     token, api_key = _credentials(request)
     identity = request.app.state.identity
     address = client_address(request)
-    if token:
-        session = identity.authenticate_token(token, address=address)
-    elif api_key:
-        session = identity.authenticate_api_key(api_key, address=address)
-    else:
-        raise Unauthenticated("Log in first: send `Authorization: Bearer <token>` from POST /api/v1/auth/login "
-                              "or `X-API-Key: <key>`.")
+    with scoping.system():  # who is calling is platform metadata, read before any scope is known
+        if token:
+            session = identity.authenticate_token(token, address=address)
+        elif api_key:
+            session = identity.authenticate_api_key(api_key, address=address)
+        else:
+            raise Unauthenticated("Log in first: send `Authorization: Bearer <token>` from POST /api/v1/auth/login "
+                                  "or `X-API-Key: <key>`.")
+        request.state.actor = session.actor  # the denial below is audited as this user
+        scope = caller_scope(request, session)
+    session.acting_for = scope.home if scope is not None else None
     request.state.session = session
     request.state.actor = session.actor
+    scoping.settle(scope)
     return session
+
+
+def caller_scope(request: Request, session: Any) -> scoping.Scope | None:
+    """The caller's department scope: the district sees all (``None``) unless it narrows to one
+    department with ``X-Organization``; a department user sees its subtree and may narrow to a
+    sub-department, never widen."""
+    departments: Departments = request.app.state.departments
+    home: str = session.organization or scoping.DISTRICT
+    wanted = (request.headers.get(ORGANIZATION_HEADER) or "").strip() or None
+    if home == scoping.DISTRICT and wanted in (None, scoping.DISTRICT):
+        return None
+    allowed_orgs = None if home == scoping.DISTRICT else departments.descendants(home)
+    target = wanted or home
+    if target != home:
+        if allowed_orgs is not None and target not in allowed_orgs:
+            raise PermissionDenied(f"X-Organization {target!r} is outside your department {home!r}: you may narrow "
+                                   "to one of its sub-departments, not widen.")
+        if not departments.exists(target):
+            raise InvalidInput(f"X-Organization names no department {target!r}; list them with "
+                               "GET /api/v1/departments.", detail=[{"field": "X-Organization",
+                                                                    "message": "unknown department"}])
+    organizations = departments.descendants(target)
+    sharing: SharingService | None = request.app.state.services.get("sharing")
+    if sharing is None:
+        return scoping.Scope(organizations=organizations, home=target, user=session.username)
+    actor = Actor(name=session.username, role=session.role, address=session.address, organization=target)
+    return scoping.Scope(organizations=organizations, home=target, user=session.username,
+                         shared_ids=frozenset(sharing.visible_ids(session.username)),
+                         on_shared_access=lambda ids: sharing.note_access(actor, ids))
 
 
 def current_actor(request: Request, session: Any = Depends(current_session)) -> Actor:

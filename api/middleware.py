@@ -1,5 +1,6 @@
-"""ASGI middleware: request size limit, Prometheus metrics, and the audit of every
-state-changing request. Plain ASGI (not ``BaseHTTPMiddleware``) to keep the per-request cost low."""
+"""ASGI middleware: request size limit, Prometheus metrics, the audit of every state-changing
+request, and the department scope cell of every request. Plain ASGI (not ``BaseHTTPMiddleware``)
+to keep the per-request cost low."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import anyio
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from core import scope as scoping
 from core.auditing import Actor
 
 Scope = dict[str, Any]
@@ -34,6 +36,20 @@ async def _too_many(send: Any) -> None:
                                 "Too many failed requests without credentials from this address; wait a minute.")
     await send({"type": "http.response.start", "status": 429, "headers": [*headers, (b"retry-after", b"60")]})
     await send({"type": "http.response.body", "body": body})
+
+
+class ScopeCell:
+    """Every HTTP request starts with a pending department scope: scoped indices are closed to it
+    (fail-closed) until authentication (``api.deps.current_session``) settles the caller's scope.
+    A route that never authenticates therefore reads no department data."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scoping.open_request_cell()
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(Exception):

@@ -21,8 +21,15 @@ SEALED_FIELDS = ("seq", "time", "actor", "role", "address", "action", "target", 
                  "prev_hash")
 
 
+# Sealed when present: records written before departments existed carry none and still verify;
+# a record's department cannot be changed (a department auditor reads only their department's).
+OPTIONAL_SEALED = ("organization",)
+
+
 def canonical(record: dict[str, Any]) -> bytes:
-    return orjson.dumps({k: record.get(k) for k in SEALED_FIELDS}, option=orjson.OPT_SORT_KEYS)
+    fields = {k: record.get(k) for k in SEALED_FIELDS}
+    fields.update({k: record[k] for k in OPTIONAL_SEALED if k in record})
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
 
 
 def seal(secret: bytes, record: dict[str, Any]) -> str:

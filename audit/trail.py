@@ -21,6 +21,7 @@ import orjson
 from audit.anchor import HeadAnchor, make_append_only
 from audit.chain import GENESIS, authentic, record_id, seal
 from audit.models import Head
+from core import scope as scoping
 from core.auditing import Actor
 from core.errors import Conflict, InvalidInput, PermissionDenied, Unavailable
 from core.es import Store
@@ -36,6 +37,7 @@ AUDIT_MAPPING: dict[str, Any] = {
         "target": {"type": "keyword"}, "outcome": {"type": "keyword"},
         "detail": {"type": "object", "enabled": False},
         "prev_hash": {"type": "keyword"}, "hash": {"type": "keyword"},
+        "organization": {"properties": {"id": {"type": "keyword"}}},
     },
 }
 _MAX_DETAIL_BYTES = 16 * 1024
@@ -150,6 +152,14 @@ class AuditTrail:
 
     def append(self, actor: Actor, action: str, target: str, outcome: str = "success",
                detail: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Append one record, stamped with the actor's department (the district's when none), so
+        that department auditors read their department's records. The chain is one for the whole
+        platform: its head is read and written on the platform's behalf, whoever acts."""
+        with scoping.system():
+            return self._append(actor, action, target, outcome, detail)
+
+    def _append(self, actor: Actor, action: str, target: str, outcome: str,
+                detail: dict[str, Any] | None) -> dict[str, Any]:
         self.ensure()
         with self._lock, self._mirror_locked() as fd:
             size = os.fstat(fd).st_size
@@ -160,6 +170,7 @@ class AuditTrail:
                 "seq": seq + 1, "time": iso(self.clock()), "actor": actor.name, "role": actor.role,
                 "address": actor.address, "action": action, "target": str(target), "outcome": outcome,
                 "detail": _jsonable(detail), "prev_hash": prev_hash,
+                "organization": {"id": actor.organization or scoping.DISTRICT},
             }
             record["hash"] = seal(self._secret, record)
             try:
@@ -251,6 +262,11 @@ class AuditTrail:
         """Check both copies against each other and the sealed head; name the first problem."""
         from audit.verify import verify_trail
 
+        current = scoping.current()
+        if (current is not None and current.restricted) or (actor.organization or scoping.DISTRICT) != scoping.DISTRICT:
+            raise PermissionDenied("Verifying the audit trail checks the whole chain of every department: an auditor "
+                                   "of the district does it (a department auditor reads their department's records "
+                                   "with GET /api/v1/audit or `soc audit list`).")
         return verify_trail(self, actor)
 
     # -- retention --------------------------------------------------------------------------

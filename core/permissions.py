@@ -28,6 +28,8 @@ TABLE: dict[str, frozenset[str]] = {
     # users and roles
     "users.read": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
+    # The department tree (部门): an administrator of the district only (checked in core.departments).
+    "departments.manage": frozenset({"admin"}),
     # Everyone mints API keys for themselves only (never for another user).
     "apikeys.create": frozenset({"admin", "sysadmin", "analyst", "auditor"}),
     # Dual control over audit-role accounts: the administrator requests, an auditor decides.

@@ -11,6 +11,7 @@ Domains add fields to their own section only.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -24,6 +25,8 @@ from core.orgmap import check_host_patterns, check_subnets
 from core.urls import redact_url, split_urls
 
 PLACEHOLDER_SECRET = "CHANGE-ME"
+CLI_ROLES = ("admin", "sysadmin", "analyst", "auditor")
+DEPARTMENT_ID = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
 
 
 def _is_root() -> bool:
@@ -111,9 +114,20 @@ class ApiSettings(_Section):
     password_history: int = Field(5, ge=0)
     max_request_bytes: int = Field(10 * 1024 * 1024, gt=0)
     anonymous_failures_per_minute: int = Field(60, gt=0, description="per source; more are answered 429")
-    cli_roles: dict[str, Literal["admin", "sysadmin", "analyst", "auditor"]] = Field(
+    cli_roles: dict[str, str] = Field(
         default_factory=dict,
-        description="OS user -> platform role for `soc` commands; unmapped local operators act as `cli`")
+        description="OS user -> platform role for `soc` commands, `role` or `role@department` (e.g. "
+                    "analyst@jiaowei); unmapped local operators act as `cli`")
+
+    @field_validator("cli_roles")
+    @classmethod
+    def _cli_roles(cls, v: dict[str, str]) -> dict[str, str]:
+        for user, value in v.items():
+            role, _, dept = str(value).partition("@")
+            if role not in CLI_ROLES or (dept and not DEPARTMENT_ID.match(dept)):
+                raise ValueError(f"{user}: {value!r} is not `role` or `role@department` (roles: "
+                                 f"{', '.join(CLI_ROLES)}; a department id is a lowercase slug such as jiaowei)")
+        return v
 
 
 class CollectSettings(_Section):
@@ -242,6 +256,18 @@ class PiiSettings(_Section):
     names: bool = Field(False, description="also find Chinese personal names after labels such as 姓名")
 
 
+class DepartmentSeed(_Section):
+    id: str = Field(..., pattern=DEPARTMENT_ID.pattern)
+    name_zh: str = Field(..., min_length=1, max_length=100)
+    name_en: str = Field(..., min_length=1, max_length=100)
+    parent: str = Field("district", pattern=DEPARTMENT_ID.pattern)
+
+
+class OrgSettings(_Section):
+    departments: list[DepartmentSeed] = Field(
+        default_factory=list, description="departments created on first use (never overwriting later changes)")
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
         super().__init__(settings_cls)
@@ -285,6 +311,7 @@ class Settings(BaseSettings):
     backup: BackupSettings = BackupSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     pii: PiiSettings = PiiSettings()
+    org: OrgSettings = OrgSettings()
 
     @field_validator("data_dir")
     @classmethod

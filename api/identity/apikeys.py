@@ -19,11 +19,19 @@ from api.identity.records import IdentityStore
 from core.auditing import Actor, Auditor
 from core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from core.permissions import TRUSTED, requires
+from core.scope import DISTRICT, organization_of, system
+from core.scope import current as current_scope
 from core.timeutil import iso
 
 
 def _from_source(src: dict[str, Any]) -> ApiKey:
-    return ApiKey(**{k: v for k, v in src.items() if k in ApiKey.__dataclass_fields__})
+    fields = {k: v for k, v in src.items() if k in ApiKey.__dataclass_fields__ and k != "organization"}
+    return ApiKey(**fields, organization=organization_of(src) or DISTRICT)
+
+
+def _in_scope(organization: str) -> bool:
+    scope = current_scope()
+    return scope is None or scope.allows(organization)
 
 
 class ApiKeys:
@@ -61,7 +69,7 @@ class ApiKeys:
             raise Unauthenticated(f"The API key cannot be used: {problem}.")
         now = self.records.now()
         return Session(session_id=f"key:{key_id}", username=user.username, role=user.role, created=now,
-                       last_seen=now, expires=now, address=address, via="api_key")
+                       last_seen=now, expires=now, address=address, via="api_key", organization=user.organization)
 
     @requires("apikeys.create")
     def create_api_key(self, username: str | None, name: str, *, actor: Actor) -> dict[str, Any]:
@@ -73,7 +81,8 @@ class ApiKeys:
                                 detail={"reason": "credential for another user"})
             raise PermissionDenied(f"Nobody creates a credential for another user: {target!r} mints their own "
                                    "API key after logging in.")
-        user, _seq, _term = self.records.require(target)
+        with system():  # one's own record, whichever department the caller is narrowed to
+            user, _seq, _term = self.records.require(target)
         problem = self.policy_problem(user)
         if problem:
             raise PermissionDenied(f"No API key for {target!r}: {problem}.")
@@ -84,9 +93,11 @@ class ApiKeys:
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32).replace("_", "-")
         api_key = ApiKey(key_id=key_id, name=label, username=user.username, role=user.role,
-                         key_hash=hashlib.sha256(secret.encode()).hexdigest(), created=iso(self.records.now()))
+                         key_hash=hashlib.sha256(secret.encode()).hexdigest(), created=iso(self.records.now()),
+                         organization=user.organization)
         self.records.ensure_indices()
-        self.records.store.put(self.records.keys_index, key_id, api_key.__dict__, create=True)
+        doc = {**api_key.__dict__, "organization": {"id": user.organization}}
+        self.records.store.put(self.records.keys_index, key_id, doc, create=True)
         self.auditor.record(actor, "users.apikey_create", user.username, detail={"key_id": key_id, "name": label})
         return {**api_key.public(), "key": f"ql_{key_id}_{secret}"}
 
@@ -95,7 +106,9 @@ class ApiKeys:
         self.records.ensure_indices()
         self.records.store.refresh(self.records.keys_index)
         resp = self.records.store.search(self.records.keys_index, {"size": 1000, "sort": [{"created": "desc"}]})
-        return [_from_source(h["_source"]).public() for h in resp["hits"]["hits"]]
+        keys = [_from_source(h["_source"]) for h in resp["hits"]["hits"]]
+        # Platform metadata (an unscoped index): a department administrator sees its users' keys only.
+        return [k.public() for k in keys if _in_scope(k.organization)]
 
     @requires("users.manage")
     def revoke_api_key(self, key_id: str, *, actor: Actor) -> dict[str, Any]:
@@ -103,6 +116,9 @@ class ApiKeys:
         doc = self.records.store.get(self.records.keys_index, key_id)
         if doc is None:
             raise NotFound(f"No API key {key_id!r}; list them with GET /api/v1/users/apikeys.")
+        if not _in_scope(_from_source(doc["_source"]).organization):
+            raise PermissionDenied(f"API key {key_id!r} belongs to a user of another department; an administrator "
+                                   "of that department or of the district revokes it.")
         self.records.store.update(self.records.keys_index, key_id, {"revoked": True})
         self.auditor.record(actor, "users.apikey_revoke", doc["_source"].get("username", "?"),
                             detail={"key_id": key_id})

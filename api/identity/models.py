@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from core.auditing import Actor
+from core.scope import DISTRICT
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class User:
     session_generation: int = 0
     # The last TOTP time step accepted: a code is single-use, so that step and older are refused.
     totp_last_step: int = -1
+    # The department (部门) the user belongs to; roles hold inside it (``district``: district-wide).
+    organization: str = DISTRICT
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -38,6 +41,7 @@ class User:
             "failures": list(self.failures), "locked_until": self.locked_until, "created": self.created,
             "password_changed": self.password_changed, "last_login": self.last_login,
             "session_generation": self.session_generation, "totp_last_step": self.totp_last_step,
+            "organization": {"id": self.organization},
         }
 
     @classmethod
@@ -51,6 +55,7 @@ class User:
             created=doc.get("created"), password_changed=doc.get("password_changed"),
             last_login=doc.get("last_login"), session_generation=int(doc.get("session_generation") or 0),
             totp_last_step=int(doc.get("totp_last_step", -1)),
+            organization=str((doc.get("organization") or {}).get("id") or DISTRICT),
         )
 
     def public(self) -> dict[str, Any]:
@@ -58,7 +63,8 @@ class User:
         return {"username": self.username, "role": self.role, "disabled": self.disabled,
                 "must_change_password": self.must_change_password, "totp_enabled": self.totp_enabled,
                 "locked_until": self.locked_until, "created": self.created,
-                "password_changed": self.password_changed, "last_login": self.last_login}
+                "password_changed": self.password_changed, "last_login": self.last_login,
+                "organization": self.organization}
 
 
 @dataclass
@@ -75,10 +81,15 @@ class Session:
     must_change_password: bool = False
     via: str = "token"
     extra: dict[str, Any] = field(default_factory=dict)
+    # The user's department, read from the user record on every request (like the role).
+    organization: str = DISTRICT
+    # A district user narrowed to one department (``X-Organization``) acts for that department.
+    acting_for: str | None = None
 
     @property
     def actor(self) -> Actor:
-        return Actor(name=self.username, role=self.role, address=self.address)
+        return Actor(name=self.username, role=self.role, address=self.address,
+                     organization=self.acting_for or self.organization)
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,9 @@ class ApiKey:
     key_hash: str
     created: str
     revoked: bool = False
+    # The owner's department when the key was minted (a key acts with the owner's current one).
+    organization: str = DISTRICT
 
     def public(self) -> dict[str, Any]:
         return {"id": self.key_id, "name": self.name, "username": self.username, "role": self.role,
-                "created": self.created, "revoked": self.revoked}
+                "created": self.created, "revoked": self.revoked, "organization": self.organization}

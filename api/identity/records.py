@@ -23,13 +23,16 @@ DEMO_USERS: dict[str, tuple[str, str]] = {
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 _KW = {"type": "keyword"}
+_ORG = {"properties": {"id": _KW}}
 USERS_MAPPING: dict[str, Any] = {
     "dynamic": False,
-    "properties": {"username": _KW, "role": _KW, "disabled": {"type": "boolean"}, "created": {"type": "date"}},
+    "properties": {"username": _KW, "role": _KW, "disabled": {"type": "boolean"}, "created": {"type": "date"},
+                   "organization": _ORG},
 }
 APIKEYS_MAPPING: dict[str, Any] = {
     "dynamic": False,
-    "properties": {"key_id": _KW, "username": _KW, "revoked": {"type": "boolean"}, "created": {"type": "date"}},
+    "properties": {"key_id": _KW, "username": _KW, "revoked": {"type": "boolean"}, "created": {"type": "date"},
+                   "organization": _ORG},
 }
 SESSIONS_MAPPING: dict[str, Any] = {
     "dynamic": False,
@@ -37,7 +40,8 @@ SESSIONS_MAPPING: dict[str, Any] = {
 }
 REQUESTS_MAPPING: dict[str, Any] = {
     "dynamic": False,
-    "properties": {"status": _KW, "target": _KW, "requested_by": _KW, "created": {"type": "date"}},
+    "properties": {"status": _KW, "target": _KW, "requested_by": _KW, "created": {"type": "date"},
+                   "organization": _ORG},
 }
 
 Loaded = tuple[User, int, int]

@@ -12,10 +12,12 @@ users`` hold. The parts live in their own modules:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 from api.errors import localized
 from api.identity import bootstrap
@@ -28,8 +30,10 @@ from api.identity.second_factor import SecondFactor
 from api.identity.sessions import Sessions
 from api.identity.users import UserAdmin
 from core.auditing import Actor, Auditor
+from core.departments import Departments
 from core.errors import PermissionDenied, Unauthenticated
 from core.es import Store
+from core.scope import system
 from core.settings import Settings
 from core.timeutil import iso, utcnow
 
@@ -37,19 +41,34 @@ _FAILURE_FLOOR_SECONDS = 0.3
 
 __all__ = ["DEMO_USERS", "INITIAL_ADMIN", "IdentityService", "ensure_demo_users", "ensure_initial_admin"]
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _platform(fn: F) -> F:
+    """Identity look-ups on the platform's behalf: logins and credential checks run before the
+    caller's scope is known, and a caller's own record is theirs whichever department they act for."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with system():
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 class IdentityService:
     def __init__(self, settings: Settings, store: Store, auditor: Auditor,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, departments: Departments | None = None) -> None:
         self.settings = settings
         self.auditor = auditor
+        self.departments = departments or Departments(settings, store)
         self.records = IdentityStore(settings, store, clock)
         self.sessions = Sessions(self.records, auditor)
         self.guard = LoginGuard(self.records)
         self.limiter = AddressLimiter(settings.api.login_failures_per_minute)
         self.second_factor = SecondFactor(self.records, auditor)
         self.api_keys = ApiKeys(self.records, auditor)
-        self.users = UserAdmin(self.records, auditor)
+        self.users = UserAdmin(self.records, auditor, self.departments)
 
     # -- login ------------------------------------------------------------------------------------
 
@@ -66,6 +85,7 @@ class IdentityService:
     def _published_demo_password(self, name: str, password: str) -> bool:
         return not self.settings.demo and name in DEMO_USERS and password == DEMO_USERS[name][1]
 
+    @_platform
     def login(self, username: str, password: str, *, totp_code: str | None = None,
               address: str | None = None) -> LoginResult:
         self.limiter.check(address)
@@ -89,49 +109,56 @@ class IdentityService:
             raise self._failed(address)
         user = claim.user
         if not verify_password(user.password_hash, password) or self._published_demo_password(name, password):
-            self._audit_login(name, address, "failure", "wrong password", user.role)
+            self._audit_login(name, address, "failure", "wrong password", user.role, user.organization)
             if claim.locks:
-                self.auditor.record(Actor.system("identity"), "auth.lockout", name,
-                                    detail={"until": user.locked_until})
+                self.auditor.record(replace(Actor.system("identity"), organization=user.organization), "auth.lockout",
+                                    name, detail={"until": user.locked_until})
             raise self._failed(address)
         if user.totp_enabled:
             if not totp_code:
-                self._audit_login(name, address, "failure", "second factor missing", user.role)
+                self._audit_login(name, address, "failure", "second factor missing", user.role, user.organization)
                 raise localized(Unauthenticated("This account needs a one-time code: send `totp_code`.",
                                                 detail={"totp_required": True}), "auth.totp_required")
             if not self.second_factor.consume(name, totp_code, now):
-                self._audit_login(name, address, "failure", "wrong or reused one-time code", user.role)
+                self._audit_login(name, address, "failure", "wrong or reused one-time code", user.role,
+                                  user.organization)
                 self.limiter.failed(address)
                 raise Unauthenticated("Wrong or already used one-time code.", detail={"totp_required": True})
         user = self.guard.succeed(name, now)
         token, session = self.sessions.issue(user, address=address)
-        self._audit_login(name, address, "success", None, user.role)
+        self._audit_login(name, address, "success", None, user.role, user.organization)
         return LoginResult(token=token, expires=iso(session.expires), username=name, role=user.role,
                            must_change_password=user.must_change_password,
                            idle_timeout_minutes=self.settings.api.idle_timeout_minutes)
 
     def _audit_login(self, name: str, address: str | None, outcome: str, why: str | None,
-                     role: str = "unknown") -> None:
-        self.auditor.record(Actor(name=name, role=role, address=address), "auth.login", name, outcome=outcome,
-                            detail={"reason": why} if why else None)
+                     role: str = "unknown", organization: str | None = None) -> None:
+        # A known account's logins are its department's records (its auditors review them).
+        self.auditor.record(Actor(name=name, role=role, address=address, organization=organization), "auth.login",
+                            name, outcome=outcome, detail={"reason": why} if why else None)
 
     # -- sessions and credentials of the caller ---------------------------------------------------
 
+    @_platform
     def issue_token(self, username: str, *, address: str | None = None) -> tuple[str, Session]:
         """A new session for an existing, already authenticated user (tools and tests)."""
         user, _seq, _term = self.records.require(username)
         return self.sessions.issue(user, address=address)
 
+    @_platform
     def authenticate_token(self, token: str, *, address: str | None = None) -> Session:
         return self.sessions.authenticate(token, address=address)
 
+    @_platform
     def authenticate_api_key(self, key: str, *, address: str | None = None) -> Session:
         return self.api_keys.authenticate(key, address=address)
 
+    @_platform
     def logout(self, session: Session) -> None:
         self.sessions.end(session)
         self.auditor.record(session.actor, "auth.logout", session.username)
 
+    @_platform
     def change_password(self, session: Session, old_password: str, new_password: str) -> None:
         """Change the caller's password; every other session of the user ends."""
         user, seq, term = self.records.require(session.username)
@@ -153,26 +180,33 @@ class IdentityService:
         self.auditor.record(session.actor, "auth.password_change", user.username,
                             detail={"other_sessions": "ended"})
 
+    @_platform
     def totp_setup(self, session: Session) -> dict[str, str]:
         return self.second_factor.setup(session)
 
+    @_platform
     def totp_enable(self, session: Session, code: str) -> None:
         self.second_factor.enable(session, code)
 
+    @_platform
     def totp_disable(self, session: Session, password: str) -> None:
         self.second_factor.disable(session, password)
 
     # -- delegation kept for callers that hold only the facade ------------------------------------
 
-    def create_user(self, username: str, role: str, *, actor: Actor, password: str | None = None) -> dict[str, object]:
-        return self.users.create_user(username, role, actor=actor, password=password)
+    def create_user(self, username: str, role: str, *, actor: Actor, password: str | None = None,
+                    organization: str | None = None) -> dict[str, object]:
+        return self.users.create_user(username, role, actor=actor, password=password, organization=organization)
 
+    @_platform
     def ensure_initial_admin(self) -> str | None:
         return bootstrap.ensure_initial_admin(self.records, self.auditor)
 
+    @_platform
     def ensure_demo_users(self) -> dict[str, str]:
         return bootstrap.ensure_demo_users(self.records, self.auditor)
 
+    @_platform
     def retire_demo_users(self) -> list[str]:
         return bootstrap.retire_demo_users(self.records, self.auditor)
 

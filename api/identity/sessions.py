@@ -46,11 +46,12 @@ class Sessions:
         expires = now + timedelta(minutes=self.settings.api.token_ttl_minutes)
         session = Session(session_id=token_id(token), username=user.username, role=user.role, created=now,
                           last_seen=now, expires=expires, address=address,
-                          must_change_password=user.must_change_password)
+                          must_change_password=user.must_change_password, organization=user.organization)
         self.records.ensure_indices()
         self.records.store.put(self._index, session.session_id, {
             "username": user.username, "generation": user.session_generation, "created": iso(now),
             "last_seen": iso(now), "expires": iso(expires), "address": address,
+            "organization": {"id": user.organization},
         }, create=True)
         self._forget_expired(user.username, now)
         return token, session
@@ -84,7 +85,7 @@ class Sessions:
                 raise Unauthenticated("The token is unknown or was revoked; log in again.") from exc
         return Session(session_id=sid, username=user.username, role=user.role, created=created, last_seen=now,
                        expires=expires, address=address or src.get("address"),
-                       must_change_password=user.must_change_password)
+                       must_change_password=user.must_change_password, organization=user.organization)
 
     def end(self, session: Session) -> None:
         self.records.ensure_indices()

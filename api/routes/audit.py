@@ -27,6 +27,7 @@ class AuditRecord(BaseModel):
     detail: dict[str, Any] = {}
     prev_hash: str
     hash: str
+    organization: dict[str, Any] | None = Field(None, description="the department the actor acted for")
 
 
 class AuditPage(BaseModel):

@@ -46,6 +46,8 @@ class MeOut(BaseModel):
     role: str
     must_change_password: bool
     via: str
+    organization: str = Field(..., description="the user's department (district: district-wide)")
+    acting_for: str = Field(..., description="the department the request acts for (X-Organization narrows)")
 
 
 @router.post("/login", response_model=LoginOut, **uses_public())
@@ -66,7 +68,8 @@ def logout(session: Any = Depends(current_session), identity: Any = Depends(get_
 @router.get("/me", response_model=MeOut, **uses_authenticated(before_password_change=True))
 def me(session: Any = Depends(current_session)) -> MeOut:
     return MeOut(username=session.username, role=session.role, must_change_password=session.must_change_password,
-                 via=session.via)
+                 via=session.via, organization=session.organization,
+                 acting_for=session.acting_for or session.organization)
 
 
 @router.post("/password", **uses_authenticated(before_password_change=True))

@@ -17,6 +17,7 @@ from core.auditing import Actor
 router = APIRouter(prefix="/users", tags=["users"])
 
 Role = Literal["admin", "sysadmin", "analyst", "auditor"]
+_DEPT = r"^[a-z][a-z0-9_-]{1,39}$"
 
 
 class UserOut(BaseModel):
@@ -29,6 +30,7 @@ class UserOut(BaseModel):
     created: str | None = None
     password_changed: str | None = None
     last_login: str | None = None
+    organization: str = "district"
     temporary_password: str | None = None
 
 
@@ -40,11 +42,15 @@ class CreateUserBody(BaseModel):
     username: str = Field(..., min_length=2, max_length=64, pattern=r"^[a-z0-9._-]+$")
     role: Role
     password: str | None = Field(None, max_length=1024, description="Omit to generate a temporary password")
+    organization: str | None = Field(None, min_length=2, max_length=40, pattern=_DEPT,
+                                     description="The user's department; default: the caller's own")
 
 
 class UpdateUserBody(BaseModel):
     role: Role | None = None
     disabled: bool | None = None
+    organization: str | None = Field(None, min_length=2, max_length=40, pattern=_DEPT,
+                                     description="Move the user to this department (inside the caller's scope)")
 
 
 class ApiKeyBody(BaseModel):
@@ -72,6 +78,7 @@ class RequestOut(BaseModel):
     status: str
     decided_by: str | None = None
     decided: str | None = None
+    organization: dict[str, Any] | None = Field(None, description="the target account's department")
 
 
 class RequestList(BaseModel):
@@ -98,6 +105,7 @@ class ApiKeyOut(BaseModel):
     role: str
     created: str
     revoked: bool
+    organization: str = "district"
     key: str | None = Field(None, description="Shown once, at creation")
 
 
@@ -110,7 +118,8 @@ def list_users(actor: Actor = Depends(current_actor), identity: Any = Depends(ge
              **uses(UserAdmin.create_user))
 def create_user(body: CreateUserBody, actor: Actor = Depends(current_actor),
                 identity: Any = Depends(get_identity)) -> Any:
-    return _shaped(identity.users.create_user(body.username, body.role, actor=actor, password=body.password))
+    return _shaped(identity.users.create_user(body.username, body.role, actor=actor, password=body.password,
+                                              organization=body.organization))
 
 
 @router.get("/apikeys", response_model=list[ApiKeyOut], **uses(ApiKeys.list_api_keys))
@@ -157,7 +166,8 @@ def get_user(username: str, actor: Actor = Depends(current_actor), identity: Any
               **uses(UserAdmin.update_user))
 def update_user(username: str, body: UpdateUserBody, actor: Actor = Depends(current_actor),
                 identity: Any = Depends(get_identity)) -> Any:
-    return _shaped(identity.users.update_user(username, actor=actor, role=body.role, disabled=body.disabled))
+    return _shaped(identity.users.update_user(username, actor=actor, role=body.role, disabled=body.disabled,
+                                              organization=body.organization))
 
 
 @router.post("/{username}/reset-password", responses={202: {"model": PendingOut}},

@@ -17,6 +17,7 @@ from soc.cli import (
     collect_cmd,
     compliance_cmd,
     config_cmd,
+    departments_cmd,
     es_cmd,
     hunt_cmd,
     privacy_cmd,
@@ -33,17 +34,19 @@ EXIT_ERROR = 2
 @click.option("--config", "config_file", type=click.Path(path_type=Path), envvar="SOC_CONFIG",
               help="YAML settings file (sections es:, api:, collect:, …).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--org", "org", metavar="DEPT", help="Act for one department (a district operator narrows, a "
+              "department operator may pick a sub-department); see `soc departments list`.")
 @click.version_option("0.1.0", prog_name="soc")
 @click.pass_context
-def cli(ctx: click.Context, config_file: Path | None, as_json: bool) -> None:
+def cli(ctx: click.Context, config_file: Path | None, as_json: bool, org: str | None) -> None:
     """Qinglang (清朗) security operations and compliance platform."""
-    obj = CliContext(config_file=config_file, as_json=as_json)
+    obj = CliContext(config_file=config_file, as_json=as_json, org=(org or "").strip() or None)
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 
 
 for module in (es_cmd, config_cmd, up_cmd, collect_cmd, rules_cmd, alerts_cmd, cases_cmd, hunt_cmd, audit_cmd,
-               compliance_cmd, backup_cmd, users_cmd, privacy_cmd):
+               compliance_cmd, backup_cmd, users_cmd, departments_cmd, privacy_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 

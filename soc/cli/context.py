@@ -6,15 +6,16 @@ import itertools
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
+from core import scope as scoping
 from core.auditing import Actor, Auditor
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PermissionDenied
 from core.es import Store
 from core.settings import PLACEHOLDER_SECRET, Settings, load_settings
 
@@ -23,10 +24,12 @@ from core.settings import PLACEHOLDER_SECRET, Settings, load_settings
 class CliContext:
     config_file: Path | None = None
     as_json: bool = False
+    org: str | None = None  # ``--org``: narrow to one department, like the console's X-Organization
     _settings: Settings | None = None
     _store: Store | None = None
     _auditor: Auditor | None = None
     _closers: list[Any] = field(default_factory=list)
+    _scope: ExitStack = field(default_factory=ExitStack)
 
     @property
     def settings(self) -> Settings:
@@ -51,20 +54,54 @@ class CliContext:
         return self._auditor
 
     def store(self, *, check: bool = True) -> Store:
-        """The Elasticsearch connection; for the managed node, it must be running."""
+        """The Elasticsearch connection; for the managed node, it must be running. From here on
+        the command runs inside the operator's department scope (``department_scope``)."""
         if self._store is None:
             store = Store.connect(self.settings)
             if check:
                 store.check()
             self._store = store
+            self._scope.enter_context(scoping.acting(self.department_scope(store)))
         return self._store
+
+    def _mapping(self) -> tuple[str, str | None]:
+        """The OS user's ``api.cli_roles`` entry: (role, department or None); ``cli`` when unmapped."""
+        value = self.settings.api.cli_roles.get(os_user())
+        if value is None:
+            return "cli", None
+        role, _, dept = value.partition("@")
+        return role, dept or None
+
+    @property
+    def acting_for(self) -> str:
+        """The department the command acts for: ``--org``, else the mapped one, else the district."""
+        _role, dept = self._mapping()
+        return self.org or dept or scoping.DISTRICT
 
     @property
     def actor(self) -> Actor:
         """The acting OS user (the one behind sudo, not root) with the role mapped to it in
-        ``api.cli_roles``; a mapped user is held to that role's permissions like in the console."""
-        user = os_user()
-        return Actor(name=f"cli:{user}", role=self.settings.api.cli_roles.get(user, "cli"), address="local")
+        ``api.cli_roles`` (``role`` or ``role@department``); a mapped user is held to that role's
+        permissions and department like in the console."""
+        role, _dept = self._mapping()
+        return Actor(name=f"cli:{os_user()}", role=role, address="local", organization=self.acting_for)
+
+    def department_scope(self, store: Store) -> scoping.Scope | None:
+        """``role@department``: that department's subtree; a district operator (mapped without a
+        department, or unmapped) is unrestricted unless ``--org`` narrows to one department."""
+        from core.departments import Departments
+
+        _role, home = self._mapping()
+        if home is None and self.org in (None, scoping.DISTRICT):
+            return None
+        departments = Departments(self.settings, store)
+        target = self.org or home or scoping.DISTRICT
+        if home is not None and target not in departments.descendants(home):
+            raise PermissionDenied(f"--org {target!r} is outside your department {home!r}: you may narrow to one of "
+                                   "its sub-departments, not widen.")
+        if not departments.exists(target):
+            raise InvalidInput(f"--org names no department {target!r}; list them with `soc departments list`.")
+        return scoping.Scope(organizations=departments.descendants(target), home=target, user=f"cli:{os_user()}")
 
     def emit(self, data: Any, human: str | None = None) -> None:
         """Print ``data`` as JSON with ``--json``, otherwise the human text (or pretty data)."""
@@ -76,6 +113,7 @@ class CliContext:
             click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
     def close(self) -> None:
+        self._scope.close()
         if self._store is not None:
             self._store.close()
 

@@ -24,7 +24,7 @@ def users() -> None:
 @pass_ctx
 def list_users(ctx: CliContext) -> None:
     rows = _identity(ctx).users.list_users(actor=ctx.actor)
-    human = "\n".join(f"{u['username']:<20} {u['role']:<9} "
+    human = "\n".join(f"{u['username']:<20} {u['role']:<9} {u['organization']:<14} "
                       f"{'disabled' if u['disabled'] else 'active':<8} "
                       f"{'locked until ' + u['locked_until'] if u['locked_until'] else ''}" for u in rows)
     ctx.emit(rows, human or "no users")
@@ -33,12 +33,18 @@ def list_users(ctx: CliContext) -> None:
 @users.command("create")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--department", "organization", default=None,
+              help="the user's department (default: the one you act for; see `soc departments list`)")
 @json_option
 @pass_ctx
-def create(ctx: CliContext, username: str, role: str) -> None:
+def create(ctx: CliContext, username: str, role: str, organization: str | None) -> None:
     """Create a user with a temporary password (changed at first login)."""
-    out = _identity(ctx).users.create_user(username, role, actor=ctx.actor)
-    ctx.emit(out, f"created {out['username']} ({out['role']}); temporary password: {out['temporary_password']}")
+    out = _identity(ctx).users.create_user(username, role, actor=ctx.actor, organization=organization)
+    if "request_id" in out:
+        ctx.emit(out, out["message"])
+        return
+    ctx.emit(out, f"created {out['username']} ({out['role']}, {out['organization']}); "
+                  f"temporary password: {out['temporary_password']}")
 
 
 @users.command("set-role")
@@ -49,6 +55,17 @@ def create(ctx: CliContext, username: str, role: str) -> None:
 def set_role(ctx: CliContext, username: str, role: str) -> None:
     out = _identity(ctx).users.update_user(username, actor=ctx.actor, role=role)
     ctx.emit(out, f"{out['username']} is now {out['role']}")
+
+
+@users.command("set-department")
+@click.argument("username")
+@click.argument("department")
+@json_option
+@pass_ctx
+def set_department(ctx: CliContext, username: str, department: str) -> None:
+    """Move a user to another department (inside your scope); their sessions end."""
+    out = _identity(ctx).users.update_user(username, actor=ctx.actor, organization=department)
+    ctx.emit(out, out.get("message") or f"{out['username']} now belongs to {out['organization']}")
 
 
 @users.command("disable")

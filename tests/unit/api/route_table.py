@@ -6,6 +6,10 @@ missing here, when a line has no route, or when the route declares something els
 """
 
 ROUTES: dict[tuple[str, str], str] = {
+    # departments
+    ("GET", "/api/v1/departments"): "authenticated",
+    ("POST", "/api/v1/departments"): "departments.manage",
+    ("PATCH", "/api/v1/departments/{dept_id}"): "departments.manage",
     # compliance
     ("POST", "/api/v1/compliance/runs"): "compliance.run",
     ("GET", "/api/v1/compliance/jobs/{job_id}"): "compliance.read",
