@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from backup_orchestrator import es_snapshots
 from backup_orchestrator.catalog import Catalog
@@ -15,6 +14,7 @@ from backup_orchestrator.models import Plan
 from backup_orchestrator.restic import Restic, ResticPassword
 from core.alerting import build_alert, raise_alert, resolve_condition
 from core.es import Store
+from core.settings import Settings
 from core.timeutil import Clock, utcnow
 
 # progress(stage, fraction 0..1 or None, message)
@@ -31,7 +31,7 @@ def never_cancelled() -> bool:
 
 @dataclass
 class BackupContext:
-    settings: Any
+    settings: Settings
     store: Store
     clock: Clock = utcnow
     progress: Progress = no_progress

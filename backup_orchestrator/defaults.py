@@ -11,10 +11,10 @@ declares its own ``platform`` wins; ``backup.default_plan: false`` turns it off.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from backup_orchestrator import plans
 from backup_orchestrator.models import Plan
+from core.settings import Settings
 
 PLAN_ID = "platform"
 # Index families the platform writes besides events (patterns, so absent ones are fine).
@@ -22,16 +22,16 @@ PLATFORM_INDICES = ("alerts*", "cases*", "rules*", "audit*", "users*", "user-req
                     "compliance*", "exceptions*", "backups-plans")
 
 
-def plans_path(settings: Any) -> Path:
+def plans_path(settings: Settings) -> Path:
     """Where plans are read from, on every use (so edits apply without a restart)."""
     return Path(settings.backup.plans_file or Path(settings.data_dir) / "backups" / "plans.yaml")
 
 
-def paths(settings: Any) -> list[Path]:
+def paths(settings: Settings) -> list[Path]:
     return [Path(settings.audit_mirror_path).parent, Path(settings.data_dir) / "secrets"]
 
 
-def plan(settings: Any) -> Plan:
+def plan(settings: Settings) -> Plan:
     prefix = settings.index_prefix
     return plans.parse_plan({
         "id": PLAN_ID,
@@ -45,7 +45,7 @@ def plan(settings: Any) -> Plan:
     }, source="default")
 
 
-def ensure_paths(settings: Any) -> None:
+def ensure_paths(settings: Settings) -> None:
     """A fresh data dir may not have these folders yet; the first run must not fail on that."""
     for p in paths(settings):
         p.mkdir(parents=True, exist_ok=True, mode=0o700)

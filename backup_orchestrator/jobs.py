@@ -21,6 +21,7 @@ from backup_orchestrator.models import Plan
 from core.auditing import Actor, Auditor
 from core.errors import Conflict, SocError
 from core.es import Store
+from core.settings import Settings
 from core.timeutil import parse_iso, utcnow
 
 SYSTEM = Actor.system("backup")
@@ -45,7 +46,7 @@ def _last_started(rows: list[dict[str, Any]]) -> datetime | None:
     return max(times) if times else None
 
 
-def due_backups(settings: Any, store: Store, now: datetime | None = None) -> list[str]:
+def due_backups(settings: Settings, store: Store, now: datetime | None = None) -> list[str]:
     now = now or utcnow()
     ctx = service.context(settings, store)
     due = []
@@ -57,7 +58,7 @@ def due_backups(settings: Any, store: Store, now: datetime | None = None) -> lis
     return due
 
 
-def due_drills(settings: Any, store: Store, now: datetime | None = None) -> list[str]:
+def due_drills(settings: Settings, store: Store, now: datetime | None = None) -> list[str]:
     now = now or utcnow()
     ctx = service.context(settings, store)
     due = []
@@ -83,19 +84,19 @@ def _each(plan_ids: list[str], fn: Any) -> list[dict[str, Any]]:
     return results
 
 
-def run_due_backups(settings: Any, store: Store, auditor: Auditor, now: datetime | None = None) -> list[dict[str, Any]]:
+def run_due_backups(settings: Settings, store: Store, auditor: Auditor, now: datetime | None = None) -> list[dict[str, Any]]:
     ctx = service.context(settings, store)
     return _each(due_backups(settings, store, now),
                  lambda pid: service.run_backup(ctx, SYSTEM, auditor, pid, trigger="schedule"))
 
 
-def run_due_drills(settings: Any, store: Store, auditor: Auditor, now: datetime | None = None) -> list[dict[str, Any]]:
+def run_due_drills(settings: Settings, store: Store, auditor: Auditor, now: datetime | None = None) -> list[dict[str, Any]]:
     ctx = service.context(settings, store)
     return _each(due_drills(settings, store, now),
                  lambda pid: service.run_drill(ctx, SYSTEM, auditor, pid, trigger="schedule"))
 
 
-def prune_plans(settings: Any, store: Store, auditor: Auditor, plan_ids: list[str],
+def prune_plans(settings: Settings, store: Store, auditor: Auditor, plan_ids: list[str],
                 now: datetime | None = None) -> list[dict[str, Any]]:
     ctx = service.context(settings, store, clock=(lambda: now) if now else utcnow)
     plans: dict[str, Plan] = service.load_plans(settings, store)
@@ -103,7 +104,7 @@ def prune_plans(settings: Any, store: Store, auditor: Auditor, plan_ids: list[st
     return _each(ids, lambda pid: {"status": "pruned", **service.prune(ctx, SYSTEM, auditor, pid, dry_run=False)})
 
 
-def check_rpo(settings: Any, store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
+def check_rpo(settings: Settings, store: Store, now: datetime | None = None) -> list[dict[str, Any]]:
     """Alert for each plan whose newest successful recovery point is older than its RPO."""
     now = now or utcnow()
     ctx = service.context(settings, store)
@@ -121,7 +122,7 @@ def check_rpo(settings: Any, store: Store, now: datetime | None = None) -> list[
     return breaches
 
 
-def tick(settings: Any, store: Store, auditor: Auditor, now: datetime | None = None) -> dict[str, Any]:
+def tick(settings: Settings, store: Store, auditor: Auditor, now: datetime | None = None) -> dict[str, Any]:
     backups = run_due_backups(settings, store, auditor, now)
     drills = run_due_drills(settings, store, auditor, now)
     pruned = prune_plans(settings, store, auditor, [b["plan_id"] for b in backups if b["status"] == "success"], now)

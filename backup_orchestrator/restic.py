@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import Conflict, InvalidInput, SocError, Unavailable
+from core.settings import Settings
 
 
 def generated_key(path: Path) -> Path:
@@ -41,7 +42,7 @@ class ResticPassword:
     file: Path | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ResticPassword:
+    def from_settings(cls, settings: Settings) -> ResticPassword:
         b = settings.backup
         if b.restic_password_file:
             if not Path(b.restic_password_file).is_file():

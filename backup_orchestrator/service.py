@@ -20,17 +20,18 @@ from core.errors import Conflict, InvalidInput, NotFound, SocError
 from core.es import Store
 from core.jobs import JobHandle, JobRunner
 from core.permissions import requires
+from core.settings import Settings
 from core.timeutil import Clock, iso, parse_iso, utcnow
 
 
-def context(settings: Any, store: Store, *, clock: Clock = utcnow, progress: Progress = no_progress,
+def context(settings: Settings, store: Store, *, clock: Clock = utcnow, progress: Progress = no_progress,
             cancelled: Callable[[], bool] = never_cancelled) -> BackupContext:
     return BackupContext(settings=settings, store=store, clock=clock, progress=progress, cancelled=cancelled)
 
 
 # -- plans ----------------------------------------------------------------------------------------
 
-def load_plans(settings: Any, store: Store | None = None) -> dict[str, Plan]:
+def load_plans(settings: Settings, store: Store | None = None) -> dict[str, Plan]:
     """The default plan, those declared through the API, and the plans file's (read on every
     call, so an edited file applies at the scheduler's next tick); the file wins on a clash."""
     found: dict[str, Plan] = {}
@@ -49,7 +50,7 @@ def load_plans(settings: Any, store: Store | None = None) -> dict[str, Plan]:
     return {k: p for k, p in found.items() if scope is None or scope.allows(p.organization)}
 
 
-def get_plan(settings: Any, store: Store | None, plan_id: str) -> Plan:
+def get_plan(settings: Settings, store: Store | None, plan_id: str) -> Plan:
     found = load_plans(settings, store)
     if plan_id not in found:
         known = ", ".join(sorted(found)) or "none"
@@ -59,12 +60,12 @@ def get_plan(settings: Any, store: Store | None, plan_id: str) -> Plan:
 
 
 @requires("backups.read")
-def list_plans(settings: Any, store: Store, actor: Actor) -> list[dict[str, Any]]:
+def list_plans(settings: Settings, store: Store, actor: Actor) -> list[dict[str, Any]]:
     return [{**plans.plan_to_dict(p), "source": p.source} for p in load_plans(settings, store).values()]
 
 
 @requires("backups.run")
-def save_plan(settings: Any, store: Store, actor: Actor, auditor: Auditor, data: dict[str, Any]) -> dict[str, Any]:
+def save_plan(settings: Settings, store: Store, actor: Actor, auditor: Auditor, data: dict[str, Any]) -> dict[str, Any]:
     if "organization" not in data and actor.organization:
         data = {**data, "organization": actor.organization}
     plan = plans.parse_plan(data, source="api")
@@ -86,7 +87,7 @@ def save_plan(settings: Any, store: Store, actor: Actor, auditor: Auditor, data:
 
 
 @requires("backups.run")
-def delete_plan(settings: Any, store: Store, actor: Actor, auditor: Auditor, plan_id: str) -> bool:
+def delete_plan(settings: Settings, store: Store, actor: Actor, auditor: Auditor, plan_id: str) -> bool:
     deleted = BackupContext(settings=settings, store=store).catalog.delete_plan(plan_id)
     if not deleted:
         raise NotFound(f"No API-declared backup plan {plan_id!r}.")

@@ -23,6 +23,7 @@ from typing import Any
 
 from core.auditing import Actor, Auditor
 from core.es import Store
+from core.settings import Settings
 from detections.models import CycleResult
 from detections.runner import RunnerConfig, run_cycle
 from detections.triage.sharing import audit_expired
@@ -36,7 +37,7 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def detection_cycle(settings: Any, store: Store, auditor: Auditor | None = None, *, worker_id: str | None = None,
+def detection_cycle(settings: Settings, store: Store, auditor: Auditor | None = None, *, worker_id: str | None = None,
                     force: bool = False) -> CycleResult:
     """Run every due rule this process can lease, once."""
     cfg = RunnerConfig.from_settings(settings, worker_id or worker_identity())
@@ -47,7 +48,7 @@ def detection_cycle(settings: Any, store: Store, auditor: Auditor | None = None,
     return result
 
 
-def build_detection_jobs(settings: Any, store: Store, auditor: Auditor | None = None
+def build_detection_jobs(settings: Settings, store: Store, auditor: Auditor | None = None
                          ) -> list[tuple[Callable[[], Any], int]]:
     """``[(callable, interval seconds)]`` for the scheduler; one worker identity per process."""
     worker = worker_identity()
@@ -66,7 +67,7 @@ def build_detection_jobs(settings: Any, store: Store, auditor: Auditor | None = 
     return jobs
 
 
-def register_detection_jobs(scheduler: Any, settings: Any, store: Store, auditor: Auditor | None = None) -> None:
+def register_detection_jobs(scheduler: Any, settings: Settings, store: Store, auditor: Auditor | None = None) -> None:
     for func, seconds in build_detection_jobs(settings, store, auditor):
         scheduler.add_job(func, "interval", seconds=seconds, id=func.__name__, max_instances=1, coalesce=True,
                           replace_existing=True)

@@ -27,6 +27,7 @@ from core.alerting import alerts_index
 from core.errors import Conflict, SocError
 from core.es import Store
 from core.ingest_watermark import window_end
+from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
 from detections import health
 from detections import repository as repo
@@ -60,7 +61,7 @@ class RunnerConfig:
     realert_seconds: int = 3600
 
     @classmethod
-    def from_settings(cls, settings: Any, worker_id: str) -> RunnerConfig:
+    def from_settings(cls, settings: Settings, worker_id: str) -> RunnerConfig:
         d = settings.detect
         return cls(prefix=settings.index_prefix, worker_id=worker_id, interval_seconds=d.interval_seconds,
                    lease_seconds=d.lease_seconds, settle_seconds=d.settle_seconds, partitions=d.partitions,

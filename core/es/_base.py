@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from pathlib import Path
+from typing import Any, Protocol, Self
 
 import elasticsearch
 import orjson
@@ -22,6 +23,37 @@ ApiError = elasticsearch.ApiError
 BadRequestError = elasticsearch.BadRequestError
 NotFoundError = elasticsearch.NotFoundError
 TransportError = elasticsearch.TransportError
+
+
+class _Secret(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class EsSection(Protocol):
+    """What ``connect`` reads of ``core.settings.EsSettings``."""
+
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def password(self) -> _Secret | None: ...
+    @property
+    def api_key(self) -> _Secret | None: ...
+    @property
+    def ca_cert(self) -> Path | None: ...
+    @property
+    def verify_certs(self) -> bool: ...
+    @property
+    def request_timeout(self) -> float: ...
+
+
+class ConnectSettings(Protocol):
+    """What ``connect`` reads of ``core.settings.Settings`` (a protocol, so ``core.es`` does not
+    import the settings module)."""
+
+    @property
+    def es(self) -> EsSection: ...
+    @property
+    def es_urls(self) -> list[str]: ...
 
 @dataclass(frozen=True)
 class ClusterInfo:
@@ -174,8 +206,8 @@ class Connection:
         return cls(client, display)
 
     @classmethod
-    def connect(cls, settings: Any) -> Self:
-        """From ``core.settings.Settings`` (typed loosely so ``core.es`` stays import-light)."""
+    def connect(cls, settings: ConnectSettings) -> Self:
+        """From ``core.settings.Settings``."""
         es = settings.es
         return cls.from_url(
             settings.es_urls,
@@ -224,7 +256,7 @@ class Connection:
 
     def wait_for_status(self, status: str = "yellow", timeout: str = "30s", index: str | None = None) -> None:
         with _translated("Waiting for cluster health"):
-            self._client.cluster.health(index=index, wait_for_status=status, timeout=timeout)  # type: ignore[arg-type]
+            self._client.cluster.health(index=index, wait_for_status=status, timeout=timeout)
 
     # -- snapshots (backup orchestrator) -----------------------------------------------------
 
