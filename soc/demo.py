@@ -25,18 +25,9 @@ from typing import Any
 
 from collectors.models import Event
 from core.ids import stable_id
-from core.settings import Settings
+from core.settings import DepartmentSeed, OrgSettings, Settings
 from core.timeutil import iso, utcnow
 from soc.demo_pii import pii_events
-
-
-def with_demo_departments(settings: Settings) -> Settings:
-    """The demo network's department maps, unless the operator configured maps of their own."""
-    collect = settings.collect
-    if collect.org_hosts or collect.org_subnets:
-        return settings
-    return settings.model_copy(update={"collect": collect.model_copy(
-        update={"org_hosts": dict(DEMO_ORG_HOSTS), "org_subnets": dict(DEMO_ORG_SUBNETS)})})
 
 HOSTS = {"web01": "10.1.1.5", "db01": "10.2.1.6", "app01": "10.3.1.7", "dns01": "10.10.1.53"}
 STAFF = ["zhangwei", "liuyang", "wangfang", "deploy", "backup"]
@@ -46,6 +37,19 @@ DEPARTMENTS = {"jiaowei": ("教委", "Education Commission"), "weijianwei": ("�
                "minzhengju": ("民政局", "Civil Affairs Bureau")}
 DEMO_ORG_HOSTS = {"web*": "jiaowei", "db*": "weijianwei", "app*": "minzhengju"}
 DEMO_ORG_SUBNETS = {"10.1.0.0/16": "jiaowei", "10.2.0.0/16": "weijianwei", "10.3.0.0/16": "minzhengju"}
+
+
+def with_demo_departments(settings: Settings) -> Settings:
+    """The demo network's departments (seeded into ``<prefix>-departments`` on first use) and its
+    host/subnet maps, each unless the operator configured their own."""
+    collect, org = settings.collect, settings.org
+    if not (collect.org_hosts or collect.org_subnets):
+        collect = collect.model_copy(update={"org_hosts": dict(DEMO_ORG_HOSTS),
+                                             "org_subnets": dict(DEMO_ORG_SUBNETS)})
+    if not org.departments:
+        org = OrgSettings(departments=[DepartmentSeed(id=dept_id, name_zh=zh, name_en=en)
+                                       for dept_id, (zh, en) in DEPARTMENTS.items()])
+    return settings.model_copy(update={"collect": collect, "org": org})
 ATTACKER_SSH = "203.0.113.50"
 ATTACKER_SCAN = "198.51.100.23"
 TUNNEL_CLIENT = "10.10.20.77"

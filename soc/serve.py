@@ -11,6 +11,7 @@ import uvicorn
 from api.app import Bootstrap, create_app
 from audit.trail import AuditTrail
 from collectors.service import ship_events
+from core.departments import Departments
 from core.es import Store
 from core.i18n import t
 from core.settings import Settings
@@ -23,8 +24,11 @@ def load_demo_data(settings: Settings, store: Store, log: Log) -> int:
     marker = settings.data_dir / "demo-loaded"
     if marker.exists():
         return 0
-    # The demo network's hosts and subnets map to its three departments (soc.demo.DEPARTMENTS).
-    summary = ship_events(with_demo_departments(settings), store, demo_events(), source="demo")
+    # The demo network's hosts and subnets map to its three departments (soc.demo.DEPARTMENTS),
+    # which exist as data before the first event names them.
+    settings = with_demo_departments(settings)
+    Departments(settings, store).all()
+    summary = ship_events(settings, store, demo_events(), source="demo")
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(str(summary.to_dict()))
     log(f"Demo data: {summary.shipped} events shipped ({summary.duplicates} already present).")

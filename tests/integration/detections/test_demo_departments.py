@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collectors.service import ship_events, unassigned_events
 from core.auditing import Actor, MemoryAuditor
+from core.departments import Departments
 from detections.runner import run_cycle
 from detections.service import import_own_rules
 from soc.demo import ATTACKER_SSH, DEPARTMENTS, demo_events, with_demo_departments
@@ -35,3 +36,16 @@ def test_demo_alerts_spread_over_departments(settings, store, prefix, runner_cfg
     # The operator's own maps win over the demo's.
     own = settings.model_copy(update={"collect": settings.collect.model_copy(update={"org_hosts": {"x*": "jiaowei"}})})
     assert with_demo_departments(own).collect.org_hosts == {"x*": "jiaowei"}
+
+
+def test_demo_departments_exist_as_data(settings, store, prefix, tmp_path) -> None:
+    from soc.serve import load_demo_data
+
+    logged: list[str] = []
+    assert load_demo_data(settings, store, logged.append) > 1000
+    tree = Departments(settings, store).all()
+    assert {d.id: (d.name_zh, d.name_en, d.parent) for d in tree if d.id != "district"} == {
+        dept_id: (zh, en, "district") for dept_id, (zh, en) in DEPARTMENTS.items()}
+    store.refresh(f"{prefix}-events-*")
+    orgs = store.search(f"{prefix}-events-*", {"size": 0, "aggs": {"o": {"terms": {"field": "organization.id"}}}})
+    assert {b["key"] for b in orgs["aggregations"]["o"]["buckets"]} == {*DEPARTMENTS, "district"}

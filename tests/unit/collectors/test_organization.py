@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from collectors.organization import UNASSIGNED_TAG, Organizer
-from core.orgmap import check_subnets
+from core.orgmap import ORG_ID_PATTERN, check_subnets
+from core.settings import DEPARTMENT_ID
 
 
 def test_precedence_and_longest_prefix() -> None:
@@ -37,3 +38,7 @@ def test_first_pattern_in_order_wins() -> None:
 def test_bad_subnet_maps(bad: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_subnets(bad)
+
+
+def test_map_ids_are_department_ids() -> None:
+    assert DEPARTMENT_ID.pattern == ORG_ID_PATTERN
