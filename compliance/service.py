@@ -38,7 +38,7 @@ from core.i18n import t
 from core.ids import stable_id
 from core.jobs import JobCancelled, JobHandle, JobRunner
 from core.permissions import requires
-from core.scope import DISTRICT, organization_of
+from core.scope import DISTRICT, active_for, organization_of
 from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
 
@@ -226,7 +226,7 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
         item_docs = [_item_doc(run_id, row, cat, now) for row in rows]
         manual_docs = [{**_item_doc(run_id, m, cat, now), "kind": "manual", "carried_from": previous["id"] if previous else None}
                        for m in manual.values()]
-        idx.write_results([{**d, **systems.owner_fields(run)} for d in docs + item_docs + manual_docs])
+        idx.write_results([systems.tagged(run, d) for d in docs + item_docs + manual_docs])
         score = _score(cat, item_docs)
         seconds: dict[str, float] = {}
         for r in results:
@@ -360,8 +360,8 @@ def record_manual(store: Store, settings: Settings, auditor: Auditor, actor: Act
                      actor.name, iso(now))
     doc = _item_doc(run_id, row, cat, iso(now))
     manual_id = stable_id("compliance-manual", run_id, item_id, row.asset, time.time_ns())
-    idx.add_manual({**doc, **systems.owner_fields(run), "kind": "manual", "note": note}, manual_id)
-    idx.write_results([{**doc, **systems.owner_fields(run)}])
+    idx.add_manual(systems.tagged(run, {**doc, "kind": "manual", "note": note}), manual_id)
+    idx.write_results([systems.tagged(run, doc)])
     item_docs = idx.results_of(run_id, "item")
     score = _score(cat, item_docs)
     run.update(score=score, counts=score["counts"], overall=score["overall"], band=score["band"])
@@ -386,7 +386,14 @@ def list_catalogs(settings: Settings, actor: Actor) -> list[dict[str, Any]]:
 
 
 @requires("compliance.read")
-def get_evidence(settings: Settings, actor: Actor, digest: str) -> bytes:
+def get_evidence(settings: Settings, actor: Actor, digest: str, store: Store | None = None) -> bytes:
+    """An uploaded evidence file; inside a department scope only one that a result the caller
+    may see cites (files are stored by content hash, shared by every department)."""
     from compliance.evidence import read_attachment
 
-    return read_attachment(settings, digest)
+    content = read_attachment(settings, digest)
+    if active_for(settings.index("compliance-results")) is not None:
+        idx = ComplianceIndices(store, settings) if store is not None else None
+        if idx is None or not idx.cites_evidence(digest):
+            raise NotFound(f"No evidence file {digest}.")
+    return content

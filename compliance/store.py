@@ -26,7 +26,7 @@ RESULTS_MAPPING = {"dynamic": False, "properties": {
     "result": _KW, "source": _KW, "detail": {"type": "text"}, "evidence": _OPAQUE, "assessor": _KW,
     "assessed_at": _DATE, "time": _DATE, "seconds": {"type": "float"}, "error": {"type": "text"},
     "carried_from": _KW, "note": {"type": "text"}, "organization": {"properties": {"id": _KW}},
-    "system_id": _KW}}
+    "system_id": _KW, "evidence_sha256": _KW}}
 
 
 class ComplianceIndices:
@@ -97,6 +97,10 @@ class ComplianceIndices:
             if not result.all_stored:
                 bad = result.rejected + result.retry
                 raise RuntimeError(f"{len(bad)} compliance results were not stored: {bad[0].error if bad else ''}")
+
+    def cites_evidence(self, digest: str) -> bool:
+        return self.store.index_exists(self.results) and self.store.count(
+            self.results, {"term": {"evidence_sha256": digest}}) > 0
 
     def add_manual(self, doc: dict[str, Any], manual_id: str) -> None:
         self.store.put(self.results, manual_id, doc, refresh=True)

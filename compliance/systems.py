@@ -180,11 +180,16 @@ def for_run(store: Store, settings: Settings, system_id: str | None, level: int 
     return system
 
 
-def owner_fields(run: Mapping[str, Any]) -> dict[str, Any]:
-    """What every result document copies from its run: the department and the graded system."""
-    out: dict[str, Any] = {"organization": {"id": organization_of(run) or DISTRICT}}
+def tagged(run: Mapping[str, Any], doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A result document as stored: with its run's department and graded system, and the digests
+    of the files uploaded as its evidence (so a download is allowed only to who sees the result)."""
+    out: dict[str, Any] = {**doc, "organization": {"id": organization_of(run) or DISTRICT}}
     if run.get("system"):
         out["system_id"] = run["system"]["id"]
+    uploads = [e["sha256"] for e in doc.get("evidence") or ()
+               if isinstance(e, Mapping) and str(e.get("source", "")).startswith("upload:") and e.get("sha256")]
+    if uploads:
+        out["evidence_sha256"] = uploads
     return out
 
 

@@ -105,7 +105,7 @@ def list_catalogs(actor: Actor = Depends(current_actor), settings: Settings = De
 
 
 @router.get("/evidence/{digest}", **uses(service.get_evidence))
-def get_evidence(digest: str, actor: Actor = Depends(current_actor),
-                 settings: Settings = Depends(get_settings)) -> Response:
-    return Response(service.get_evidence(settings, actor, digest), media_type="application/octet-stream",
+def get_evidence(digest: str, actor: Actor = Depends(current_actor), settings: Settings = Depends(get_settings),
+                 store: Store = Depends(get_store)) -> Response:
+    return Response(service.get_evidence(settings, actor, digest, store), media_type="application/octet-stream",
                     headers={"content-disposition": f'attachment; filename="{digest}"'})

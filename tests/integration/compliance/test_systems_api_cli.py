@@ -110,3 +110,39 @@ def test_cli_systems_and_rollup(settings: Settings, store: Store, tmp_path: Path
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["compliance", "systems", "show", "wj-his"])
     assert isinstance(res.exception, NotFound) and "wj-his" in res.exception.message
+
+
+def test_api_department_auditor_gets_own_rows_only(api: Api, tmp_path: Path) -> None:  # noqa: F811
+    from tests.integration.api.test_departments import make_user, seed_departments
+
+    seed_departments(api)
+    district = make_user(api, "dist-aud", "auditor", "district")
+    jw = make_user(api, "jw-aud", "auditor", "jiaowei")
+    wj_analyst = make_user(api, "wj-ana", "analyst", "weijianwei")
+    for sid, org, level in (("jw-portal", "jiaowei", 2), ("wj-his", "weijianwei", 3), ("mz-db", "minzhengju", 2)):
+        resp = api.client.post("/api/v1/compliance/systems", headers=district,
+                               json={"id": sid, "name": sid, "level": level, "organization": org})
+        assert resp.status_code == 201, resp.text
+    # a department's auditor registers for the own department only (default: the own one)
+    own = api.client.post("/api/v1/compliance/systems", headers=jw, json={"id": "jw-oa", "name": "办公", "level": 2})
+    assert own.status_code == 201 and own.json()["organization"] == {"id": "jiaowei"}
+    assert api.client.post("/api/v1/compliance/systems", headers=jw, json={
+        "id": "jw-x", "name": "x", "level": 2, "organization": "weijianwei"}).status_code == 403
+    assert api.client.post("/api/v1/compliance/systems", headers=district, json={
+        "id": "x-1", "name": "x", "level": 2, "organization": "nosuch"}).status_code == 422
+
+    rows = api.client.get("/api/v1/compliance/rollup", headers=jw).json()
+    assert sorted(r["system"]["id"] for r in rows["rows"]) == ["jw-oa", "jw-portal"]
+    assert [d["organization"]["name"] for d in rows["departments"]] == ["教委"]
+    wj_rows = api.client.get("/api/v1/compliance/rollup", headers=wj_analyst).json()["rows"]
+    assert [r["system"]["id"] for r in wj_rows] == ["wj-his"]
+    all_rows = api.client.get("/api/v1/compliance/rollup", headers=district).json()
+    assert {r["system"]["id"] for r in all_rows["rows"]} == {"jw-oa", "jw-portal", "wj-his", "mz-db"}
+    assert all_rows["total"]["departments"] == 3
+
+    assert api.client.get("/api/v1/compliance/systems/wj-his", headers=jw).status_code == 404
+    assert api.client.patch("/api/v1/compliance/systems/wj-his", headers=jw, json={"level": 2}).status_code == 404
+    assert api.client.delete("/api/v1/compliance/systems/wj-his", headers=jw).status_code == 404
+    assert api.client.post("/api/v1/compliance/runs", headers=jw, json={"system": "wj-his"}).status_code == 404
+    assert [s["id"] for s in api.client.get("/api/v1/compliance/systems", headers=wj_analyst).json()["items"]] == \
+        ["wj-his"]

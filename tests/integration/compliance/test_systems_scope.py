@@ -28,9 +28,19 @@ def test_department_auditor_sees_and_runs_only_own_systems(settings: Settings, s
     audit = MemoryAuditor()
     register(store, settings, audit, tmp_path)
     district_run = service.run_assessment(store, settings, audit, DISTRICT_AUDITOR, system_id="wj-his", platform=False)
+    theirs = service.record_manual(store, settings, audit, DISTRICT_AUDITOR, district_run["id"], "L3-PES1-01", "符合",
+                                   attachments=[("wj.txt", b"weijianwei machine room")])["item"]["evidence"][0]["sha256"]
     with _jiaowei():
         run = service.run_assessment(store, settings, audit, JW_AUDITOR, system_id="jw-portal", platform=False)
         assert run["organization"] == {"id": "jiaowei"}
+        ours = service.record_manual(store, settings, audit, JW_AUDITOR, run["id"], "L2-PES1-01", "符合",
+                                     attachments=[("jw.txt", b"jiaowei machine room")])["item"]["evidence"][0]["sha256"]
+        # evidence files: the own department's download, another's is unknown
+        assert service.get_evidence(settings, JW_AUDITOR, ours, store) == b"jiaowei machine room"
+        with pytest.raises(NotFound):
+            service.get_evidence(settings, JW_AUDITOR, theirs, store)
+        with pytest.raises(NotFound):
+            service.get_evidence(settings, JW_AUDITOR, theirs)
         data = rollup.rollup(store, settings, JW_AUDITOR, lang="zh-CN")
         assert {r["system"]["id"] for r in data["rows"]} == {"jw-portal", "jw-xueji"}
         assert {r["organization"]["id"] for r in data["rows"]} == {"jiaowei"}
@@ -60,3 +70,4 @@ def test_department_auditor_sees_and_runs_only_own_systems(settings: Settings, s
     district = rollup.rollup(store, settings, DISTRICT_AUDITOR)
     assert {r["system"]["id"] for r in district["rows"]} == {"jw-oa", "jw-portal", "jw-xueji", "wj-his", "wj-never"}
     assert json.dumps(district, ensure_ascii=False)
+    assert service.get_evidence(settings, DISTRICT_AUDITOR, theirs, store) == b"weijianwei machine room"
