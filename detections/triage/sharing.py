@@ -15,6 +15,7 @@ from typing import Any
 
 from core import scope as scopes
 from core.auditing import Actor, Auditor
+from core.departments import Departments
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.es import Store
 from core.permissions import requires
@@ -195,7 +196,15 @@ def shared_with_me(store: Store, settings: Settings, *, actor: Actor, now: datet
             return {"items": []}
     keep = ("share_id", "case_id", "case_title", "organization", "created", "created_by", "expires", "reason",
             "covered")
-    return {"items": [{k: h["_source"].get(k) for k in keep} for h in resp["hits"]["hits"]]}
+    items = [{k: h["_source"].get(k) for k in keep} for h in resp["hits"]["hits"]]
+    if items:
+        # The grantee's department tree does not hold the owner's: its names come along here.
+        tree = Departments(settings, store)
+        for item in items:
+            dept = tree.get(scopes.organization_of(item) or scopes.DISTRICT)
+            item["owner"] = ({"id": dept.id, "name_zh": dept.name_zh, "name_en": dept.name_en} if dept else
+                             {"id": scopes.organization_of(item), "name_zh": None, "name_en": None})
+    return {"items": items}
 
 
 def audit_expired(settings: Settings, store: Store, auditor: Auditor, now: datetime | None = None) -> int:

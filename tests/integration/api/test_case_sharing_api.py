@@ -74,7 +74,8 @@ def test_share_read_refuse_revoke_and_expire_through_the_api(api: Api) -> None:
     share_id = grant.json()["share_id"]
     assert grant.json()["covered"] == 3  # the case, its alert, the cited event
 
-    assert [s["case_id"] for s in c.get("/api/v1/shared-with-me", headers=wang).json()["items"]] == [case_id]
+    mine = c.get("/api/v1/shared-with-me", headers=wang).json()["items"]
+    assert [s["case_id"] for s in mine] == [case_id] and mine[0]["owner"]["name_zh"] == "教委"
     assert c.get("/api/v1/shared-with-me", headers=zhao).json()["items"] == []
     assert c.get(f"/api/v1/cases/{case_id}", headers=wang).status_code == 200
     alert = c.get(f"/api/v1/alerts/{shared_alert}", headers=wang)

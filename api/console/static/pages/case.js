@@ -2,7 +2,7 @@
 // of another department (grant, list, revoke), read-only when the case is shared with the caller.
 import { del, errorText, get, patch, post } from '../lib/api.js';
 import { fmtTime, fmtValue, h, markReady, pick } from '../lib/dom.js';
-import { t, tv } from '../lib/i18n.js';
+import { lang, t, tv } from '../lib/i18n.js';
 import { askDialog, listItems, sevBadge, statusBadge } from '../lib/ui.js';
 
 const SEVERITIES = ['low', 'medium', 'high', 'critical'];
@@ -21,6 +21,10 @@ export default async function render(main, params, ctx) {
     alerts = listItems(linked);
     sharedWithMe = listItems(mine).find((s) => s.case_id === (c.case_id || params.id)) || null;
     shares = listItems(grants);
+    if (sharedWithMe) {
+      const o = sharedWithMe.owner || {};
+      sharedWithMe.ownerName = (lang() === 'en' ? o.name_en : o.name_zh) || o.id || pick(sharedWithMe, 'organization.id');
+    }
   } catch (err) {
     main.append(h('section', { class: 'page' }, h('p', { class: 'form-error' }, errorText(err))));
     markReady('case');
@@ -91,7 +95,7 @@ export default async function render(main, params, ctx) {
     h('p', {}, h('a', { href: '#/cases' }, `← ${t('nav.cases')}`)),
     h('div', { class: 'row' }, sevBadge(c.severity), h('h1', { 'data-testid': 'case-title' }, c.title || id), statusBadge(c.status)),
     c.merged_into ? h('p', { class: 'notice' }, t('case.mergedInto'), ' ', h('a', { href: `#/cases/${encodeURIComponent(c.merged_into)}` }, c.merged_into)) : null,
-    sharedWithMe ? h('p', { class: 'notice', 'data-testid': 'case-shared-notice' }, t('share.readOnly', { org: pick(sharedWithMe, 'organization.id') || '', by: sharedWithMe.created_by || '', until: fmtTime(sharedWithMe.expires) })) : null,
+    sharedWithMe ? h('p', { class: 'notice', 'data-testid': 'case-shared-notice' }, t('share.readOnly', { org: sharedWithMe.ownerName || '', by: sharedWithMe.created_by || '', until: fmtTime(sharedWithMe.expires) })) : null,
     canManage ? h('div', { class: 'toolbar' }, h('label', {}, t('cases.col.status'), status), h('label', {}, t('cases.col.severity'), severity), h('label', {}, t('cases.col.assignee'), assignee)) : null,
     c.description ? h('p', {}, c.description) : null,
     h('div', { class: 'grid' },

@@ -1,7 +1,7 @@
 // Cases list, and the cases other departments share with the caller.
 import { errorText, get, post } from '../lib/api.js';
 import { add, clear, fill, fmtTime, h, markReady } from '../lib/dom.js';
-import { t, tv } from '../lib/i18n.js';
+import { lang, t, tv } from '../lib/i18n.js';
 import { askDialog, emptyRow, listItems, listTotal, sevBadge, statusBadge } from '../lib/ui.js';
 
 export const caseId = (c) => c.case_id || c.id;
@@ -41,12 +41,13 @@ export default async function render(main, params, ctx) {
   async function loadShared() {
     try {
       const items = listItems(await get('/shared-with-me'));
+      const deptName = (o) => (o ? (lang() === 'en' ? o.name_en : o.name_zh) || o.id : '');
       clear(sharedRows);
       if (!items.length) add(sharedRows, emptyRow(4, t('shared.none')));
       for (const s of items) {
         add(sharedRows, h('tr', { 'data-testid': 'shared-row' },
           h('td', {}, h('a', { href: `#/cases/${encodeURIComponent(s.case_id)}` }, s.case_title || s.case_id)),
-          h('td', {}, (s.organization || {}).id || ''), h('td', {}, s.created_by || ''), h('td', {}, fmtTime(s.expires))));
+          h('td', {}, deptName(s.owner)), h('td', {}, s.created_by || ''), h('td', {}, fmtTime(s.expires))));
       }
     } catch (err) { fill(sharedRows, emptyRow(4, errorText(err))); }
   }
