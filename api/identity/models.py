@@ -100,6 +100,7 @@ class LoginResult:
     role: str
     must_change_password: bool
     idle_timeout_minutes: int
+    organization: str = DISTRICT
 
 
 @dataclass(frozen=True)

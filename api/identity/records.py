@@ -20,6 +20,23 @@ DEMO_USERS: dict[str, tuple[str, str]] = {
     "auditor": ("auditor", "Demo#Inspect2026"),
     "sysadmin": ("sysadmin", "Demo#Operate2026"),
 }
+# Demo users of the demo network's departments (soc.demo.DEPARTMENTS): username -> (role,
+# department, password); created in demo mode when that department is among the settings' seeds.
+DEMO_DEPARTMENT_USERS: dict[str, tuple[str, str, str]] = {
+    "jw-analyst": ("analyst", "jiaowei", "Demo#Jiaowei2026"),
+    "wj-auditor": ("auditor", "weijianwei", "Demo#Weijian2026"),
+}
+
+
+def demo_password(username: str) -> str | None:
+    """The published password of a demo account (None: not a demo account)."""
+    if username in DEMO_USERS:
+        return DEMO_USERS[username][1]
+    if username in DEMO_DEPARTMENT_USERS:
+        return DEMO_DEPARTMENT_USERS[username][2]
+    return None
+
+
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 _KW = {"type": "keyword"}

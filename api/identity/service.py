@@ -25,7 +25,7 @@ from api.identity.apikeys import ApiKeys
 from api.identity.lockout import AddressLimiter, LoginGuard
 from api.identity.models import LoginResult, Session
 from api.identity.passwords import check_policy, hash_password, verify_password
-from api.identity.records import DEMO_USERS, INITIAL_ADMIN, USERNAME_CHARS, IdentityStore
+from api.identity.records import DEMO_USERS, INITIAL_ADMIN, USERNAME_CHARS, IdentityStore, demo_password
 from api.identity.second_factor import SecondFactor
 from api.identity.sessions import Sessions
 from api.identity.users import UserAdmin
@@ -83,7 +83,7 @@ class IdentityService:
                          "auth.login_failed")
 
     def _published_demo_password(self, name: str, password: str) -> bool:
-        return not self.settings.demo and name in DEMO_USERS and password == DEMO_USERS[name][1]
+        return not self.settings.demo and password == demo_password(name)
 
     @_platform
     def login(self, username: str, password: str, *, totp_code: str | None = None,
@@ -129,7 +129,8 @@ class IdentityService:
         self._audit_login(name, address, "success", None, user.role, user.organization)
         return LoginResult(token=token, expires=iso(session.expires), username=name, role=user.role,
                            must_change_password=user.must_change_password,
-                           idle_timeout_minutes=self.settings.api.idle_timeout_minutes)
+                           idle_timeout_minutes=self.settings.api.idle_timeout_minutes,
+                           organization=user.organization)
 
     def _audit_login(self, name: str, address: str | None, outcome: str, why: str | None,
                      role: str = "unknown", organization: str | None = None) -> None:

@@ -26,6 +26,7 @@ class LoginOut(BaseModel):
     role: str
     must_change_password: bool
     idle_timeout_minutes: int
+    organization: str = Field("district", description="the user's department (district: district-wide)")
 
 
 class PasswordBody(BaseModel):
@@ -56,7 +57,7 @@ def login(body: LoginBody, request: Request, identity: Any = Depends(get_identit
                             address=client_address(request))
     return LoginOut(token=result.token, expires=result.expires, username=result.username, role=result.role,
                     must_change_password=result.must_change_password,
-                    idle_timeout_minutes=result.idle_timeout_minutes)
+                    idle_timeout_minutes=result.idle_timeout_minutes, organization=result.organization)
 
 
 @router.post("/logout", **uses_authenticated(before_password_change=True))

@@ -2,6 +2,7 @@
 import { clearSession, onUnauthenticated, post, session } from './lib/api.js';
 import { clear, h } from './lib/dom.js';
 import { initI18n, lang, onLangChange, setLang, t } from './lib/i18n.js';
+import { forgetDepartments, renderOrgSlot } from './lib/org.js';
 
 const ACTIVITY_KEY = 'qinglang.lastActivity';
 
@@ -103,7 +104,8 @@ function renderHeader(active) {
   bar.hidden = !user;
   document.getElementById('lang-switch').value = lang();
   document.title = `${t('app.title')} · Qinglang`;
-  if (!user) return;
+  if (!user) { forgetDepartments(); return; }
+  renderOrgSlot(document.getElementById('org-slot'), user, () => route());
   document.getElementById('who-name').textContent = user.username || user.name || '';
   document.getElementById('who-role').textContent = t(`role.${user.role}`);
   document.getElementById('logout').textContent = t('header.logout');

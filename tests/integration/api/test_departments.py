@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from api.app import create_app
 from api.identity.service import IdentityService
 from core.alerting import ALERTS_MAPPING, alerts_index, build_alert
 from core.auditing import Actor
+from core.settings import DepartmentSeed, OrgSettings
 from core.timeutil import iso, utcnow
 from tests.integration.api.conftest import Api
 
@@ -96,7 +98,14 @@ def test_department_admin_manages_only_its_own_users(api: Api) -> None:
     district = _admin(api)
     seed_departments(api)
     jw_admin = make_user(api, "jw-admin", "admin", "jiaowei")
-    make_user(api, "wj-analyst", "analyst", "weijianwei")
+    wj_analyst = make_user(api, "wj-analyst", "analyst", "weijianwei")
+    key = api.client.post("/api/v1/users/apikeys", headers=wj_analyst, json={"name": "soar"})
+    assert key.status_code == 201 and key.json()["organization"] == "weijianwei"
+    assert api.client.get("/api/v1/auth/me", headers={"x-api-key": key.json()["key"]}).json()["organization"] == \
+        "weijianwei"
+    assert api.client.get("/api/v1/users/apikeys", headers=jw_admin).json() == []
+    assert api.client.delete(f"/api/v1/users/apikeys/{key.json()['id']}", headers=jw_admin).status_code == 403
+    assert [k["id"] for k in api.client.get("/api/v1/users/apikeys", headers=district).json()] == [key.json()["id"]]
     # Created by a department administrator: the user belongs to that department by default.
     created = api.client.post("/api/v1/users", headers=jw_admin, json={"username": "jw-new", "role": "analyst"})
     assert created.status_code == 201 and created.json()["organization"] == "jiaowei"
@@ -194,3 +203,15 @@ def test_organization_header_narrows_and_never_widens(api: Api) -> None:
     assert {"jiaowei", "district"} <= {r["organization"]["id"] for r in everything}
     verified = api.client.get("/api/v1/audit/verify", headers=dist_auditor)
     assert verified.status_code == 200 and verified.json()["ok"] is True
+
+
+def test_demo_mode_has_department_users_when_the_demo_departments_are_seeded(api: Api) -> None:
+    seeds = OrgSettings(departments=[DepartmentSeed(id=d, name_zh=zh, name_en=en) for d, zh, en in DEPARTMENTS])
+    demo = api.settings.model_copy(update={"org": seeds})
+    app = create_app(demo, api.store, bootstrap=True)
+    boot = app.state.bootstrap
+    assert {"jw-analyst", "wj-auditor"} <= set(boot.demo_users)
+    user = app.state.identity.records.require("wj-auditor")[0]
+    assert (user.role, user.organization) == ("auditor", "weijianwei")
+    assert [d.id for d in app.state.departments.all()] == ["district", "jiaowei", "minzhengju", "weijianwei"]
+    app.state.anonymous.close()

@@ -195,3 +195,23 @@ def test_hunt_evtx_and_collect_evtx_accept_org(settings: Settings, store: Store,
     store.refresh(f"{prefix}-events-*")
     orgs = store.search(f"{prefix}-events-*", {"size": 0, "aggs": {"o": {"terms": {"field": "organization.id"}}}})
     assert {b["key"] for b in orgs["aggregations"]["o"]["buckets"]} == {"jiaowei", "weijianwei"}
+
+
+def test_a_district_operator_narrowed_with_global_org_imports_into_that_department(
+        settings: Settings, store: Store, prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "auth.log"
+    log.write_text(_auth(11, "jw-web01", "192.0.2.1") + _auth(12, "srv9", "192.0.2.1"))
+    for key, value in {**_env(settings), "SOC_COLLECT_ORG_HOSTS": json.dumps(HOSTS),
+                       "SOC_ORG_DEPARTMENTS": json.dumps([{"id": "weijianwei", "name_zh": "卫健委",
+                                                           "name_en": "Health Commission"}])}.items():
+        monkeypatch.setenv(key, value)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        refused = main(["--org", "weijianwei", "collect", "file", "--org", "jiaowei", "--parser", "system.auth",
+                        str(log)])
+        code = main(["--org", "weijianwei", "collect", "file", "--parser", "system.auth", str(log)])
+    assert refused == 2 and "outside your scope" in err.getvalue(), err.getvalue()
+    assert code == 0, err.getvalue()
+    # The jw-* map points outside the narrowed scope; nothing is left to the district either.
+    assert _orgs(store, prefix) == {11: "weijianwei", 12: "weijianwei"}
+    assert store.count(f"{prefix}-events-*", {"term": {"tags": UNASSIGNED_TAG}}) == 0

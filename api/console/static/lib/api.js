@@ -3,7 +3,9 @@ import { lang } from './i18n.js';
 
 const TOKEN_KEY = 'qinglang.token';
 const USER_KEY = 'qinglang.user';
+const ORG_KEY = 'qinglang.organization';
 const BASE = '/api/v1';
+export const DISTRICT = 'district';
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -28,6 +30,27 @@ export function saveSession(token, user) {
   sessionStorage.setItem(USER_KEY, JSON.stringify(user || {}));
 }
 
+// The department a district user narrowed the console to (sent as X-Organization on every call);
+// kept per user in localStorage, so it survives a reload and another user starts unnarrowed.
+// Department users never send it: the API already holds them to their department.
+function orgKey() {
+  const current = session();
+  const user = current && current.user;
+  if (!user || !user.username || (user.organization && user.organization !== DISTRICT)) return null;
+  return `${ORG_KEY}.${user.username}`;
+}
+
+export function organization() {
+  const key = orgKey();
+  return (key && localStorage.getItem(key)) || '';
+}
+
+export function setOrganization(id) {
+  const key = orgKey();
+  if (!key) return;
+  if (id && id !== DISTRICT) localStorage.setItem(key, id); else localStorage.removeItem(key);
+}
+
 export function clearSession() {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
@@ -42,10 +65,12 @@ function buildUrl(path, query) {
   return url;
 }
 
-export async function request(method, path, { body, query, raw = false, form = null } = {}) {
+export async function request(method, path, { body, query, raw = false, form = null, wholeScope = false } = {}) {
   const headers = { 'Accept-Language': lang(), Accept: 'application/json' };
   const current = session();
   if (current) headers.Authorization = `Bearer ${current.token}`;
+  const narrowed = current && !wholeScope ? organization() : '';
+  if (narrowed) headers['X-Organization'] = narrowed;
   let payload;
   if (form) payload = form;
   else if (body !== undefined) { headers['Content-Type'] = 'application/json'; payload = JSON.stringify(body); }

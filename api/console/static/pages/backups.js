@@ -56,7 +56,13 @@ export default async function render(main, _params, ctx) {
     const bar = h('span', { style: { width: '0%' } });
     const label = h('span', { 'data-testid': 'live-step' }, t('backups.starting'));
     const result = h('div', { 'data-testid': 'live-result' });
-    fill(live, h('h2', {}, `${t(`backups.${kind}`)} · ${planId}`), h('div', { class: 'row' }, h('div', { class: 'progress' }, bar), label), result);
+    // Stops the job at its next stage (POST /backups/jobs/{id}/cancel); the run or drill is kept as cancelled.
+    const cancel = h('button', { type: 'button', 'data-testid': 'live-cancel' }, t('common.cancel'));
+    cancel.addEventListener('click', async () => {
+      cancel.disabled = true;
+      try { await post(`/backups/jobs/${encodeURIComponent(job.job_id)}/cancel`, {}); } catch (err) { ctx.flash(errorText(err), 'error'); cancel.disabled = false; }
+    });
+    fill(live, h('h2', {}, `${t(`backups.${kind}`)} · ${planId}`), h('div', { class: 'row' }, h('div', { class: 'progress' }, bar), label, cancel), result);
     live.dataset.state = 'running';
     for (let i = 0; i < 7200 && !stopped && job.status === 'running'; i++) {
       bar.style.width = `${Math.round(100 * Number(job.fraction || 0))}%`;
@@ -65,6 +71,14 @@ export default async function render(main, _params, ctx) {
       try { job = await get(`/backups/jobs/${encodeURIComponent(job.job_id)}`); } catch (err) { label.textContent = errorText(err); live.dataset.state = 'error'; return; }
     }
     if (stopped) return;
+    cancel.remove();
+    if (job.status === 'cancelled') {
+      label.textContent = t('common.cancelled');
+      live.dataset.state = 'cancelled';
+      ctx.flash(t('common.cancelled'), 'info');
+      await load();
+      return;
+    }
     bar.style.width = '100%';
     const outcome = job.result || {};
     const ok = job.status === 'finished' && OK.has(outcome.status);

@@ -71,15 +71,28 @@ export default async function render(main, params, ctx) {
   async function runNow(button) {
     button.disabled = true;
     progress.textContent = t('compliance.running');
+    let cancel = null;
     try {
       const started = await post('/compliance/runs', { level: Number(levelSel.value) });
       let job = started;
+      // Stops the run between hosts (POST /compliance/jobs/{id}/cancel); it is kept as cancelled.
+      cancel = h('button', { type: 'button', 'data-testid': 'compliance-cancel' }, t('common.cancel'));
+      cancel.addEventListener('click', async () => {
+        cancel.disabled = true;
+        try { await post(`/compliance/jobs/${encodeURIComponent(started.job_id)}/cancel`, {}); } catch (err) { ctx.flash(errorText(err), 'error'); cancel.disabled = false; }
+      });
+      progress.after(cancel);
       // The run continues in the background; follow its job until it is done.
       for (let i = 0; i < 1200 && job.status === 'running'; i++) {
         await new Promise((r) => setTimeout(r, 500));
         job = await get(`/compliance/jobs/${encodeURIComponent(started.job_id)}`);
         const messages = job.messages || [];
         if (messages.length) progress.textContent = `${t('compliance.running')} ${messages[messages.length - 1]}`;
+      }
+      if (job.status === 'cancelled') {
+        progress.textContent = t('common.cancelled');
+        ctx.flash(t('common.cancelled'), 'info');
+        return;
       }
       if (job.status !== 'finished') throw new Error(job.error || job.status);
       progress.textContent = t('compliance.done');
@@ -89,6 +102,7 @@ export default async function render(main, params, ctx) {
       progress.textContent = '';
       ctx.flash(errorText(err), 'error');
     } finally {
+      if (cancel) cancel.remove();
       button.disabled = false;
     }
   }

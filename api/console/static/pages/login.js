@@ -9,6 +9,7 @@ export function userFromLogin(data, username) {
     username: user.username || user.name || data.username || username,
     role: user.role || data.role,
     must_change_password: Boolean(user.must_change_password ?? data.must_change_password ?? data.password_change_required),
+    organization: user.organization || data.organization || 'district',
   };
 }
 

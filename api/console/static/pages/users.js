@@ -1,7 +1,8 @@
-// Users (admin only): list with lock state, create, change role, disable, unlock, reset password.
-import { errorText, get, patch, post } from '../lib/api.js';
+// Users (admin only): list with lock state and department, create, change role, disable, unlock,
+// reset password. A department's administrator sees and creates the users of their department.
+import { errorText, get, organization, patch, post, request } from '../lib/api.js';
 import { add, fill, fmtTime, h, markReady } from '../lib/dom.js';
-import { t, tv } from '../lib/i18n.js';
+import { lang, t, tv } from '../lib/i18n.js';
 import { askDialog, emptyRow, listItems } from '../lib/ui.js';
 
 const enc = encodeURIComponent;
@@ -11,6 +12,13 @@ export default async function render(main, _params, ctx) {
   const secret = h('div', { 'data-testid': 'user-secret' });
   const canManage = ctx.can('users.manage');
   const roles = ctx.config.roles;
+  let departments = [];
+  try { departments = (await request('GET', '/departments', { wholeScope: true })).items || []; } catch { departments = []; }
+  const deptName = (id) => {
+    const d = departments.find((x) => x.id === id);
+    if (!d) return id || '';
+    return d.id === 'district' ? t('org.district') : (lang() === 'en' ? d.name_en : d.name_zh);
+  };
 
   function showTemporary(username, password) {
     fill(secret, h('div', { class: 'notice' }, t('users.temporary', { name: username }), ' ', h('code', { 'data-testid': 'temporary-password' }, password)));
@@ -28,9 +36,9 @@ export default async function render(main, _params, ctx) {
 
   async function load() {
     let users;
-    try { users = listItems(await get('/users')); } catch (err) { fill(rows, emptyRow(7, errorText(err))); markReady('users'); return; }
+    try { users = listItems(await get('/users')); } catch (err) { fill(rows, emptyRow(8, errorText(err))); markReady('users'); return; }
     fill(rows);
-    if (!users.length) add(rows, emptyRow(7));
+    if (!users.length) add(rows, emptyRow(8));
     const now = Date.now();
     for (const u of users) {
       const locked = u.locked_until && Date.parse(u.locked_until) > now;
@@ -39,6 +47,7 @@ export default async function render(main, _params, ctx) {
       add(rows, h('tr', { 'data-testid': 'user-row', 'data-user': u.username, 'data-locked': String(Boolean(locked)) },
         h('td', {}, h('strong', {}, u.username)),
         h('td', {}, roleSel),
+        h('td', { 'data-testid': 'user-organization' }, deptName(u.organization)),
         h('td', {}, locked ? h('span', { class: 'fail' }, t('users.lockedUntil', { at: fmtTime(u.locked_until) })) : u.disabled ? h('span', { class: 'muted' }, t('users.disabled')) : h('span', { class: 'pass' }, t('users.active')),
           u.must_change_password ? h('div', { class: 'muted' }, t('users.mustChange')) : null),
         h('td', {}, u.totp_enabled ? t('users.totpOn') : '—'),
@@ -54,18 +63,25 @@ export default async function render(main, _params, ctx) {
   }
 
   async function create() {
-    const values = await askDialog(t('users.new'), [
+    // The department list starts with the one the console acts for (the API's default too).
+    const here = organization() || ctx.user.organization || 'district';
+    const choices = [...departments].sort((a, b) => (b.id === here) - (a.id === here));
+    const fields = [
       { name: 'username', label: t('users.col.username'), required: true },
       { name: 'role', label: t('users.col.role'), options: roles.map((r) => [r, tv('role', r)]) },
-    ], t('common.save'), 'user-dialog');
+    ];
+    if (choices.length > 1) fields.push({ name: 'organization', label: t('users.col.organization'), options: choices.map((d) => [d.id, deptName(d.id)]) });
+    const values = await askDialog(t('users.new'), fields, t('common.save'), 'user-dialog');
     if (!values) return;
-    await act(async () => { const name = values.username.trim().toLowerCase(); showResult(name, await post('/users', { username: name, role: values.role })); });
+    const body = { role: values.role };
+    if (values.organization) body.organization = values.organization;
+    await act(async () => { const name = values.username.trim().toLowerCase(); showResult(name, await post('/users', { username: name, ...body })); });
   }
 
   main.append(h('section', { class: 'page page-users' },
     h('div', { class: 'row' }, h('h1', {}, t('nav.users')), h('span', { class: 'spacer' }), canManage ? h('button', { type: 'button', class: 'primary', onclick: create, 'data-testid': 'user-new' }, t('users.new')) : null),
     h('p', { class: 'muted' }, t('users.separation')),
     secret,
-    h('table', {}, h('thead', {}, h('tr', {}, ['username', 'role', 'state', 'totp', 'lastLogin', 'passwordChanged', ''].map((c) => h('th', {}, c ? t(`users.col.${c}`) : '')))), rows)));
+    h('table', {}, h('thead', {}, h('tr', {}, ['username', 'role', 'organization', 'state', 'totp', 'lastLogin', 'passwordChanged', ''].map((c) => h('th', {}, c ? t(`users.col.${c}`) : '')))), rows)));
   await load();
 }
