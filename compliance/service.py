@@ -209,7 +209,9 @@ def run_assessment(store: Store, settings: Settings, auditor: Auditor, actor: Ac
             if platform:
                 say(t("compliance.progress.platform", settings.language))
                 ctx = PlatformContext(store, settings, utcnow(), current_run=run_id)
-                platform_results = pool.submit(engine.run_platform_checks, ctx, run_checks)
+                # The pool thread does not inherit the caller's context: the scope is passed on.
+                platform_results = pool.submit(systems.in_scope, systems.platform_scope(store, settings, system),
+                                               engine.run_platform_checks, ctx, run_checks)
             for target in opened:
                 stop_if_cancelled()
                 say(t("compliance.progress.host", settings.language, target=target.name,

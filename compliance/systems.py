@@ -9,20 +9,23 @@ itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from compliance.targets import parse_target
+from core import scope as scoping
 from core.auditing import Actor, Auditor
+from core.departments import Departments
 from core.errors import Conflict, InvalidInput, NotFound
 from core.es import Store
 from core.i18n import t
 from core.orgmap import ORG_ID_PATTERN
 from core.permissions import requires
-from core.scope import DISTRICT, organization_of
+from core.scope import DISTRICT, Scope, organization_of
 from core.settings import Settings
 from core.timeutil import iso, utcnow
 
+T = TypeVar("T")
 ID_PATTERN = r"[a-z0-9][a-z0-9_\-]{0,62}"
 MAX_HOSTS = 200
 _FIELDS = {"id", "name", "name_en", "level", "hosts", "organization", "description", "contact"}
@@ -178,6 +181,22 @@ def for_run(store: Store, settings: Settings, system_id: str | None, level: int 
         raise InvalidInput(f"System {system_id}'s hosts are its targets; change them on the system "
                            "(`soc compliance systems add --update` or PATCH /compliance/systems/{id}).")
     return system
+
+
+def platform_scope(store: Store, settings: Settings, system: Mapping[str, Any] | None) -> Scope | None:
+    """Whose data a run's platform checks read: a department's system, its department's (whoever
+    starts the run, so scheduled and department runs agree and no other department's events end up
+    in its evidence); otherwise the caller's own scope."""
+    org = organization_of(system) if system is not None else None
+    if org is None or org == DISTRICT:
+        return scoping.current()
+    return Scope(organizations=Departments(settings, store).descendants(org), home=org)
+
+
+def in_scope(scope: Scope | None, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` acting with ``scope`` (for a worker thread, which starts without one)."""
+    with scoping.acting(scope):
+        return fn(*args)
 
 
 def tagged(run: Mapping[str, Any], doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from collectors.models import Event
+from core.auditing import Actor, Auditor
+from core.errors import Conflict
+from core.es import Store
 from core.ids import stable_id
 from core.settings import DepartmentSeed, OrgSettings, Settings
 from core.timeutil import iso, utcnow
@@ -37,6 +40,31 @@ DEPARTMENTS = {"jiaowei": ("教委", "Education Commission"), "weijianwei": ("�
                "minzhengju": ("民政局", "Civil Affairs Bureau")}
 DEMO_ORG_HOSTS = {"web*": "jiaowei", "db*": "weijianwei", "app*": "minzhengju"}
 DEMO_ORG_SUBNETS = {"10.1.0.0/16": "jiaowei", "10.2.0.0/16": "weijianwei", "10.3.0.0/16": "minzhengju"}
+
+
+# Each department's graded systems (定级对象), assessed on this host until an auditor gives them theirs.
+DEMO_SYSTEMS = (
+    {"id": "jw-xueji", "name": {"zh": "学籍管理系统", "en": "Student records system"}, "level": 3,
+     "organization": "jiaowei", "hosts": ["local"], "description": "web01 上的学籍管理 Web 应用"},
+    {"id": "wj-his", "name": {"zh": "医院信息系统", "en": "Hospital information system"}, "level": 3,
+     "organization": "weijianwei", "hosts": ["local"], "description": "db01 上的 HIS 数据库"},
+    {"id": "mz-dibao", "name": {"zh": "低保救助管理系统", "en": "Social assistance system"}, "level": 2,
+     "organization": "minzhengju", "hosts": ["local"], "description": "app01 上的低保申请门户"},
+)
+
+
+def register_demo_systems(store: Store, settings: Settings, auditor: Auditor) -> int:
+    """Register the demo's graded systems (those already there are left as they are)."""
+    from compliance.systems import register_system
+
+    added = 0
+    for data in DEMO_SYSTEMS:
+        try:
+            register_system(store, settings, auditor, Actor.system("demo"), data)
+            added += 1
+        except Conflict:
+            pass  # registered before (or by an auditor since): theirs stays
+    return added
 
 
 def with_demo_departments(settings: Settings) -> Settings:

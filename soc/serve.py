@@ -15,7 +15,7 @@ from core.departments import Departments
 from core.es import Store
 from core.i18n import t
 from core.settings import Settings
-from soc.demo import demo_events, with_demo_departments
+from soc.demo import demo_events, register_demo_systems, with_demo_departments
 from soc.runtime import Log, build_scheduler, check_port_free, load_rules, prepare_settings, start_backend
 
 
@@ -69,6 +69,7 @@ def serve(settings: Settings, log: Log, credentials_file: Path | None = None) ->
         load_rules(settings, backend.store, auditor, log)
         if settings.demo:
             load_demo_data(settings, backend.store, log)
+            register_demo_systems(backend.store, settings, auditor)
         scheduler.start()
         url = f"http://{settings.api.host}:{settings.api.port}"
         config = uvicorn.Config(app, host=settings.api.host, port=settings.api.port, log_level="warning",

@@ -17,6 +17,7 @@ from api.identity.models import Session, User
 from api.identity.records import IdentityStore
 from core.auditing import Actor, Auditor
 from core.errors import NotFound, Unauthenticated
+from core.scope import organization_of
 from core.timeutil import iso, parse_iso
 
 # last_seen is written at most this often: the idle timeout is counted in minutes, and one
@@ -68,8 +69,8 @@ class Sessions:
         idle = timedelta(minutes=self.settings.api.idle_timeout_minutes)
         if now >= expires or now - last_seen > idle:
             self.records.store.delete(self._index, sid)
-            self.auditor.record(Actor(name=src["username"], role="?", address=address), "auth.session_expired",
-                                src["username"])
+            self.auditor.record(Actor(name=src["username"], role="?", address=address,
+                                      organization=organization_of(src)), "auth.session_expired", src["username"])
             raise localized(Unauthenticated("The session expired (idle or too old); log in again."),
                             "auth.session_expired")
         found = self.records.load(src["username"])

@@ -98,7 +98,14 @@ def test_department_admin_manages_only_its_own_users(api: Api) -> None:
     district = _admin(api)
     seed_departments(api)
     jw_admin = make_user(api, "jw-admin", "admin", "jiaowei")
-    make_user(api, "wj-analyst", "analyst", "weijianwei")
+    wj_analyst = make_user(api, "wj-analyst", "analyst", "weijianwei")
+    key = api.client.post("/api/v1/users/apikeys", headers=wj_analyst, json={"name": "soar"})
+    assert key.status_code == 201 and key.json()["organization"] == "weijianwei"
+    assert api.client.get("/api/v1/auth/me", headers={"x-api-key": key.json()["key"]}).json()["organization"] == \
+        "weijianwei"
+    assert api.client.get("/api/v1/users/apikeys", headers=jw_admin).json() == []
+    assert api.client.delete(f"/api/v1/users/apikeys/{key.json()['id']}", headers=jw_admin).status_code == 403
+    assert [k["id"] for k in api.client.get("/api/v1/users/apikeys", headers=district).json()] == [key.json()["id"]]
     # Created by a department administrator: the user belongs to that department by default.
     created = api.client.post("/api/v1/users", headers=jw_admin, json={"username": "jw-new", "role": "analyst"})
     assert created.status_code == 201 and created.json()["organization"] == "jiaowei"

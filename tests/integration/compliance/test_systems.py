@@ -166,3 +166,16 @@ def test_scheduled_runs_assess_every_registered_system(settings: Settings, store
     never = service.get_run(store, settings, DISTRICT_AUDITOR, out["wj-never"]["run_id"])
     assert never["targets"] == [] and never["catalog"] == "mlps-2.0-l2"
     assert {r["actor"] for r in audit.records if r["action"] == "compliance.run"} == {"system:compliance"}
+
+
+def test_demo_registers_each_departments_systems_once(settings: Settings, store: Store) -> None:
+    from soc.demo import DEMO_SYSTEMS, register_demo_systems, with_demo_departments
+
+    demo = with_demo_departments(settings)
+    audit = MemoryAuditor()
+    assert register_demo_systems(store, demo, audit) == len(DEMO_SYSTEMS) == 3
+    assert register_demo_systems(store, demo, audit) == 0
+    rows = rollup.rollup(store, demo, DISTRICT_AUDITOR)
+    assert {(r["organization"]["id"], r["system"]["level"]) for r in rows["rows"]} == {
+        ("jiaowei", 3), ("weijianwei", 3), ("minzhengju", 2)}
+    assert all(r["run"] is None for r in rows["rows"])

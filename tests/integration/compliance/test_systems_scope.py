@@ -71,3 +71,39 @@ def test_department_auditor_sees_and_runs_only_own_systems(settings: Settings, s
     assert {r["system"]["id"] for r in district["rows"]} == {"jw-oa", "jw-portal", "jw-xueji", "wj-his", "wj-never"}
     assert json.dumps(district, ensure_ascii=False)
     assert service.get_evidence(settings, DISTRICT_AUDITOR, theirs, store) == b"weijianwei machine room"
+
+
+def test_platform_checks_of_a_department_system_read_that_department(settings: Settings, store: Store) -> None:
+    """Whoever starts it, a department system's run reads that department's events into its
+    evidence (never another's), while the audit chain is checked whole (a department's slice of it
+    has gaps by design)."""
+    from audit.trail import AuditTrail
+    from compliance.models import COMPLIANT
+    from core.event_layout import EventWriter, events_alias
+    from core.schema import install_templates
+    from core.timeutil import iso, utcnow
+
+    install_templates(store, settings.index_prefix)
+    now = iso(utcnow())
+    alias = events_alias(settings.index_prefix, "system.auth")
+    docs = [(alias, f"{org}-{n}", {"@timestamp": now, "host": {"name": host}, "organization": {"id": org},
+                                   "event": {"dataset": "system.auth", "action": "ssh_login", "outcome": "success"},
+                                   "user": {"name": "alice"}, "message": "login"})
+            for org, host in (("jiaowei", "jw-host"), ("weijianwei", "wj-secret-host")) for n in range(3)]
+    assert EventWriter(store).create(docs, refresh=True).all_stored
+    trail = AuditTrail(settings, store)
+    for n in range(6):
+        trail.record(Actor(f"u{n}", "analyst", organization=("jiaowei", "weijianwei")[n % 2]), "login", f"u{n}")
+    store.refresh(trail.index)  # records are written without a refresh
+    audit = MemoryAuditor()
+    systems.register_system(store, settings, audit, DISTRICT_AUDITOR,
+                            {"id": "jw-only-platform", "name": "平台", "level": 3, "organization": "jiaowei"})
+    for actor, scope in ((DISTRICT_AUDITOR, None), (JW_AUDITOR, _jiaowei())):
+        with scope or acting(None):
+            run = service.run_assessment(store, settings, audit, actor, system_id="jw-only-platform")
+        checks = {c["check_id"]: c for c in service.get_results(store, settings, DISTRICT_AUDITOR, run["id"], kind="check")}
+        stored = json.dumps(list(checks.values()), ensure_ascii=False)
+        # the three events of the department, not the six of both
+        assert checks["plat-event-fields"]["evidence"][0]["source"].endswith("latest 3")
+        assert "wj-secret-host" not in stored and "weijianwei" not in stored
+        assert checks["plat-audit-trail"]["result"] == COMPLIANT, checks["plat-audit-trail"]["detail"]
