@@ -339,4 +339,7 @@ def merge_cases(store: Store, settings: Settings, auditor: Auditor, target_id: s
     auditor.record(actor, "cases.merge", target_id, detail={"sources": [r["id"] for r in results if r["ok"]]})
     merged = get_case(store, settings, target_id, actor=actor)
     refresh_case_shares(store, settings, merged, utcnow())
+    for r in results:
+        if r["ok"]:  # a merged case's grants keep covering only the (now empty) case itself
+            refresh_case_shares(store, settings, get_case(store, settings, r["id"], actor=actor), utcnow())
     return {"case": merged, "results": results}

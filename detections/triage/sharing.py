@@ -21,7 +21,8 @@ from core.es import Store
 from core.permissions import requires
 from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
-from detections.triage.cases import get_case
+from detections.triage.cases import cases_index, get_case
+from detections.triage.common import optimistic_update
 from detections.triage.share_records import (
     active_filter,
     bump_generation,
@@ -80,6 +81,9 @@ def _grantees(store: Store, settings: Settings, names: list[str], actor: Actor, 
     wanted = list(dict.fromkeys((n or "").strip().lower() for n in names))
     if not wanted or len(wanted) > MAX_GRANTEES or "" in wanted:
         raise _bad("grantees", "count", f"Name 1-{MAX_GRANTEES} users to share the case with.")
+    # Who sees the case already: the owner's subtree and the district (which sees everything).
+    sees = {scopes.DISTRICT} | (set(Departments(settings, store).descendants(owner)) if owner != scopes.DISTRICT
+                                else set())
     for name in wanted:
         if not USERNAME_RE.fullmatch(name):
             raise _bad("grantees", "invalid user name", f"{name!r} is not a user name.")
@@ -91,10 +95,20 @@ def _grantees(store: Store, settings: Settings, names: list[str], actor: Actor, 
         src = (user or {}).get("_source") or {}
         if user is None or src.get("disabled"):
             raise _bad("grantees", "unknown user", f"There is no active user {name!r}.")
-        if scopes.organization_of(src) == owner:
-            raise _bad("grantees", "same department",
-                       f"{name!r} is in department {owner!r}, which owns the case and sees it already.")
+        org = scopes.organization_of(src) or scopes.DISTRICT
+        if org in sees:
+            raise _bad("grantees", "sees it already",
+                       f"{name!r} belongs to {org!r}, which sees this case already; share with users of "
+                       "another department.")
     return wanted
+
+
+def _timeline(store: Store, settings: Settings, case_id: str, entry: dict[str, Any]) -> None:
+    """The grant's story on the case's own timeline (the audit trail holds the record of it)."""
+    def change(case: dict[str, Any]) -> dict[str, Any]:
+        return {"timeline": list(case.get("timeline") or []) + [entry], "updated": entry["time"]}
+
+    optimistic_update(store, cases_index(settings), case_id, change, "case")
 
 
 def _public(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -134,6 +148,8 @@ def share_case(store: Store, settings: Settings, auditor: Auditor, case_id: str,
     }
     store.put(ensure_shares(store, settings), share_id, doc, create=True, refresh=True)
     bump_generation()
+    _timeline(store, settings, case["case_id"], {"time": iso(now), "actor": actor.name, "action": "shared",
+                                                 "share_id": share_id, "grantees": users, "expires": doc["expires"]})
     auditor.record(for_owner(actor, owner), "case.share.grant", case["case_id"], detail={
         "actor_organization": actor.organization, "share_id": share_id, "grantees": users, "expires": doc["expires"], "owner": owner,
         "documents": len(ids), "truncated": truncated, "reason": why})
@@ -175,6 +191,8 @@ def revoke_share(store: Store, settings: Settings, auditor: Auditor, case_id: st
     except Conflict as exc:
         raise Conflict(f"Share {share_id} changed meanwhile; list the shares and try again.") from exc
     bump_generation()
+    _timeline(store, settings, case_id, {"time": iso(now), "actor": actor.name, "action": "share_revoked",
+                                         "share_id": share_id, "grantees": src.get("grantees")})
     auditor.record(for_owner(actor, owner), "case.share.revoke", case_id, detail={
         "actor_organization": actor.organization, "share_id": share_id, "grantees": src.get("grantees"),
         "owner": owner,
@@ -238,6 +256,12 @@ def audit_expired(settings: Settings, store: Store, auditor: Auditor, now: datet
                 store.update(index, hit["_id"], {"expiry_audited": False}, refresh=True)
                 raise
             done += 1
+            try:
+                _timeline(store, settings, str(src.get("case_id")), {
+                    "time": iso(now), "actor": SYSTEM_ACTOR.name, "action": "share_expired",
+                    "share_id": hit["_id"], "grantees": src.get("grantees")})
+            except NotFound:
+                pass  # the case is gone; the audit record stands
     if done:
         bump_generation()
     return done

@@ -108,7 +108,7 @@ def world(store: Store, settings: Settings, prefix: str) -> World:
         store.put(index, alert_id, doc, refresh=True)
         made.append(alert_id)
     users = settings.index("users")
-    for name, org in (("jw-li", JW), ("jw-chen", JW), ("wj-wang", WJ), ("wj-zhao", WJ)):
+    for name, org in (("jw-li", JW), ("jw-chen", JW), ("wj-wang", WJ), ("wj-zhao", WJ), ("qu-he", "district")):
         store.put(users, name, {"username": name, "role": "analyst", "organization": {"id": org}}, refresh=True)
     auditor = MemoryAuditor()
     clock = Clock()
@@ -144,6 +144,9 @@ def test_grantee_reads_the_case_its_alerts_and_cited_events_and_nothing_else(wor
     assert grant["state"] == "active" and grant["grantees"] == ["wj-wang"] and grant["organization"] == {"id": JW}
     assert grant["covered"] == 1 + 2 + 12 + 1 and not grant["truncated"]
     assert w.records("case.share.grant")[0]["detail"]["share_id"] == grant["share_id"]
+    with w.acting("jw-li", JW) as actor:
+        story = cases_svc.get_case(w.store, w.settings, w.case_id, actor=actor)["timeline"]
+    assert story[-1]["action"] == "shared" and story[-1]["grantees"] == ["wj-wang"]
 
     with w.acting("wj-wang", WJ) as actor:
         case = cases_svc.case_detail(w.store, w.settings, w.case_id, actor=actor)
@@ -206,6 +209,11 @@ def test_alerts_added_later_are_covered_and_owner_lists_grants(world: World) -> 
     with w.acting("wj-wang", WJ) as actor:
         secret = alerts_svc.get_alert(w.store, w.settings, w.secret_alert, actor=actor)
     assert [e["_id"] for e in secret["events"]] == [w.hidden_events[0]]
+    # Removed from the case: no longer shared.
+    with w.acting("jw-li", JW) as actor:
+        cases_svc.remove_alerts(w.store, w.settings, w.auditor, w.case_id, [w.secret_alert], actor=actor)
+    with w.acting("wj-wang", WJ) as actor, pytest.raises(NotFound):
+        alerts_svc.get_alert(w.store, w.settings, w.secret_alert, actor=actor)
 
 
 def test_expiry_ends_access_and_is_audited_once(world: World) -> None:
@@ -230,6 +238,9 @@ def test_expiry_ends_access_and_is_audited_once(world: World) -> None:
         states = [s["state"] for s in sharing.list_shares(w.store, w.settings, w.case_id, actor=actor,
                                                            now=w.clock())["items"]]
     assert states == ["expired"]
+    with w.acting("jw-li", JW) as actor:
+        story = cases_svc.get_case(w.store, w.settings, w.case_id, actor=actor)["timeline"]
+    assert [e["action"] for e in story[-2:]] == ["shared", "share_expired"]
     # The scheduler runs the same check every minute (soc up wires detection jobs with the trail).
     jobs = {f.__name__: (f, seconds) for f, seconds in build_detection_jobs(w.settings, w.store, w.auditor)}
     job, seconds = jobs["case_shares_expiry"]
@@ -255,6 +266,9 @@ def test_revoke_ends_access_at_once(world: World) -> None:
         with pytest.raises(NotFound):
             alert_events(w.store, w.settings, w.single_alert, actor=actor)
     assert _event_ids(w).isdisjoint(w.corr_events)
+    with w.acting("jw-li", JW) as actor:
+        story = cases_svc.get_case(w.store, w.settings, w.case_id, actor=actor)["timeline"]
+    assert [e["action"] for e in story[-2:]] == ["shared", "share_revoked"]
     revokes = w.records("case.share.revoke")
     assert len(revokes) == 1 and revokes[0]["detail"]["share_id"] == grant["share_id"]
     # A revoked grant never "expires" in the audit trail.
@@ -273,6 +287,7 @@ BAD_GRANTS: list[tuple[dict[str, Any], str]] = [
     ({"grantees": ["nobody-here"]}, "grantees"),
     ({"grantees": ["jw-chen"]}, "grantees"),  # the owner's own department sees it already
     ({"grantees": ["jw-li"]}, "grantees"),  # oneself
+    ({"grantees": ["qu-he"]}, "grantees"),  # the district sees every department already
     ({"grantees": ["Bad Name!"]}, "grantees"),
     ({"grantees": [f"u{i}" for i in range(21)]}, "grantees"),
     ({"reason": "x" * 2001}, "reason"),

@@ -76,6 +76,7 @@ export default async function render(main, params, ctx) {
       const show = (v) => (e.action === 'status' ? tv('case_status', v) : e.action === 'severity' ? tv('level', v) : fmtValue(v)) || '∅';
       return `${show(e.from)} → ${show(e.to)}`;
     }
+    if (e.grantees) return `${e.grantees.join(', ')}${e.expires ? ` · ${t('share.col.expires')} ${fmtTime(e.expires)}` : ''}`;
     if (e.case_id) return e.case_id;
     if (e.alerts) return t('case.alertCount', { n: e.alerts.length });
     return '';
