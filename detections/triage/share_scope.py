@@ -5,6 +5,7 @@ by the store through ``Scope.on_shared_access``). Registered as ``services["shar
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,9 @@ from core.es import Store
 from core.settings import Settings
 from core.timeutil import iso, parse_iso, utcnow
 from detections.triage.share_records import for_owner, generation, shares_index
+
+MAX_VISIBLE = 60_000
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,13 @@ class ShareScope:
 
     def visible_ids(self, username: str) -> frozenset[str]:
         ids: set[str] = set()
-        for grant in self.grants(username):
+        # Newest deadline first; the hard cap keeps every search under Elasticsearch's term
+        # limits even when grants grew after they were made (grants are checked when made).
+        for grant in sorted(self.grants(username), key=lambda g: g.expires, reverse=True):
+            if len(ids) + len(grant.doc_ids) > MAX_VISIBLE:
+                _log.warning("user %s: grant %s left out of the read scope (%d shared ids already)",
+                             username, grant.share_id, len(ids))
+                continue
             ids |= grant.doc_ids
         return frozenset(ids)
 

@@ -24,11 +24,13 @@ from core.timeutil import iso, parse_iso, utcnow
 from detections.triage.cases import cases_index, get_case
 from detections.triage.common import optimistic_update
 from detections.triage.share_records import (
+    MAX_PER_GRANTEE,
     active_filter,
     bump_generation,
     covered_ids,
     ensure_shares,
     for_owner,
+    held_by,
     shares_index,
 )
 
@@ -139,6 +141,11 @@ def share_case(store: Store, settings: Settings, auditor: Auditor, case_id: str,
         raise Conflict(f"Case {case_id} was merged into {case.get('merged_into')}; share that case.")
     users = _grantees(store, settings, grantees, actor, owner)
     ids, truncated = covered_ids(store, settings, case)
+    for user in users:
+        held = held_by(store, settings, user, now)
+        if held + len(ids) > MAX_PER_GRANTEE:
+            raise Conflict(f"{user!r} already reads {held:,} shared documents; this case adds {len(ids):,} and a "
+                           f"user may hold at most {MAX_PER_GRANTEE:,}. Revoke a grant they no longer need first.")
     share_id = "share-" + secrets.token_hex(6)
     doc: dict[str, Any] = {
         "share_id": share_id, "case_id": case["case_id"], "case_title": case.get("title"),

@@ -199,9 +199,14 @@ def test_grantee_reads_the_case_its_alerts_and_cited_events_and_nothing_else(wor
     assert all(r["actor"] == "wj-wang" for r in w.records("case.share.access"))  # wj-zhao read nothing shared
 
 
-def test_alerts_added_later_are_covered_and_owner_lists_grants(world: World) -> None:
+def test_alerts_added_later_are_covered_and_owner_lists_grants(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     w = world
     grant = _share(w)
+    # What one grantee may hold is bounded when a grant is made (the read filter carries every id).
+    monkeypatch.setattr(sharing, "MAX_PER_GRANTEE", grant["covered"] * 2 - 1)
+    with pytest.raises(Conflict, match="already reads 16 shared documents"):
+        _share(w)
+    monkeypatch.undo()
     with w.acting("jw-li", JW) as actor:
         cases_svc.add_alerts(w.store, w.settings, w.auditor, w.case_id, [w.secret_alert], actor=actor)
         listed = sharing.list_shares(w.store, w.settings, w.case_id, actor=actor, now=w.clock())["items"]
