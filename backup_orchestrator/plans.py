@@ -176,6 +176,10 @@ def parse_plan(data: Any, *, source: str = "file") -> Plan:
     organization = data.get("organization", DISTRICT)
     if not isinstance(organization, str) or not re.fullmatch(ORG_ID_PATTERN, organization):
         raise InvalidInput(f"{where}.organization: a department id such as {DISTRICT} or jiaowei, got {organization!r}.")
+    if organization != DISTRICT and indices:
+        # An Elasticsearch snapshot holds every department's documents of those indices.
+        raise InvalidInput(f"{where}.assets.elasticsearch: Elasticsearch snapshots are the district's; a department plan "
+                           f"({organization}) protects its own paths or databases only.")
     return Plan(id=plan_id, description=str(description), es_indices=indices, paths=paths, postgres=postgres,
                 schedule=schedule, retention=retention, primary=primary, offsite=offsite,
                 objectives=objectives, drill=drill, source=source, organization=organization)

@@ -269,6 +269,14 @@ def _job_ctx(ctx: BackupContext, job: JobHandle) -> BackupContext:
                          cancelled=lambda: job.cancelled)
 
 
+def _as_platform(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A plan's run on the platform's behalf: the caller's scope was checked when the plan was
+    looked up; the run's own steps (locks, catalog, scratch restores) are the platform's, and
+    its documents carry the plan's organisation."""
+    with scoping.system():
+        return work()
+
+
 def _outcome(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc.get(k) for k in ("run_id", "drill_id", "status", "failed_check", "error")}
 
@@ -276,9 +284,9 @@ def _outcome(doc: dict[str, Any]) -> dict[str, Any]:
 @requires("backups.run")
 def trigger_backup(ctx: BackupContext, actor: Actor, auditor: Auditor, jobs: JobRunner, plan_id: str) -> dict[str, Any]:
     """Start a backup in the background; follow it with ``get_job`` (409 while the plan's backup runs)."""
-    get_plan(ctx.settings, ctx.store, plan_id)  # unknown plans fail now, not in the background
-    return jobs.submit("backup", plan_id, lambda job: _outcome(run_backup(_job_ctx(ctx, job), actor, auditor,
-                                                                          plan_id)), owner=actor.name)
+    get_plan(ctx.settings, ctx.store, plan_id)  # unknown plans and other departments' fail now
+    return jobs.submit("backup", plan_id, lambda job: _as_platform(lambda: _outcome(run_backup(
+        _job_ctx(ctx, job), actor, auditor, plan_id))), owner=actor.name)
 
 
 @requires("drills.run")
@@ -287,9 +295,8 @@ def trigger_drill(ctx: BackupContext, actor: Actor, auditor: Auditor, jobs: JobR
     get_plan(ctx.settings, ctx.store, plan_id)
     if source not in ("primary", "offsite"):
         raise InvalidInput("source must be 'primary' or 'offsite'.")
-    return jobs.submit("drill", plan_id, lambda job: _outcome(run_drill(_job_ctx(ctx, job), actor, auditor, plan_id,
-                                                                        point=point, source=source)),
-                       owner=actor.name)
+    return jobs.submit("drill", plan_id, lambda job: _as_platform(lambda: _outcome(run_drill(
+        _job_ctx(ctx, job), actor, auditor, plan_id, point=point, source=source))), owner=actor.name)
 
 
 @requires("backups.read")

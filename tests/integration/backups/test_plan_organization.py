@@ -68,3 +68,30 @@ def test_plan_organization_config_and_default_plan(env: Env) -> None:
     assert saved["organization"] == "jiaowei"
     stored = env.store.get(f"{env.settings.index_prefix}-backups-plans", "api-plan")
     assert stored is not None and stored["_source"]["organization"] == {"id": "jiaowei"}
+
+
+def test_department_plans_hold_no_elasticsearch_snapshots(env: Env) -> None:
+    """A snapshot of an index holds every department's documents: district plans only."""
+    with pytest.raises(InvalidInput, match="district"):
+        plans.parse_plan({"id": "p", "organization": "jiaowei",
+                          "assets": {"elasticsearch": {"indices": ["soc-events-*"]}}})
+    with pytest.raises(InvalidInput, match="district"):
+        service.save_plan(env.settings, env.store, Actor("jin", "sysadmin", organization="jiaowei"), env.auditor,
+                          {"id": "jw-es", "assets": {"elasticsearch": {"indices": ["soc-events-*"]}}})
+    assert plans.parse_plan({"id": "p", "assets": {"elasticsearch": {"indices": ["soc-events-*"]}}}).has_es
+
+
+def test_a_department_sysadmin_runs_its_plan_as_a_background_job(env: Env, tmp_path: Path) -> None:
+    from core.jobs import JobRunner
+
+    src = make_tree(tmp_path / "src", files=2, size=4000)
+    env.plan(id="jw-job", organization="jiaowei", assets={"paths": [str(src)]},
+             primary={"restic": str(tmp_path / "repo-jw")})
+    jin = Actor("jin", "sysadmin", organization="jiaowei")
+    runner = JobRunner()
+    with acting(Scope(organizations=frozenset({"jiaowei"}), home="jiaowei", user="jin")):
+        job = service.trigger_backup(env.ctx(), jin, env.auditor, runner, "jw-job")
+    done = runner.wait(job["job_id"], timeout=120)
+    assert done["status"] == "finished", done
+    assert done["result"]["status"] == "success", done
+    assert _org_of(env, "runs", "run_id", done["result"]["run_id"]) == "jiaowei"
