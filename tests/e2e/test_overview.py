@@ -30,6 +30,7 @@ def test_overview_and_attack_matrix(page: Page, console: Console) -> None:
     # Through the collectors, from a host no department map covers.
     ship_events(console.settings, console.store, [Event("e2e-unassigned-1", "system.syslog", {
         "@timestamp": iso(utcnow()), "host": {"name": "unmapped-host"}, "message": "hello"})], source="e2e")
+    console.store.refresh(f"{console.prefix}-events-*")  # searchable now, not within the next second
 
     login(page, console, "ana", expect="overview")
     total = int(page.get_by_test_id("kpi-total").locator(".kpi-value").inner_text())
