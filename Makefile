@@ -15,7 +15,7 @@ lint: bootstrap
 	.venv/bin/mypy
 
 test: lint
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n 2 --dist loadfile
 
 unit: bootstrap
 	.venv/bin/python -m pytest tests/unit
