@@ -71,23 +71,30 @@ def assets_reporting(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
 
 
 def event_retention(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:
+    """Judged on the deletion policy the platform really applies (``events.retention_days``,
+    unset = never delete), not on what ``compliance.event_retention_days`` declares."""
     min_days = float(p.get("min_days", 185))
     resp = ctx.store.search(ctx.settings.index("events-*"),
                             {"size": 0, "aggs": {"oldest": {"min": {"field": "@timestamp"}}}})
     oldest = resp.get("aggregations", {}).get("oldest", {}).get("value_as_string")
-    setting = ctx.settings.compliance.event_retention_days
-    evidence = (_ev(ctx, f"index:{ctx.settings.index('events-*')} min(@timestamp)", {"oldest": oldest, "setting": setting},
-                    f"oldest event: {oldest or 'none'}; compliance.event_retention_days: {setting}"),)
-    if oldest:
-        age = (ctx.now - parse_iso(oldest)).total_seconds() / 86400
-        if age >= min_days:
-            return RuleOutcome(True, f"oldest event is {age:.0f} days old (>= {min_days:.0f})", evidence)
-        if setting is not None and setting >= min_days:
-            return RuleOutcome(True, f"oldest event is {age:.0f} days old; the retention setting ({setting} days) keeps "
-                                     f"events for >= {min_days:.0f} days", evidence)
-        return RuleOutcome(False, f"oldest event is only {age:.0f} days old and no retention setting guarantees "
-                                  f"{min_days:.0f} days", evidence)
-    return RuleOutcome(False, "no events stored", evidence)
+    deletes_after = ctx.settings.events.retention_days
+    declared = ctx.settings.compliance.event_retention_days
+    evidence = (_ev(ctx, f"index:{ctx.settings.index('events-*')} min(@timestamp)",
+                    {"oldest": oldest, "events.retention_days": deletes_after, "declared": declared},
+                    f"oldest event: {oldest or 'none'}; events.retention_days: {deletes_after or 'unset (kept)'}; "
+                    f"compliance.event_retention_days: {declared}"),)
+    if deletes_after is not None and deletes_after < min_days:
+        return RuleOutcome(False, f"the platform deletes events after {deletes_after} days "
+                                  f"(events.retention_days < {min_days:.0f})", evidence)
+    if not oldest:
+        return RuleOutcome(False, "no events stored", evidence)
+    age = (ctx.now - parse_iso(oldest)).total_seconds() / 86400
+    if age >= min_days:
+        return RuleOutcome(True, f"oldest event is {age:.0f} days old (>= {min_days:.0f})", evidence)
+    kept = "never deleted (events.retention_days unset)" if deletes_after is None else \
+        f"kept {deletes_after} days (events.retention_days)"
+    return RuleOutcome(True, f"oldest event is {age:.0f} days old; the retention setting keeps events for >= "
+                             f"{min_days:.0f} days: {kept}", evidence)
 
 
 def event_fields(ctx: PlatformContext, p: dict[str, Any]) -> RuleOutcome:

@@ -39,7 +39,8 @@ def test_platform_checks_fail_on_unhealthy_data(settings: Settings, store: Store
     now = utcnow()
     seed_platform(settings, store, now, tmp_path, healthy=False)
     s = _with(settings, assets=["web-01", "db-01"])
-    s = s.model_copy(update={"api": s.api.model_copy(update={"lockout_threshold": 10, "idle_timeout_minutes": 120})})
+    s = s.model_copy(update={"api": s.api.model_copy(update={"lockout_threshold": 10, "idle_timeout_minutes": 120}),
+                             "events": s.events.model_copy(update={"retention_days": 30})})
     results = {r.check_id: r for r in run_platform_checks(PlatformContext(store, s, now), PLATFORM)}
     for cid in ("plat-assets-reporting", "plat-event-retention", "plat-detections-active", "plat-audit-trail",
                 "plat-backups-recent", "plat-drill-recent", "plat-offsite-copy", "plat-auth-settings", "plat-compliance-regular"):
@@ -49,13 +50,21 @@ def test_platform_checks_fail_on_unhealthy_data(settings: Settings, store: Store
     assert "last verification" in results["plat-audit-trail"].detail and "found problems" in results["plat-audit-trail"].detail
 
 
+def _events_kept(settings: Settings, days: int | None) -> Settings:
+    return settings.model_copy(update={"events": settings.events.model_copy(update={"retention_days": days})})
+
+
 def test_retention_setting_can_guarantee_185_days(settings: Settings, store: Store, prefix: str, tmp_path: Path) -> None:
     now = utcnow()
     seed_events(store, prefix, now, healthy=False)  # oldest event 20 days
-    s = _with(settings, event_retention_days=190)
     check = CHECKS["plat-event-retention"]
-    (r,) = run_platform_checks(PlatformContext(store, s, now), [check])
-    assert r.result == COMPLIANT and "retention setting" in r.detail
+    for days in (None, 190):
+        (r,) = run_platform_checks(PlatformContext(store, _events_kept(settings, days), now), [check])
+        assert r.result == COMPLIANT and "retention setting" in r.detail, r.detail
+    # what the platform really deletes decides, not what compliance.event_retention_days declares
+    lying = _with(_events_kept(settings, 30), event_retention_days=190)
+    (r,) = run_platform_checks(PlatformContext(store, lying, now), [check])
+    assert r.result == NON_COMPLIANT and "after 30 days" in r.detail
 
 
 def test_missing_indices_fail_cleanly(settings: Settings, store: Store) -> None:
