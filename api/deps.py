@@ -138,9 +138,13 @@ def caller_scope(request: Request, session: Any) -> scoping.Scope | None:
     if sharing is None:
         return scoping.Scope(organizations=organizations, home=target, user=session.username)
     actor = Actor(name=session.username, role=session.role, address=session.address, organization=target)
+    # Every read through a grant is collected here and audited once when the request ends
+    # (api.middleware), not once per store call.
+    accessed: list[str] = []
+    request.state.shared_access = (actor, accessed)
     return scoping.Scope(organizations=organizations, home=target, user=session.username,
                          shared_ids=frozenset(sharing.visible_ids(session.username)),
-                         on_shared_access=lambda ids: sharing.note_access(actor, ids))
+                         on_shared_access=accessed.extend)
 
 
 def current_actor(request: Request, session: Any = Depends(current_session)) -> Actor:

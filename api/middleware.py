@@ -157,10 +157,20 @@ class ObserveRequests:
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
             actor = (scope.get("state") or {}).get("actor")
+            shared = (scope.get("state") or {}).get("shared_access")
+            if shared and shared[1]:
+                await anyio.to_thread.run_sync(self._note_shared, shared[0], shared[1], method, path)
             if anonymous is not None and not isinstance(actor, Actor) and status >= 400 and path not in NOT_MIRRORED:
                 anonymous.note(address, method, path, status)  # aggregated: one record per source and minute
             elif method in MUTATING and path.startswith("/api/") and path not in NOT_MIRRORED:
                 await anyio.to_thread.run_sync(self._audit, scope, method, path, status)
+
+    def _note_shared(self, actor: Actor, doc_ids: list[str], method: str, path: str) -> None:
+        """One audit record per request for the documents read through share grants."""
+        try:
+            self.state.services["sharing"].note_access(actor, list(dict.fromkeys(doc_ids)))
+        except Exception as exc:  # noqa: BLE001 - the response is already sent: kept for health instead
+            self.state.audit_failures.note(f"{method} {path}", exc)
 
     def _audit(self, scope: Scope, method: str, path: str, status: int) -> None:
         actor = (scope.get("state") or {}).get("actor")

@@ -77,7 +77,10 @@ def test_share_read_refuse_revoke_and_expire_through_the_api(api: Api) -> None:
     mine = c.get("/api/v1/shared-with-me", headers=wang).json()["items"]
     assert [s["case_id"] for s in mine] == [case_id] and mine[0]["owner"]["name_zh"] == "教委"
     assert c.get("/api/v1/shared-with-me", headers=zhao).json()["items"] == []
+    before = len(_audit(api, "case.share.access"))
     assert c.get(f"/api/v1/cases/{case_id}", headers=wang).status_code == 200
+    # the case page reads the case and its alerts' histories: one access record for the request
+    assert len(_audit(api, "case.share.access")) == before + 1
     alert = c.get(f"/api/v1/alerts/{shared_alert}", headers=wang)
     assert alert.status_code == 200 and [e["_id"] for e in alert.json()["events"]] == [cited]
     assert [e["_id"] for e in c.get(f"/api/v1/alerts/{shared_alert}/events", headers=wang).json()["items"]] == [cited]
