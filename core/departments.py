@@ -25,7 +25,6 @@ from core.permissions import requires
 from core.settings import DEPARTMENT_ID, Settings
 
 DISTRICT = scoping.DISTRICT
-ID_PATTERN = DEPARTMENT_ID
 # A department tree changes rarely; each API request asks for a subtree, so the tree is read at
 # most this often per process (and at once after a change made by this process).
 CACHE_SECONDS = 5.0
@@ -62,7 +61,7 @@ def _field_error(field: str, message: str) -> InvalidInput:
 
 def check_id(dept_id: str, field: str = "id") -> str:
     value = (dept_id or "").strip()
-    if not ID_PATTERN.match(value):
+    if not DEPARTMENT_ID.match(value):
         raise _field_error(field, "a department id is a lowercase slug of 2-40 characters: a letter first, then "
                                   "letters, digits, '-' or '_' (e.g. jiaowei)")
     return value

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from core.orgmap import check_host_patterns, check_subnets
+from core.orgmap import ORG_ID_PATTERN, check_host_patterns, check_subnets
 from core.urls import redact_url, split_urls
 
 PLACEHOLDER_SECRET = "CHANGE-ME"
 CLI_ROLES = ("admin", "sysadmin", "analyst", "auditor")
-DEPARTMENT_ID = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+DEPARTMENT_ID = re.compile(ORG_ID_PATTERN)
 
 
 class _Section(BaseModel):

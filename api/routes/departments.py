@@ -12,10 +12,10 @@ from api.deps import current_actor, current_session, get_auditor, get_department
 from core import departments as service
 from core.auditing import Actor, Auditor
 from core.departments import Departments
+from core.orgmap import ORG_ID_PATTERN
 
 router = APIRouter(prefix="/departments", tags=["departments"])
 
-_ID = r"^[a-z][a-z0-9_-]{1,39}$"
 
 
 class DepartmentOut(BaseModel):
@@ -33,16 +33,16 @@ class DepartmentList(BaseModel):
 
 
 class CreateBody(BaseModel):
-    id: str = Field(..., min_length=2, max_length=40, pattern=_ID)
+    id: str = Field(..., min_length=2, max_length=40, pattern=ORG_ID_PATTERN)
     name_zh: str = Field(..., min_length=1, max_length=100)
     name_en: str = Field(..., min_length=1, max_length=100)
-    parent: str | None = Field(None, min_length=2, max_length=40, pattern=_ID, description="default: district")
+    parent: str | None = Field(None, min_length=2, max_length=40, pattern=ORG_ID_PATTERN, description="default: district")
 
 
 class UpdateBody(BaseModel):
     name_zh: str | None = Field(None, min_length=1, max_length=100)
     name_en: str | None = Field(None, min_length=1, max_length=100)
-    parent: str | None = Field(None, min_length=2, max_length=40, pattern=_ID)
+    parent: str | None = Field(None, min_length=2, max_length=40, pattern=ORG_ID_PATTERN)
 
 
 @router.get("", response_model=DepartmentList, **uses_authenticated())

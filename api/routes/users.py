@@ -13,11 +13,11 @@ from api.deps import current_actor, get_identity, uses
 from api.identity.apikeys import ApiKeys
 from api.identity.users import UserAdmin
 from core.auditing import Actor
+from core.orgmap import ORG_ID_PATTERN
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 Role = Literal["admin", "sysadmin", "analyst", "auditor"]
-_DEPT = r"^[a-z][a-z0-9_-]{1,39}$"
 
 
 class UserOut(BaseModel):
@@ -42,14 +42,14 @@ class CreateUserBody(BaseModel):
     username: str = Field(..., min_length=2, max_length=64, pattern=r"^[a-z0-9._-]+$")
     role: Role
     password: str | None = Field(None, max_length=1024, description="Omit to generate a temporary password")
-    organization: str | None = Field(None, min_length=2, max_length=40, pattern=_DEPT,
+    organization: str | None = Field(None, min_length=2, max_length=40, pattern=ORG_ID_PATTERN,
                                      description="The user's department; default: the caller's own")
 
 
 class UpdateUserBody(BaseModel):
     role: Role | None = None
     disabled: bool | None = None
-    organization: str | None = Field(None, min_length=2, max_length=40, pattern=_DEPT,
+    organization: str | None = Field(None, min_length=2, max_length=40, pattern=ORG_ID_PATTERN,
                                      description="Move the user to this department (inside the caller's scope)")
 
 
