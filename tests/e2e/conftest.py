@@ -37,6 +37,7 @@ PASSWORD = "Console#Works2026y"
 # The machine is shared and every API write waits for a refresh: give assertions room.
 expect.set_options(timeout=15_000)
 
+DEPARTMENTS = (("jiaowei", "教委", "Education Commission"), ("weijianwei", "卫健委", "Health Commission"))
 # username -> role; "newbie" keeps the initial password so the first-login change is tested.
 USERS = {"ana": "analyst", "aud": "auditor", "sam": "sysadmin", "adm": "admin", "newbie": "analyst",
          "victim": "analyst"}
@@ -53,6 +54,15 @@ class Console:
         resp = httpx.post(f"{self.url}/api/v1/auth/login", json={"username": username, "password": password})
         resp.raise_for_status()
         return str(resp.json()["token"])
+
+    def ensure_departments(self) -> None:
+        """教委 and 卫健委, made by the admin through the API (or already made by another test of
+        this console: each test file sets up what it needs, whatever ran before on its worker)."""
+        headers = {"authorization": f"Bearer {self.api_token('adm')}"}
+        for dept_id, zh, en in DEPARTMENTS:
+            resp = httpx.post(f"{self.url}/api/v1/departments", headers=headers,
+                              json={"id": dept_id, "name_zh": zh, "name_en": en})
+            assert resp.status_code in (201, 409), resp.text
 
 
 def _create_users(settings: Settings, store: Store) -> None:

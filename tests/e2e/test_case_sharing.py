@@ -11,18 +11,12 @@ from core.auditing import Actor
 from tests.e2e.conftest import INITIAL_PASSWORD, PASSWORD, Console, login, shot, wait_ready
 from tests.e2e.seed import seed_alerts
 
-DEPARTMENTS = (("jiaowei", "教委", "Education Commission"), ("weijianwei", "卫健委", "Health Commission"))
-
 
 def _setup(console: Console) -> str:
     from api.identity.service import IdentityService
     from audit.trail import AuditTrail
 
-    headers = {"authorization": f"Bearer {console.api_token('adm')}"}
-    for dept_id, zh, en in DEPARTMENTS:
-        resp = httpx.post(f"{console.url}/api/v1/departments", headers=headers,
-                          json={"id": dept_id, "name_zh": zh, "name_en": en})
-        assert resp.status_code in (201, 409), resp.text
+    console.ensure_departments()
     identity = IdentityService(console.settings, console.store, AuditTrail(console.settings, console.store))
     for name, org in (("jw-owner", "jiaowei"), ("wj-guest", "weijianwei")):
         identity.create_user(name, "analyst", actor=Actor(name="e2e-setup", role="cli"), password=INITIAL_PASSWORD,
