@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,24 @@ from core.es import Store
 from core.node import ManagedNode
 from core.settings import Settings, load_settings
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+def _shared() -> Path:
+    """The development data (``../shared``): ``SOC_SHARED_DIR``, else beside this checkout, else
+    beside the repository this one was cloned from (a fresh clone in a temporary directory)."""
+    if os.environ.get("SOC_SHARED_DIR"):
+        return Path(os.environ["SOC_SHARED_DIR"])
+    checkout = Path(__file__).resolve().parents[1]
+    beside = checkout.parent / "shared"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(["git", "-C", str(checkout), "remote", "get-url", "origin"],  # noqa: S603, S607
+                            capture_output=True, text=True, check=False).stdout.strip()
+    if origin and Path(origin).is_dir():
+        return Path(origin).resolve().parent / "shared"
+    return beside
+
+
+SHARED = _shared()
 TEST_SECRET = "test-secret-" + "x" * 40
 
 
