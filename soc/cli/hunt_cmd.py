@@ -8,6 +8,7 @@ import click
 from core.i18n import t
 from core.schema import field_text
 from detections.triage import hunt as svc
+from detections.triage.common import MAX_PAGE
 from soc.cli import hunt_evtx_cmd
 from soc.cli.context import CliContext, json_option, pass_ctx
 from soc.cli.table import render
@@ -24,7 +25,7 @@ def hunt() -> None:
 @click.option("--until", "end", help="ISO 8601 or relative; default: now")
 @click.option("--dataset", help="only this event.dataset (e.g. system.auth)")
 @click.option("--field", "fields", multiple=True, help="columns to show (repeatable), e.g. --field source.ip")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE), default=50, show_default=True)
 @click.option("--oldest-first", is_flag=True)
 @json_option
 @pass_ctx
