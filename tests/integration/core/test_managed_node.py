@@ -96,7 +96,10 @@ def test_node_lifecycle_as_an_ordinary_user() -> None:
         import sysconfig
 
         python = "/usr/bin/python3.11"
-        env["PYTHONPATH"] = os.pathsep.join([str(root), sysconfig.get_paths()["purelib"], *site.getsitepackages()])
+        packages = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
+        for path in packages:
+            _let_others_through_temp_dirs(Path(path))
+        env["PYTHONPATH"] = os.pathsep.join([str(root), *packages])
 
     def soc(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([python, "-m", "soc", *args], cwd=root, env=env, capture_output=True,
@@ -114,6 +117,17 @@ def test_node_lifecycle_as_an_ordinary_user() -> None:
     finally:
         soc("es", "stop")
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _let_others_through_temp_dirs(path: Path) -> None:
+    """A checkout cloned into ``mktemp -d`` (mode 0700) hides its virtualenv from the ordinary
+    user: let others pass through (search, not list) those temporary directories only."""
+    import tempfile
+
+    temp = Path(tempfile.gettempdir()).resolve()
+    for parent in [path, *path.parents]:
+        if parent != temp and temp in parent.parents and not parent.stat().st_mode & 0o001:
+            parent.chmod(parent.stat().st_mode | 0o001)
 
 
 def _world_executable(path: Path) -> bool:
